@@ -1,0 +1,52 @@
+# Two entry points for a fresh machine: `make demo` (the main job) and `make test` (every
+# check). Both build their own virtual environment; nothing else needs installing first.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.roar-installed
+DEV_STAMP := $(VENV)/.roar-dev-installed
+
+.PHONY: demo test lint types contracts pytest bench system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) scripts/check_python.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(STAMP)
+
+## demo: build .venv, install roar, run the example under roar in a throwaway project
+demo: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
+
+## test: system packages (when root), .venv with dev extras, lint, types, contracts, pytest
+test: system-deps $(DEV_STAMP) lint types contracts pytest
+
+system-deps:
+	bash scripts/ensure-system-deps.sh
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+types: $(DEV_STAMP)
+	$(BIN)/mypy
+
+contracts: $(DEV_STAMP)
+	$(BIN)/lint-imports
+
+pytest: $(DEV_STAMP)
+	$(BIN)/python scripts/run_pytest.py
+
+bench: $(DEV_STAMP)
+	$(BIN)/python bench/hashing.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,124 @@
+"""Entry point: the root `roar` group, lazy command loading and the one error funnel.
+
+Exit codes (also in the README):
+    0   success            4   config error           70  unexpected error (a bug)
+    1   other roar error   5   store error            130 interrupted (Ctrl-C)
+    2   usage error        6   hashing error
+    3   no project
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from roar import __version__
+from roar.cli.context import CliState, parse_overrides
+from roar.cli.output import echo_error
+from roar.errors import EXIT_INTERNAL, RoarError
+
+__all__ = ["cli", "main"]
+
+EXIT_INTERRUPTED = 130
+
+#: name -> (module:attribute, one-line help). Modules load only when their command runs,
+#: so `roar --help` never imports SQLAlchemy, blake3 or rich.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("roar.cli.init_cmd:init", "Create a .roar/ project here (safe to run again)."),
+    "config": ("roar.cli.config_cmd:config", "Show and change settings."),
+    "hash": ("roar.cli.hash_cmd:hash_command", "Print BLAKE3 hashes of files and directories."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, attribute = COMMANDS[cmd_name][0].split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="roar")
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run as if roar was started in this directory.",
+)
+@click.option(
+    "-c",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a setting for this call (highest precedence; repeatable).",
+)
+@click.option("--traceback", is_flag=True, help="Show the full traceback of any error.")
+@click.pass_context
+def cli(
+    ctx: click.Context, directory: Path | None, overrides: tuple[str, ...], traceback: bool
+) -> None:
+    """roar: record what your ML pipeline read, wrote and ran; trace and reproduce any
+    artifact.
+
+    Start with `roar init` in your project, then `roar hash FILE` or `roar config list`.
+    """
+    state = ctx.ensure_object(CliState)
+    state.traceback = traceback
+    if directory is not None:
+        state.cwd = directory.resolve()
+    state.overrides = parse_overrides(overrides)
+
+
+def _wants_traceback(args: Sequence[str]) -> bool:
+    return "--traceback" in args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI and exit with a documented code; never show a traceback unasked."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = _wants_traceback(args)
+    code: Any
+    try:
+        code = cli.main(args=args, prog_name="roar", standalone_mode=False)
+    except RoarError as exc:
+        if show_traceback:
+            traceback.print_exc()
+        echo_error(exc.message)
+        code = exc.exit_code
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        echo_error("interrupted")
+        code = EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `roar hash * | head` is not an error; point stdout at devnull so the
+        # interpreter's final flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    except Exception as exc:
+        if show_traceback:
+            traceback.print_exc()
+        echo_error(f"unexpected error: {type(exc).__name__}: {exc}; rerun with --traceback")
+        code = EXIT_INTERNAL
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,141 @@
+"""The one exception tree of roar; every error a user can meet says how to fix it.
+
+    RoarError                      exit 1   base; anything roar raises on purpose
+    ├── UsageError                 exit 2   bad arguments or references on the command line
+    ├── ProjectError               exit 3
+    │   ├── NotInitialized                  no .roar/ here or above
+    │   └── ProjectExists                   refusing to create a second project
+    ├── ConfigError                exit 4
+    │   ├── UnknownConfigKey                with a "did you mean" suggestion
+    │   ├── InvalidConfigValue              value does not parse as the key's type
+    │   └── CorruptConfigFile               a config.toml that is not TOML
+    ├── StoreError                 exit 5
+    │   ├── StoreCorrupt                    roar.db is not a readable database
+    │   ├── SchemaTooNew                    written by a newer roar
+    │   ├── SchemaMissing                   the database was never migrated
+    │   ├── StoreUnavailable                cannot connect / locked for too long
+    │   └── RecordNotFound                  no job or artifact with that id
+    └── HashError                  exit 6   a path cannot be read for hashing
+
+The CLI funnel (`roar.cli.main`) prints `roar: error: <message>` in red on stderr and exits
+with the class's code. Anything that is not a RoarError is a bug: exit 70 and a hint to
+rerun with --traceback. Subclasses fill `template` with keyword arguments, so the message
+and its fix are written once, here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "EXIT_INTERNAL",
+    "ConfigError",
+    "CorruptConfigFile",
+    "HashError",
+    "InvalidConfigValue",
+    "NotInitialized",
+    "ProjectError",
+    "ProjectExists",
+    "RecordNotFound",
+    "RoarError",
+    "SchemaMissing",
+    "SchemaTooNew",
+    "StoreCorrupt",
+    "StoreError",
+    "StoreUnavailable",
+    "UnknownConfigKey",
+    "UsageError",
+]
+
+#: Exit status for unexpected errors (BSD sysexits EX_SOFTWARE).
+EXIT_INTERNAL = 70
+
+
+class RoarError(Exception):
+    """Base of every error roar raises on purpose."""
+
+    exit_code: ClassVar[int] = 1
+    template: ClassVar[str] = "{detail}"
+
+    def __init__(self, detail: str = "", **fields: Any) -> None:
+        self.fields = {"detail": detail, **fields}
+        super().__init__(self.template.format(**self.fields))
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class UsageError(RoarError):
+    exit_code = 2
+
+
+class ProjectError(RoarError):
+    exit_code = 3
+
+
+class NotInitialized(ProjectError):
+    template = "no .roar/ project in {start} or any parent directory; run `roar init` first"
+
+
+class ProjectExists(ProjectError):
+    template = "{detail}"
+
+
+class ConfigError(RoarError):
+    exit_code = 4
+
+
+class UnknownConfigKey(ConfigError):
+    template = "unknown config key '{key}'{hint}; `roar config list` shows every key"
+
+    def __init__(self, key: str, suggestion: str | None = None) -> None:
+        hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
+        super().__init__(key=key, hint=hint)
+
+
+class InvalidConfigValue(ConfigError):
+    template = "config key '{key}'{where} expects {expected}, got {value!r}"
+
+    def __init__(self, key: str, expected: str, value: object, origin: str | None = None) -> None:
+        where = f" in {origin}" if origin else ""
+        super().__init__(key=key, expected=expected, value=value, where=where)
+
+
+class CorruptConfigFile(ConfigError):
+    template = "{path} is not valid TOML ({detail}); fix or delete that file"
+
+
+class StoreError(RoarError):
+    exit_code = 5
+
+
+class StoreCorrupt(StoreError):
+    template = (
+        "{path} is not a readable roar database ({detail}); "
+        "restore it from a backup or move it aside and run `roar init`"
+    )
+
+
+class SchemaTooNew(StoreError):
+    template = (
+        "{location} has schema revision {found}, newer than this roar understands "
+        "(newest known: {known}); upgrade roar (`pip install -U roar`)"
+    )
+
+
+class SchemaMissing(StoreError):
+    template = "{location} holds no roar schema; run `roar init` to create it"
+
+
+class StoreUnavailable(StoreError):
+    template = "cannot use the store at {location}: {detail}"
+
+
+class RecordNotFound(StoreError):
+    template = "{detail}"
+
+
+class HashError(RoarError):
+    exit_code = 6
+    template = "cannot hash {path}: {detail}"

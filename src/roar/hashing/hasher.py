@@ -1,0 +1,231 @@
+"""Hash many paths at once: stat everything, ask the cache in one batch, hash the rest.
+
+A cache entry is trusted only when device, inode, size, mtime_ns and ctime_ns all match.
+Entries are not written for files changed within `racy_window_ns` of the stat (the same
+problem git calls "racily clean"): a later write in the same timestamp tick would leave
+every key field unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from roar.errors import HashError
+from roar.hashing.cache import HashCache
+from roar.hashing.digest import BIG_FILE_BYTES, hash_bytes, hash_file
+from roar.hashing.tree import EntryKind, tree_digest
+from roar.models import HashCacheEntry
+
+__all__ = ["RACY_WINDOW_NS", "Hasher", "PathDigest", "ProgressSink"]
+
+#: Two seconds covers the coarsest common timestamp granularity (FAT, some NFS servers).
+RACY_WINDOW_NS = 2_000_000_000
+
+
+class ProgressSink(Protocol):
+    def start(self, total_bytes: int, total_files: int) -> None: ...
+    def advance(self, nbytes: int) -> None: ...
+    def finish(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class PathDigest:
+    path: str
+    hash: str
+    size: int
+    kind: Literal["file", "dir"]
+    cached: bool
+
+
+@dataclass
+class _File:
+    path: str
+    st: os.stat_result
+    hash: str | None = None
+    cached: bool = False
+
+
+@dataclass
+class _Dir:
+    path: str
+    children: list[tuple[bytes, _File | _Dir | str]] = field(default_factory=list)
+
+
+def _stat(path: str) -> os.stat_result:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        raise HashError("no such file or directory", path=path) from None
+    except OSError as exc:
+        raise HashError(exc.strerror or str(exc), path=path) from exc
+
+
+def _cache_entry(item: _File, digest: str) -> HashCacheEntry:
+    st = item.st
+    return HashCacheEntry(
+        path=item.path,
+        dev=st.st_dev,
+        inode=st.st_ino,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        ctime_ns=st.st_ctime_ns,
+        hash=digest,
+    )
+
+
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    fields = ("st_dev", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns")
+    return all(getattr(a, name) == getattr(b, name) for name in fields)
+
+
+class Hasher:
+    """Content hashes for files and directories, through an optional `HashCache`."""
+
+    def __init__(
+        self,
+        cache: HashCache | None = None,
+        *,
+        workers: int | None = None,
+        progress: ProgressSink | None = None,
+        clock: Callable[[], int] = time.time_ns,
+        racy_window_ns: int = RACY_WINDOW_NS,
+    ) -> None:
+        self._cache = cache
+        self._workers = workers or min(8, (os.cpu_count() or 1) * 2)
+        self._progress = progress
+        self._clock = clock
+        self._racy_window_ns = racy_window_ns
+
+    def hash_paths(self, paths: Sequence[str | os.PathLike[str]]) -> list[PathDigest]:
+        """One digest per argument, in order; directories get their Merkle digest."""
+        stat_time = self._clock()
+        files: dict[str, _File] = {}
+        roots = [self._collect(os.path.abspath(os.fspath(p)), files) for p in paths]
+        self._fill_from_cache(files)
+        self._hash_missing(files, stat_time)
+        return [self._digest_of(root) for root in roots]
+
+    # -- collecting ------------------------------------------------------------------------
+
+    def _collect(self, path: str, files: dict[str, _File]) -> _File | _Dir:
+        st = _stat(path)
+        if stat.S_ISREG(st.st_mode):
+            return files.setdefault(path, _File(path, st))
+        if stat.S_ISDIR(st.st_mode):
+            return self._walk(path, files)
+        raise HashError("not a regular file or directory", path=path)
+
+    def _walk(self, path: str, files: dict[str, _File]) -> _Dir:
+        node = _Dir(path)
+        try:
+            with os.scandir(path) as entries:
+                listing = sorted(entries, key=lambda e: os.fsencode(e.name))
+        except OSError as exc:
+            raise HashError(exc.strerror or str(exc), path=path) from exc
+        for entry in listing:
+            name = os.fsencode(entry.name)
+            if entry.is_symlink():
+                node.children.append((name, os.readlink(entry.path)))
+            elif entry.is_dir(follow_symlinks=False):
+                node.children.append((name, self._walk(entry.path, files)))
+            elif entry.is_file(follow_symlinks=False):
+                st = entry.stat(follow_symlinks=False)
+                node.children.append((name, files.setdefault(entry.path, _File(entry.path, st))))
+            else:
+                raise HashError("not a regular file, directory or symlink", path=entry.path)
+        return node
+
+    # -- hashing ---------------------------------------------------------------------------
+
+    def _fill_from_cache(self, files: dict[str, _File]) -> None:
+        if self._cache is None or not files:
+            return
+        known = self._cache.lookup_hashes(list(files))
+        for path, entry in known.items():
+            item = files.get(path)
+            if item is not None and _matches(item.st, entry):
+                item.hash, item.cached = entry.hash, True
+
+    def _hash_missing(self, files: dict[str, _File], stat_time: int) -> None:
+        missing = [f for f in files.values() if f.hash is None]
+        if not missing:
+            return
+        progress = self._progress
+        if progress is not None:
+            progress.start(sum(f.st.st_size for f in missing), len(missing))
+        advance = progress.advance if progress is not None else None
+        small = [f for f in missing if f.st.st_size < BIG_FILE_BYTES]
+        big = [f for f in missing if f.st.st_size >= BIG_FILE_BYTES]
+        try:
+            if len(small) > 1:
+                with ThreadPoolExecutor(self._workers) as pool:
+                    digests = list(pool.map(lambda f: _hash_one(f, advance), small))
+            else:
+                digests = [_hash_one(f, advance) for f in small]
+            for item, digest in zip(small, digests):
+                item.hash = digest
+            for item in big:  # blake3 spreads each big file over every core already
+                item.hash = _hash_one(item, advance)
+        finally:
+            if progress is not None:
+                progress.finish()
+        self._remember(missing, stat_time)
+
+    def _remember(self, hashed: list[_File], stat_time: int) -> None:
+        if self._cache is None:
+            return
+        fresh: list[HashCacheEntry] = []
+        for item in hashed:
+            assert item.hash is not None
+            changed_at = max(item.st.st_mtime_ns, item.st.st_ctime_ns)
+            if stat_time - changed_at <= self._racy_window_ns:
+                continue
+            try:
+                after = os.stat(item.path)
+            except OSError:
+                continue
+            if _same_file(item.st, after):  # unchanged while we read it
+                fresh.append(_cache_entry(item, item.hash))
+        if fresh:
+            self._cache.store_hashes(fresh)
+
+    # -- results ---------------------------------------------------------------------------
+
+    def _digest_of(self, node: _File | _Dir) -> PathDigest:
+        if isinstance(node, _File):
+            assert node.hash is not None
+            return PathDigest(node.path, node.hash, node.st.st_size, "file", node.cached)
+        entries: list[tuple[bytes, EntryKind, str]] = []
+        size, cached = 0, True
+        for name, child in node.children:
+            if isinstance(child, str):
+                entries.append((name, "link", hash_bytes(os.fsencode(child))))
+                continue
+            digest = self._digest_of(child)
+            entries.append((name, digest.kind, digest.hash))
+            size += digest.size
+            cached = cached and digest.cached
+        return PathDigest(node.path, tree_digest(entries), size, "dir", cached)
+
+
+def _matches(st: os.stat_result, entry: HashCacheEntry) -> bool:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == (
+        entry.dev,
+        entry.inode,
+        entry.size,
+        entry.mtime_ns,
+        entry.ctime_ns,
+    )
+
+
+def _hash_one(item: _File, advance: Callable[[int], None] | None) -> str:
+    try:
+        return hash_file(item.path, advance)
+    except OSError as exc:
+        raise HashError(exc.strerror or str(exc), path=item.path) from exc

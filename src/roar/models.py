@@ -1,0 +1,114 @@
+"""Plain immutable records that flow between roar's layers (no database code here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "Artifact",
+    "ArtifactKind",
+    "Collection",
+    "FileRef",
+    "Flag",
+    "HashCacheEntry",
+    "Job",
+    "JobKind",
+    "JobSpec",
+    "Tag",
+    "TraceCoverage",
+]
+
+ArtifactKind = Literal["file", "dir", "blob", "collection"]
+JobKind = Literal["run", "build", "task", "reproduce"]
+TraceCoverage = Literal["full", "reduced", "none"]
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """Content identified by its BLAKE3 hex digest."""
+
+    hash: str
+    size: int
+    kind: ArtifactKind = "file"
+    created_at: float = 0.0
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """An artifact seen at a path by a job (as input or output)."""
+
+    path: str
+    artifact: Artifact
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobSpec:
+    """Everything recorded about one job, before the store gives it an id."""
+
+    kind: JobKind = "run"
+    step: str = ""
+    command: tuple[str, ...] = ()
+    cwd: str = ""
+    started_at: float = 0.0
+    ended_at: float | None = None
+    exit_code: int | None = None
+    git_commit: str | None = None
+    git_branch: str | None = None
+    git_dirty: bool | None = None
+    git_remote: str | None = None
+    patch_hash: str | None = None
+    env: Mapping[str, Any] = field(default_factory=dict)
+    host: Mapping[str, Any] = field(default_factory=dict)
+    trace_coverage: TraceCoverage = "none"
+    parent_job: int | None = None
+    reproduces_job: int | None = None
+    owner: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job(JobSpec):
+    """A recorded job: `id` is its number (`@N`), `uid` its short hex name."""
+
+    id: int
+    uid: str
+
+
+@dataclass(frozen=True)
+class Collection:
+    name: str
+    kind: str
+    members: tuple[FileRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class Tag:
+    target: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Flag:
+    artifact_hash: str
+    flagged_at: float
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class HashCacheEntry:
+    """What a path looked like when it was hashed; any change of these means re-hash.
+
+    ctime is part of the key because no user tool can set it: `cp -p`, `touch -r` and
+    rsync restore mtime and size, but the kernel still moves ctime.
+    """
+
+    path: str
+    dev: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    hash: str
