@@ -8,7 +8,6 @@ else in roar invents keys. Files are TOML with one table per section (`[output]`
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -22,7 +21,7 @@ from roar.fsutil import atomic_write_bytes
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = [
     "SETTINGS",
@@ -112,6 +111,8 @@ def env_var_name(key: str) -> str:
 
 
 def _suggest(key: str) -> str | None:
+    import difflib  # only on the error path
+
     names = list(SETTINGS)
     close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
     if not close:  # also match on the last part alone: "quiet" -> "output.quiet"
@@ -170,14 +171,18 @@ def parse_value(key: str, raw: str) -> Value:
     return _PARSERS[setting.type_name](key, raw)
 
 
-def _check_file_value(setting: Setting, value: Any, path: Path) -> Value:
+def _check_file_value(setting: Setting, value: object, path: Path) -> Value:
     """Validate a value read from TOML, where types are already native."""
-    expected: type = {"bool": bool, "int": int, "str": str, "url": str}[setting.type_name]
-    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise InvalidConfigValue(setting.key, f"a {setting.type_name}", value, origin=str(path))
-    if setting.type_name == "url":
+    kind = setting.type_name
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind == "str" and isinstance(value, str):
+        return value
+    if kind == "url" and isinstance(value, str):
         return _parse_url(setting.key, value)
-    return value  # type: ignore[no-any-return]
+    raise InvalidConfigValue(setting.key, f"a {kind}", value, origin=str(path))
 
 
 @dataclass(frozen=True)
@@ -220,9 +225,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise CorruptConfigFile(str(exc.strerror), path=path) from exc
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        table: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CorruptConfigFile(str(exc), path=path) from exc
+    return table
 
 
 def _flatten(table: Mapping[str, Any], path: Path, warnings: list[str]) -> dict[str, Value]:

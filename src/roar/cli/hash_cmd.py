@@ -35,10 +35,10 @@ def hash_command(state: CliState, paths: tuple[Path, ...], no_cache: bool, as_js
     if as_json:
         rows = [
             {"path": str(p), "hash": d.hash, "size": d.size, "kind": d.kind, "cached": d.cached}
-            for p, d in zip(paths, digests)
+            for p, d in zip(paths, digests, strict=True)
         ]
         click.echo(json.dumps(rows, indent=2))
         return
-    for shown, digest in zip(paths, digests):
+    for shown, digest in zip(paths, digests, strict=True):
         suffix = "/" if digest.kind == "dir" and not str(shown).endswith("/") else ""
         click.echo(f"{digest.hash}  {shown}{suffix}")

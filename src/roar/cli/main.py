@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -91,6 +90,12 @@ def _wants_traceback(args: Sequence[str]) -> bool:
     return "--traceback" in args
 
 
+def _print_traceback() -> None:
+    import traceback  # ~10 ms; only on the error path
+
+    traceback.print_exc()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI and exit with a documented code; never show a traceback unasked."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -100,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = cli.main(args=args, prog_name="roar", standalone_mode=False)
     except RoarError as exc:
         if show_traceback:
-            traceback.print_exc()
+            _print_traceback()
         echo_error(exc.message)
         code = exc.exit_code
     except click.exceptions.Exit as exc:
@@ -118,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = 0
     except Exception as exc:
         if show_traceback:
-            traceback.print_exc()
+            _print_traceback()
         echo_error(f"unexpected error: {type(exc).__name__}: {exc}; rerun with --traceback")
         code = EXIT_INTERNAL
     sys.exit(code if isinstance(code, int) else 0)

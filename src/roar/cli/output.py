@@ -25,11 +25,11 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Plain aligned columns: cheap to import, friendly to grep and to narrow terminals."""
     widths = [len(h) for h in headers]
     for row in rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
     lines = [headers, *rows]
     rendered = []
     for index, line in enumerate(lines):
-        cells = [cell.ljust(width) for cell, width in zip(line, widths)]
+        cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=True)]
         text = "  ".join(cells).rstrip()
         rendered.append(click.style(text, bold=True) if index == 0 else text)
     return "\n".join(rendered)

@@ -168,7 +168,7 @@ class Hasher:
                     digests = list(pool.map(lambda f: _hash_one(f, advance), small))
             else:
                 digests = [_hash_one(f, advance) for f in small]
-            for item, digest in zip(small, digests):
+            for item, digest in zip(small, digests, strict=True):
                 item.hash = digest
             for item in big:  # blake3 spreads each big file over every core already
                 item.hash = _hash_one(item, advance)

@@ -6,7 +6,7 @@ import functools
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, Row, Table, delete, func, insert, select, text
 from sqlalchemy import exc as sa_exc
@@ -21,10 +21,11 @@ from roar.store.migrate import ensure_schema, upgrade
 
 __all__ = ["Store"]
 
-P = ParamSpec("P")
-R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
 
-_CHUNK = 500  # bound parameters per IN (...) query; far below both databases' limits
+# Bound parameters per IN (...) query: below SQLite's 32,766 and PostgreSQL's 65,535, and
+# large enough that 10,000 cached paths cost two round trips, not twenty.
+_CHUNK = 5_000
 _UID_ATTEMPTS = 5
 _I64 = 1 << 63
 
@@ -38,13 +39,15 @@ def _from_i64(value: int) -> int:
     return value + (1 << 64) if value < 0 else value
 
 
-def _translated(method: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
+def _translated(method: F) -> F:
+    """Run a Store method with driver errors turned into roar's StoreError tree."""
+
     @functools.wraps(method)
-    def wrapper(self: Store, *args: P.args, **kwargs: P.kwargs) -> R:
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
         with translate_errors(self.location):
             return method(self, *args, **kwargs)
 
-    return wrapper
+    return cast(F, wrapper)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -263,19 +266,15 @@ class Store:
 
     @_translated
     def lookup_hashes(self, paths: Sequence[str]) -> Mapping[str, HashCacheEntry]:
-        found: dict[str, HashCacheEntry] = {}
         c = t.hash_cache.c
+        columns = (c.path, c.dev, c.inode, c.size, c.mtime_ns, c.ctime_ns, c.hash)
+        found: dict[str, HashCacheEntry] = {}
         with self.engine.connect() as conn:
             for chunk in _chunks(paths):
-                for row in conn.execute(select(t.hash_cache).where(c.path.in_(chunk))):
-                    found[row.path] = HashCacheEntry(
-                        path=row.path,
-                        dev=_from_i64(row.dev),
-                        inode=_from_i64(row.inode),
-                        size=row.size,
-                        mtime_ns=row.mtime_ns,
-                        ctime_ns=row.ctime_ns,
-                        hash=row.hash,
+                rows = conn.execute(select(*columns).where(c.path.in_(chunk))).tuples()
+                for path, dev, inode, size, mtime_ns, ctime_ns, digest in rows:
+                    found[path] = HashCacheEntry(
+                        path, _from_i64(dev), _from_i64(inode), size, mtime_ns, ctime_ns, digest
                     )
         return found
 
@@ -313,7 +312,11 @@ class Store:
                 insert(t.collections).values(name=name, kind=kind).returning(t.collections.c.id)
             ).scalar_one()
             rows = {
-                m.path: {"collection_id": collection_id, "artifact_hash": m.artifact.hash, "path": m.path}
+                m.path: {
+                    "collection_id": collection_id,
+                    "artifact_hash": m.artifact.hash,
+                    "path": m.path,
+                }
                 for m in members
             }
             if rows:
@@ -379,7 +382,9 @@ class Store:
     def flags(self) -> list[Flag]:
         query = select(t.flags).order_by(t.flags.c.flagged_at)
         with self.engine.connect() as conn:
-            return [Flag(row.artifact_hash, row.flagged_at, row.note) for row in conn.execute(query)]
+            return [
+                Flag(row.artifact_hash, row.flagged_at, row.note) for row in conn.execute(query)
+            ]
 
     # -- health ----------------------------------------------------------------------------
 

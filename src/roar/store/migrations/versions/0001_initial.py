@@ -105,9 +105,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("collection_id", "path", name="pk_collection_members"),
     )
-    op.create_index(
-        "ix_collection_members_artifact_hash", "collection_members", ["artifact_hash"]
-    )
+    op.create_index("ix_collection_members_artifact_hash", "collection_members", ["artifact_hash"])
     op.create_table(
         "tags",
         sa.Column("target", sa.String(64), nullable=False),

@@ -1,0 +1,142 @@
+"""Layered settings: parsing, precedence, suggestions and refusing bad writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from roar.config import (
+    SETTINGS,
+    env_var_name,
+    load_config,
+    parse_value,
+    set_value,
+    unset_value,
+    user_config_path,
+)
+from roar.errors import CorruptConfigFile, InvalidConfigValue, UnknownConfigKey
+
+DESIGN_KEYS = {
+    "output.track_repo_files": False,
+    "output.quiet": False,
+    "filters.ignore_system_reads": True,
+    "filters.ignore_package_reads": True,
+    "filters.ignore_torch_cache": True,
+    "filters.ignore_tmp_files": True,
+    "glaas.url": None,
+    "store.url": None,
+}
+
+
+def test_every_design_key_exists_with_its_default() -> None:
+    assert {k: s.default for k, s in SETTINGS.items()} == DESIGN_KEYS
+    assert all(s.description for s in SETTINGS.values())
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("true", True), ("Yes", True), ("1", True), ("off", False), ("FALSE", False)],
+)
+def test_bool_parsing(raw: str, expected: bool) -> None:
+    assert parse_value("output.quiet", raw) is expected
+
+
+def test_bad_bool_is_rejected_with_the_expected_type() -> None:
+    with pytest.raises(InvalidConfigValue, match="expects a boolean"):
+        parse_value("output.quiet", "maybe")
+
+
+def test_url_must_have_a_scheme() -> None:
+    with pytest.raises(InvalidConfigValue, match="URL"):
+        parse_value("glaas.url", "localhost")
+    assert parse_value("glaas.url", "https://lineage.example") == "https://lineage.example"
+
+
+@pytest.mark.parametrize(
+    ("typo", "suggestion"),
+    [("output.quite", "output.quiet"), ("quiet", "output.quiet"), ("store.ulr", "store.url")],
+)
+def test_unknown_key_suggests_the_nearest(typo: str, suggestion: str) -> None:
+    with pytest.raises(UnknownConfigKey, match=f"did you mean '{suggestion}'"):
+        parse_value(typo, "true")
+
+
+def test_layers_apply_in_order(tmp_path: Path, isolated_home: Path) -> None:
+    project = tmp_path / "proj"
+    (project / ".roar").mkdir(parents=True)
+    set_value(user_config_path(), "output.quiet", "true")
+    set_value(user_config_path(), "filters.ignore_tmp_files", "false")
+    set_value(project / ".roar" / "config.toml", "filters.ignore_tmp_files", "true")
+    set_value(project / ".roar" / "config.toml", "filters.ignore_torch_cache", "false")
+
+    env = {
+        "HOME": str(isolated_home),
+        env_var_name("filters.ignore_torch_cache"): "true",
+        env_var_name("glaas.url"): "http://env",
+    }
+    config = load_config(project, environ=env, overrides={"glaas.url": "http://flag"})
+
+    assert (config.values["output.quiet"].value, config.values["output.quiet"].source) == (
+        True,
+        "user",
+    )
+    assert config.values["filters.ignore_tmp_files"].source == "project"
+    assert config.get("filters.ignore_tmp_files") is True
+    assert config.values["filters.ignore_torch_cache"].source == "env"
+    assert config.get("filters.ignore_torch_cache") is True
+    assert config.values["glaas.url"].source == "flag"
+    assert config.get("glaas.url") == "http://flag"
+    assert config.values["output.track_repo_files"].source == "default"
+
+
+def test_bad_env_value_is_rejected() -> None:
+    with pytest.raises(InvalidConfigValue):
+        load_config(None, environ={"ROAR_OUTPUT_QUIET": "perhaps"})
+
+
+def test_rejected_set_leaves_the_file_byte_for_byte(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    set_value(path, "output.quiet", "true")
+    before = path.read_bytes()
+    with pytest.raises(InvalidConfigValue):
+        set_value(path, "output.quiet", "not-a-bool")
+    with pytest.raises(UnknownConfigKey):
+        set_value(path, "output.loud", "true")
+    assert path.read_bytes() == before
+
+
+def test_unset_removes_only_that_key(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    set_value(path, "output.quiet", "true")
+    set_value(path, "glaas.url", "http://x")
+    assert unset_value(path, "output.quiet") is True
+    assert unset_value(path, "output.quiet") is False
+    config_text = path.read_text()
+    assert "quiet" not in config_text
+    assert "glaas" in config_text
+
+
+def test_corrupt_file_names_the_file(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / ".roar").mkdir(parents=True)
+    bad = project / ".roar" / "config.toml"
+    bad.write_text("[output\nquiet = ")
+    with pytest.raises(CorruptConfigFile, match=str(bad)):
+        load_config(project, environ={})
+
+
+def test_wrong_type_in_file_names_key_and_file(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / ".roar").mkdir(parents=True)
+    (project / ".roar" / "config.toml").write_text('[output]\nquiet = "loud"\n')
+    with pytest.raises(InvalidConfigValue, match=r"output\.quiet.*config\.toml"):
+        load_config(project, environ={})
+
+
+def test_unknown_key_in_file_is_a_warning_not_a_failure(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / ".roar").mkdir(parents=True)
+    (project / ".roar" / "config.toml").write_text("[output]\nquite = true\n")
+    config = load_config(project, environ={})
+    assert any("output.quite" in w and "output.quiet" in w for w in config.warnings)
