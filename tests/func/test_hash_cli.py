@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import blake3
+
 from tests.helpers import run_roar
 
 

@@ -10,7 +10,6 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, Row, Table, delete, func, insert, select, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql, sqlite
 
 from roar.errors import RecordNotFound, StoreError
 from roar.models import Artifact, Collection, FileRef, Flag, HashCacheEntry, Job, JobSpec, Tag
@@ -151,8 +150,14 @@ class Store:
     # -- helpers ---------------------------------------------------------------------------
 
     def _insert_ignoring(self, table: Table) -> Any:
-        dialect = sqlite if is_sqlite(self.engine) else postgresql
-        return dialect.insert(table)
+        """INSERT with ON CONFLICT support; each dialect module loads only when used."""
+        if is_sqlite(self.engine):
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            return sqlite_insert(table)
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
 
     def _put_artifacts(self, conn: Connection, artifacts: Iterable[Artifact]) -> None:
         unique = {a.hash: a for a in artifacts}
@@ -271,7 +276,7 @@ class Store:
         found: dict[str, HashCacheEntry] = {}
         with self.engine.connect() as conn:
             for chunk in _chunks(paths):
-                rows = conn.execute(select(*columns).where(c.path.in_(chunk))).tuples()
+                rows = conn.execute(select(*columns).where(c.path.in_(chunk)))
                 for path, dev, inode, size, mtime_ns, ctime_ns, digest in rows:
                     found[path] = HashCacheEntry(
                         path, _from_i64(dev), _from_i64(inode), size, mtime_ns, ctime_ns, digest
