@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from roar.errors import CorruptConfigFile, InvalidConfigValue, UnknownConfigKey
+from roar.errors import ConfigError, CorruptConfigFile, InvalidConfigValue, UnknownConfigKey
 from roar.fsutil import atomic_write_bytes
 
 if sys.version_info >= (3, 11):
@@ -223,7 +223,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise CorruptConfigFile(str(exc.strerror), path=path) from exc
+        raise ConfigError(f"cannot read {path}: {exc.strerror}; check permissions") from exc
     try:
         table: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -290,9 +290,16 @@ def set_value(path: Path, key: str, raw: str) -> Value:
     table = _read_toml(path)
     _flatten(table, path, [])  # refuse to rewrite a file that holds bad values
     table.setdefault(setting.section, {})[setting.name] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, _dump_toml(table))
+    _write_file(path, _dump_toml(table))
     return value
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}; check permissions") from exc
 
 
 def unset_value(path: Path, key: str) -> bool:
@@ -305,7 +312,7 @@ def unset_value(path: Path, key: str) -> bool:
     del section[setting.name]
     if not section:
         del table[setting.section]
-    atomic_write_bytes(path, _dump_toml(table))
+    _write_file(path, _dump_toml(table))
     return True
 
 

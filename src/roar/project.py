@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from roar.config import Config, load_config, project_config_path
-from roar.errors import NotInitialized, SchemaMissing
+from roar.errors import NotInitialized, ProjectError, SchemaMissing
 from roar.fsutil import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -144,13 +144,7 @@ def init_project(
 
     project = Project(target)
     created = not project.roar_dir.is_dir()
-    for folder in (project.roar_dir, project.objects_dir, project.runs_dir):
-        folder.mkdir(exist_ok=True)
-    ignore_file = project.roar_dir / ".gitignore"
-    if not ignore_file.exists():
-        atomic_write_bytes(ignore_file, b"# created by roar init: keep .roar/ out of git\n*\n")
-    if not project.config_path.exists():
-        atomic_write_bytes(project.config_path, _CONFIG_HEADER)
+    _create_layout(project)
 
     config = project.config(environ=environ, overrides=overrides)
     project.open_store(config, create=True).close()
@@ -165,6 +159,22 @@ def init_project(
     elif gitignore:
         result.notes.append(_add_gitignore_entry(target))
     return result
+
+
+def _create_layout(project: Project) -> None:
+    if project.roar_dir.exists() and not project.roar_dir.is_dir():
+        raise ProjectError(f"{project.roar_dir} exists and is not a directory; move it aside")
+    try:
+        for folder in (project.roar_dir, project.objects_dir, project.runs_dir):
+            folder.mkdir(exist_ok=True)
+        ignore_file = project.roar_dir / ".gitignore"
+        if not ignore_file.exists():
+            atomic_write_bytes(ignore_file, b"# created by roar init: keep .roar/ out of git\n*\n")
+        if not project.config_path.exists():
+            atomic_write_bytes(project.config_path, _CONFIG_HEADER)
+    except OSError as exc:
+        where = exc.filename or project.roar_dir
+        raise ProjectError(f"cannot create {where}: {exc.strerror}; check permissions") from exc
 
 
 def _add_gitignore_entry(root: Path) -> str:

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import sqlite3
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.helpers import git, run_roar
 
@@ -80,3 +87,42 @@ def test_commands_find_the_project_from_a_subdirectory(git_repo: Path) -> None:
     sub.mkdir(parents=True)
     assert run_roar("config", "set", "output.quiet", "true", cwd=sub).code == 0
     assert "quiet = true" in (git_repo / ".roar" / "config.toml").read_text()
+
+
+def test_roar_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / ".roar").write_text("not a folder")
+    result = run_roar("init", cwd=tmp_path)
+    assert result.code == 3
+    assert "exists and is not a directory" in result.stderr
+    assert (tmp_path / ".roar").read_text() == "not a folder"
+
+
+@contextlib.contextmanager
+def unwritable_directory(path: Path) -> Iterator[None]:
+    """A directory nobody may add entries to, root included (root ignores mode bits)."""
+    path.mkdir()
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        try:
+            yield
+        finally:
+            path.chmod(0o755)
+        return
+    if shutil.which("chattr") is None:
+        pytest.skip("running as root without chattr: cannot make a directory unwritable")
+    made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"this filesystem has no immutable flag: {made.stderr.decode().strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_unwritable_directory_is_one_clear_line(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    with unwritable_directory(locked):
+        result = run_roar("init", cwd=locked)
+    assert result.code == 3, result.stderr
+    assert "cannot create" in result.stderr
+    assert "Traceback" not in result.stderr
