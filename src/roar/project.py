@@ -19,7 +19,7 @@ from roar.errors import NotInitialized, ProjectError, SchemaMissing
 from roar.fsutil import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from roar.store import Store
+    from roar.store import Store, StoreUrl
 
 __all__ = ["ROAR_DIR", "InitResult", "Project", "find_git_root", "find_project", "init_project"]
 
@@ -62,33 +62,21 @@ class Project:
     ) -> Config:
         return load_config(self.root, environ=environ, overrides=overrides)
 
-    def store_url(self, config: Config | None = None) -> tuple[str, str]:
-        """(SQLAlchemy URL, location to show users) of this project's store."""
-        url = (config or self.config()).get("store.url")
-        if isinstance(url, str):
-            return url, _redact_url(url)
-        from roar.store import sqlite_url
+    def store_url(self, config: Config | None = None) -> StoreUrl:
+        """Where this project's records live: `store.url`, else .roar/roar.db."""
+        from roar.store import parse_store_url, sqlite_url
 
-        return sqlite_url(self.db_path), str(self.db_path)
+        url = (config or self.config()).get("store.url")
+        return parse_store_url(url if isinstance(url, str) else sqlite_url(self.db_path))
 
     def open_store(self, config: Config | None = None, *, create: bool = False) -> Store:
         """Open (and with `create`, migrate) the store; refuses a missing SQLite file."""
         from roar.store import Store
 
-        url, location = self.store_url(config)
-        if not create and url.startswith("sqlite") and not self.db_path.exists():
-            raise SchemaMissing(location=location)
-        return Store.open(url, location=location, create=create)
-
-
-def _redact_url(url: str) -> str:
-    """Hide a password in a database URL before it reaches a terminal or a log."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in credentials:
-        return url
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
+        url = self.store_url(config)
+        if not create and url.kind == "sqlite" and not url.sqlite_path.exists():
+            raise SchemaMissing(location=url.display)
+        return Store.open(url, create=create)
 
 
 def find_project(start: Path | None = None) -> Project | None:

@@ -15,13 +15,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, select
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 from roar.errors import RecordNotFound, StoreError
 from roar.models import Artifact, FileRef, HashCacheEntry, JobSpec
-from roar.store import Store
+from roar.store import Store, parse_store_url
 from roar.store import schema as t
-from roar.store.migrate import _MIGRATIONS, HEAD_REVISION, KNOWN_REVISIONS
+from roar.store.migrate import HEAD_REVISION, KNOWN_REVISIONS, MIGRATIONS
 from tests.contract.workers import job_files
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,17 +34,26 @@ def art(name: str, size: int = 1) -> Artifact:
 
 def test_known_revisions_match_alembic_history() -> None:
     config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("script_location", str(MIGRATIONS))
     script = ScriptDirectory.from_config(config)
     history = [rev.revision for rev in script.walk_revisions()][::-1]
     assert tuple(history) == KNOWN_REVISIONS
     assert script.get_current_head() == HEAD_REVISION
 
 
-def test_migrated_schema_matches_the_table_definitions(store: Store) -> None:
-    with store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), t.metadata)
+def test_migrated_schema_matches_the_table_definitions(store: Store, store_url: str) -> None:
+    engine = create_engine(parse_store_url(store_url).url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), t.metadata)
+    finally:
+        engine.dispose()
     assert diff == []
+
+
+def count(store: Store, table: str) -> int:
+    with store.db.read() as cur:
+        return int(cur.execute(f"SELECT COUNT(*) FROM {table}").scalar())
 
 
 def test_open_twice_with_create_is_idempotent(store_url: str, store: Store) -> None:
@@ -117,9 +127,8 @@ def test_artifacts_are_stored_once(store: Store) -> None:
     shared = art("shared")
     for i in range(3):
         store.record_job(JobSpec(step=str(i)), [FileRef("a.csv", shared), FileRef("b.csv", shared)])
-    with store.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(t.artifacts)).scalar_one() == 1
-        assert conn.execute(select(func.count()).select_from(t.job_inputs)).scalar_one() == 6
+    assert count(store, "artifacts") == 1
+    assert count(store, "job_inputs") == 6
 
 
 def test_hash_cache_round_trip_with_full_64_bit_stat_fields(store: Store) -> None:
@@ -207,10 +216,8 @@ def test_eight_concurrent_writers_lose_nothing(store: Store, store_url: str) -> 
         _, err = proc.communicate(timeout=280)
         assert proc.returncode == 0, err
     assert store.count_jobs() == 1600
-    with store.engine.connect() as conn:
-        per_job = conn.execute(
-            select(t.job_inputs.c.job_id, func.count()).group_by(t.job_inputs.c.job_id)
-        ).all()
+    with store.db.read() as cur:
+        per_job = cur.execute("SELECT job_id, COUNT(*) FROM job_inputs GROUP BY job_id").fetchall()
     assert len(per_job) == 1600
     assert {count for _, count in per_job} == {2}
     assert store.integrity_problems() == []

@@ -9,12 +9,8 @@ from __future__ import annotations
 import sys
 import time
 
-from sqlalchemy import insert
-
 from roar.models import Artifact, FileRef, JobSpec
 from roar.store import Store
-from roar.store import schema as t
-from roar.store.engine import write_transaction
 
 SHARED = Artifact("0" * 64, 1)  # every worker upserts this one: a real insert race
 
@@ -42,22 +38,17 @@ def record(url: str, count: int, tag: str) -> None:
 
 
 def hold(url: str) -> None:
-    with Store.open(url) as store, write_transaction(store.engine) as conn:
-        conn.execute(
-            insert(t.artifacts).values(hash="c" * 64, size=1, kind="file", created_at=0.0, meta={})
+    with Store.open(url) as store, store.db.write() as cur:
+        empty = store.db.json_param({})
+        cur.execute(
+            "INSERT INTO artifacts (hash, size, kind, created_at, meta) "
+            "VALUES (?, 1, 'file', 0, ?)",
+            ("c" * 64, empty),
         )
-        conn.execute(
-            insert(t.jobs).values(
-                uid="partial",
-                kind="run",
-                step="s",
-                command=[],
-                cwd="/",
-                started_at=0.0,
-                env={},
-                host={},
-                trace_coverage="none",
-            )
+        cur.execute(
+            "INSERT INTO jobs (uid, kind, step, command, cwd, started_at, env, host, "
+            "trace_coverage) VALUES ('partial', 'run', 's', ?, '/', 0, ?, ?, 'none')",
+            (store.db.json_param([]), empty, empty),
         )
         print("inside", flush=True)
         time.sleep(600)

@@ -19,5 +19,10 @@ def test_hashing_bench_quick_prints_its_table() -> None:
     )
     assert proc.returncode in (0, 1), proc.stderr  # 2 would mean a wrong result
     header = proc.stdout.splitlines()[0]
-    assert header.split(" | ")[:4] == ["benchmark", "roar", "baseline", "ratio"]
+    assert [cell.strip() for cell in header.split(" | ")][:4] == [
+        "benchmark",
+        "roar",
+        "baseline",
+        "ratio",
+    ]
     assert "re-hash 1,000 files" in proc.stdout

@@ -1,57 +1,37 @@
-"""Engines for the two supported databases, tuned for many short writers.
-
-SQLite: WAL (readers never block the writer), a 30 s busy timeout, and write transactions
-opened with BEGIN IMMEDIATE so two writers queue on the lock up front instead of both
-reading and then deadlocking when they upgrade (SQLITE_BUSY that no timeout can cure).
-"""
+"""SQLAlchemy engines for Alembic migrations (never imported on the query path)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
-__all__ = ["BUSY_TIMEOUT_MS", "is_sqlite", "make_engine", "sqlite_url", "write_transaction"]
+from roar.store.db import BUSY_TIMEOUT_S
 
-BUSY_TIMEOUT_MS = 30_000
+__all__ = ["make_engine", "write_transaction"]
+
 _WRITE = "roar_write"
 
 
-def sqlite_url(path: Path) -> str:
-    return URL.create("sqlite+pysqlite", database=str(path)).render_as_string()
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def make_engine(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        # NullPool: a CLI call opens one connection; pooling would keep file handles alive
-        # across fork() in tests and workers, which SQLite forbids.
-        engine = create_engine(parsed, poolclass=NullPool)
+    engine = create_engine(url, poolclass=NullPool)
+    if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
-        return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    return engine
 
 
 def _tune_sqlite(engine: Engine) -> None:
+    """Same rules as roar.store.db: WAL, busy timeout, BEGIN IMMEDIATE for writes."""
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-            if mode != "wal":  # switching needs a write; skip it when already WAL
-                cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()

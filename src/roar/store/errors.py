@@ -1,22 +1,69 @@
-"""Turn driver errors (sqlite3, psycopg, SQLAlchemy) into roar's StoreError tree."""
+"""Turn driver errors (sqlite3, psycopg, SQLAlchemy while migrating) into StoreErrors."""
 
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
-
-from sqlalchemy import exc as sa_exc
 
 from roar.errors import StoreCorrupt, StoreError, StoreUnavailable
 
-__all__ = ["translate_errors"]
+__all__ = ["IntegrityViolation", "translate_errors"]
 
 _CORRUPT_MARKERS = ("file is not a database", "malformed", "not a database", "disk image")
 _BUSY_MARKERS = ("database is locked", "database is busy")
 
 
-def _driver_message(error: sa_exc.DBAPIError) -> str:
-    return str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+class IntegrityViolation(StoreError):
+    """A constraint refused a write (duplicate key, missing parent row)."""
+
+    template = "{location} refused the record: {detail}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _driver_error(exc: BaseException) -> BaseException:
+    """SQLAlchemy wraps the driver's exception in `.orig`; look through it."""
+    original = getattr(exc, "orig", None)
+    if type(exc).__module__.startswith("sqlalchemy") and isinstance(original, BaseException):
+        return original
+    return exc
+
+
+def _translate_sqlite(exc: sqlite3.Error, location: str) -> StoreError:
+    message = _first_line(exc)
+    if isinstance(exc, sqlite3.IntegrityError):
+        return IntegrityViolation(message, location=location)
+    lowered = message.lower()
+    if any(marker in lowered for marker in _CORRUPT_MARKERS):
+        return StoreCorrupt(message, path=location)
+    if any(marker in lowered for marker in _BUSY_MARKERS):
+        hint = "another process held the lock for too long; retry"
+        return StoreUnavailable(f"{message} ({hint})", location=location)
+    return StoreUnavailable(message, location=location)
+
+
+def _translate_psycopg(exc: BaseException, location: str) -> StoreError | None:
+    if not type(exc).__module__.startswith("psycopg"):
+        return None
+    import psycopg  # already imported if one of its errors exists
+
+    if isinstance(exc, psycopg.IntegrityError):
+        return IntegrityViolation(_first_line(exc), location=location)
+    if isinstance(exc, psycopg.Error):
+        return StoreUnavailable(_first_line(exc), location=location)
+    return None
+
+
+def translated(exc: BaseException, location: str) -> StoreError | None:
+    """The StoreError a driver error means, or None when it is not a database error."""
+    cause = _driver_error(exc)
+    if isinstance(cause, sqlite3.Error):
+        return _translate_sqlite(cause, location)
+    return _translate_psycopg(cause, location)
 
 
 @contextlib.contextmanager
@@ -25,25 +72,8 @@ def translate_errors(location: str) -> Iterator[None]:
         yield
     except StoreError:
         raise
-    except sa_exc.DBAPIError as exc:
-        message = _driver_message(exc)
-        lowered = message.lower()
-        if any(marker in lowered for marker in _CORRUPT_MARKERS):
-            raise StoreCorrupt(message, path=location) from exc
-        if any(marker in lowered for marker in _BUSY_MARKERS):
-            raise StoreUnavailable(
-                f"{message} (another process held the lock for too long; retry)",
-                location=location,
-            ) from exc
-        if isinstance(exc, sa_exc.IntegrityError):
-            raise StoreError(f"{location} refused the record: {message}") from exc
-        if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
-            raise StoreUnavailable(message, location=location) from exc
-        raise
-    except sa_exc.ArgumentError as exc:
-        raise StoreUnavailable(f"bad database URL ({exc})", location=location) from exc
-    except sa_exc.NoSuchModuleError as exc:
-        raise StoreUnavailable(
-            f"no driver for this URL ({exc}); for PostgreSQL install `roar[postgres]`",
-            location=location,
-        ) from exc
+    except Exception as exc:
+        error = translated(exc, location)
+        if error is None:
+            raise
+        raise error from exc

@@ -2,31 +2,56 @@
 
 from __future__ import annotations
 
-import functools
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar, cast
-
-from sqlalchemy import Connection, Engine, Row, Table, delete, func, insert, select, text
-from sqlalchemy import exc as sa_exc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from roar.errors import RecordNotFound, StoreError
 from roar.models import Artifact, Collection, FileRef, Flag, HashCacheEntry, Job, JobSpec, Tag
-from roar.store import schema as t
-from roar.store.engine import is_sqlite, make_engine, write_transaction
-from roar.store.errors import translate_errors
-from roar.store.migrate import ensure_schema, upgrade
+from roar.store.db import Database, connect
+from roar.store.errors import IntegrityViolation
+from roar.store.migrate import check_schema, upgrade
+from roar.store.url import StoreUrl, parse_store_url
 
 __all__ = ["Store"]
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 # Bound parameters per IN (...) query: below SQLite's 32,766 and PostgreSQL's 65,535, and
 # large enough that 10,000 cached paths cost two round trips, not twenty.
 _CHUNK = 5_000
 _UID_ATTEMPTS = 5
 _I64 = 1 << 63
+
+JOB_COLUMNS = (
+    "id",
+    "uid",
+    "kind",
+    "step",
+    "command",
+    "cwd",
+    "started_at",
+    "ended_at",
+    "exit_code",
+    "git_commit",
+    "git_branch",
+    "git_dirty",
+    "git_remote",
+    "patch_hash",
+    "env",
+    "host",
+    "trace_coverage",
+    "parent_job",
+    "reproduces_job",
+    "owner",
+    "notes",
+)
+_JOB_SELECT = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"
+_JOB_INSERT = (
+    f"INSERT INTO jobs ({', '.join(JOB_COLUMNS[1:])}) "
+    f"VALUES ({', '.join('?' for _ in JOB_COLUMNS[1:])})"
+)
+_JSON_COLUMNS = {"command", "env", "host"}
+_ARTIFACT_COLUMNS = "a.hash, a.size, a.kind, a.created_at, a.meta"
 
 
 def _to_i64(value: int) -> int:
@@ -38,108 +63,41 @@ def _from_i64(value: int) -> int:
     return value + (1 << 64) if value < 0 else value
 
 
-def _translated(method: F) -> F:
-    """Run a Store method with driver errors turned into roar's StoreError tree."""
-
-    @functools.wraps(method)
-    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
-        with translate_errors(self.location):
-            return method(self, *args, **kwargs)
-
-    return cast(F, wrapper)
-
-
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
 
 
-def _new_uid() -> str:
-    return secrets.token_hex(6)
-
-
-def _job_from_row(row: Row[Any]) -> Job:
-    m = row._mapping
-    return Job(
-        id=m["id"],
-        uid=m["uid"],
-        kind=m["kind"],
-        step=m["step"],
-        command=tuple(m["command"]),
-        cwd=m["cwd"],
-        started_at=m["started_at"],
-        ended_at=m["ended_at"],
-        exit_code=m["exit_code"],
-        git_commit=m["git_commit"],
-        git_branch=m["git_branch"],
-        git_dirty=m["git_dirty"],
-        git_remote=m["git_remote"],
-        patch_hash=m["patch_hash"],
-        env=m["env"],
-        host=m["host"],
-        trace_coverage=m["trace_coverage"],
-        parent_job=m["parent_job"],
-        reproduces_job=m["reproduces_job"],
-        owner=m["owner"],
-        notes=m["notes"],
-    )
-
-
-def _artifact_from_row(row: Row[Any]) -> Artifact:
-    m = row._mapping
-    return Artifact(m["hash"], m["size"], m["kind"], m["created_at"], m["meta"])
-
-
-def _job_values(spec: JobSpec, uid: str) -> dict[str, Any]:
-    return {
-        "uid": uid,
-        "kind": spec.kind,
-        "step": spec.step,
-        "command": list(spec.command),
-        "cwd": spec.cwd,
-        "started_at": spec.started_at,
-        "ended_at": spec.ended_at,
-        "exit_code": spec.exit_code,
-        "git_commit": spec.git_commit,
-        "git_branch": spec.git_branch,
-        "git_dirty": spec.git_dirty,
-        "git_remote": spec.git_remote,
-        "patch_hash": spec.patch_hash,
-        "env": dict(spec.env),
-        "host": dict(spec.host),
-        "trace_coverage": spec.trace_coverage,
-        "parent_job": spec.parent_job,
-        "reproduces_job": spec.reproduces_job,
-        "owner": spec.owner,
-        "notes": spec.notes,
-    }
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
 
 
 class Store:
     """roar's records in one SQL database (SQLite file or PostgreSQL)."""
 
-    def __init__(self, engine: Engine, location: str) -> None:
-        self.engine = engine
-        self.location = location
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.location = db.location
 
     @classmethod
-    def open(cls, url: str, *, location: str | None = None, create: bool = False) -> Store:
-        """Connect and check the schema; `create=True` migrates (what `roar init` does)."""
-        where = location or url
-        with translate_errors(where):
-            engine = make_engine(url)
-            try:
-                if create:
-                    upgrade(engine, where)
-                else:
-                    ensure_schema(engine, where)
-            except BaseException:
-                engine.dispose()
-                raise
-        return cls(engine, where)
+    def open(cls, url: str | StoreUrl, *, create: bool = False) -> Store:
+        """Connect and check the schema; `create=True` migrates (what `roar init` does).
+
+        An older schema is upgraded; a newer or missing one is refused without writing.
+        """
+        parsed = parse_store_url(url) if isinstance(url, str) else url
+        db = connect(parsed)
+        try:
+            current = check_schema(db) if not create else _is_current(db)
+            if not current:
+                upgrade(parsed)
+        except BaseException:
+            db.close()
+            raise
+        return cls(db)
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -147,62 +105,77 @@ class Store:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    # -- helpers ---------------------------------------------------------------------------
+    # -- conversions -----------------------------------------------------------------------
 
-    def _insert_ignoring(self, table: Table) -> Any:
-        """INSERT with ON CONFLICT support; each dialect module loads only when used."""
-        if is_sqlite(self.engine):
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    def _job(self, row: Sequence[Any]) -> Job:
+        values = dict(zip(JOB_COLUMNS, row, strict=True))
+        for name in _JSON_COLUMNS:
+            values[name] = self.db.json_value(values[name])
+        values["command"] = tuple(values["command"])
+        if values["git_dirty"] is not None:
+            values["git_dirty"] = bool(values["git_dirty"])
+        return Job(**values)
 
-            return sqlite_insert(table)
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+    def _artifact(self, row: Sequence[Any]) -> Artifact:
+        digest, size, kind, created_at, meta = row
+        return Artifact(digest, size, kind, created_at, self.db.json_value(meta))
 
-        return pg_insert(table)
-
-    def _put_artifacts(self, conn: Connection, artifacts: Iterable[Artifact]) -> None:
-        unique = {a.hash: a for a in artifacts}
-        if not unique:
-            return
-        rows = [
-            {
-                "hash": a.hash,
-                "size": a.size,
-                "kind": a.kind,
-                "created_at": a.created_at or time.time(),
-                "meta": dict(a.meta),
-            }
-            for a in unique.values()
+    def _job_params(self, spec: JobSpec, uid: str) -> list[Any]:
+        j = self.db.json_param
+        return [
+            uid,
+            spec.kind,
+            spec.step,
+            j(list(spec.command)),
+            spec.cwd,
+            spec.started_at,
+            spec.ended_at,
+            spec.exit_code,
+            spec.git_commit,
+            spec.git_branch,
+            spec.git_dirty,
+            spec.git_remote,
+            spec.patch_hash,
+            j(dict(spec.env)),
+            j(dict(spec.host)),
+            spec.trace_coverage,
+            spec.parent_job,
+            spec.reproduces_job,
+            spec.owner,
+            spec.notes,
         ]
-        stmt = self._insert_ignoring(t.artifacts).on_conflict_do_nothing(index_elements=["hash"])
-        conn.execute(stmt, rows)
+
+    def _put_artifacts(self, cur: Any, artifacts: Iterable[Artifact]) -> None:
+        unique = {a.hash: a for a in artifacts}
+        now = time.time()
+        cur.executemany(
+            "INSERT INTO artifacts (hash, size, kind, created_at, meta) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (hash) DO NOTHING",
+            [
+                (a.hash, a.size, a.kind, a.created_at or now, self.db.json_param(dict(a.meta)))
+                for a in sorted(unique.values(), key=lambda a: a.hash)  # one lock order
+            ],
+        )
 
     # -- jobs ------------------------------------------------------------------------------
 
-    @_translated
     def record_job(
         self, spec: JobSpec, inputs: Sequence[FileRef] = (), outputs: Sequence[FileRef] = ()
     ) -> Job:
         """Record a job with its inputs and outputs in one transaction: all or nothing."""
         for attempt in range(_UID_ATTEMPTS):
-            uid = _new_uid()
+            uid = secrets.token_hex(6)
             try:
-                with write_transaction(self.engine) as conn:
-                    self._put_artifacts(conn, [f.artifact for f in (*inputs, *outputs)])
-                    job_id = conn.execute(
-                        insert(t.jobs).values(_job_values(spec, uid)).returning(t.jobs.c.id)
-                    ).scalar_one()
-                    for table, refs in ((t.job_inputs, inputs), (t.job_outputs, outputs)):
-                        rows = {
-                            (ref.path, ref.artifact.hash): {
-                                "job_id": job_id,
-                                "artifact_hash": ref.artifact.hash,
-                                "path": ref.path,
-                            }
-                            for ref in refs
-                        }
-                        if rows:
-                            conn.execute(insert(table), list(rows.values()))
-            except sa_exc.IntegrityError:
+                with self.db.write() as cur:
+                    self._put_artifacts(cur, [f.artifact for f in (*inputs, *outputs)])
+                    job_id = cur.insert_returning_id(_JOB_INSERT, self._job_params(spec, uid))
+                    for table, refs in (("job_inputs", inputs), ("job_outputs", outputs)):
+                        rows = {(ref.path, ref.artifact.hash) for ref in refs}
+                        cur.executemany(
+                            f"INSERT INTO {table} (job_id, artifact_hash, path) VALUES (?, ?, ?)",
+                            [(job_id, digest, path) for path, digest in sorted(rows)],
+                        )
+            except IntegrityViolation:
                 if attempt + 1 < _UID_ATTEMPTS and not self._uid_free(uid):
                     continue  # 48-bit uid collision: draw another
                 raise
@@ -210,194 +183,183 @@ class Store:
         raise StoreError("could not allocate a unique job uid")  # pragma: no cover
 
     def _uid_free(self, uid: str) -> bool:
-        with self.engine.connect() as conn:
-            return conn.execute(select(t.jobs.c.id).where(t.jobs.c.uid == uid)).first() is None
+        with self.db.read() as cur:
+            return cur.execute("SELECT 1 FROM jobs WHERE uid = ?", (uid,)).fetchone() is None
 
-    @_translated
     def get_job(self, job_id: int) -> Job:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(t.jobs).where(t.jobs.c.id == job_id)).first()
+        with self.db.read() as cur:
+            row = cur.execute(f"{_JOB_SELECT} WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise RecordNotFound(f"no job @{job_id} in {self.location}")
-        return _job_from_row(row)
+        return self._job(row)
 
-    @_translated
     def list_jobs(self, limit: int | None = None) -> list[Job]:
         """Newest first."""
-        query = select(t.jobs).order_by(t.jobs.c.id.desc())
+        query = f"{_JOB_SELECT} ORDER BY id DESC"
+        params: tuple[int, ...] = ()
         if limit is not None:
-            query = query.limit(limit)
-        with self.engine.connect() as conn:
-            return [_job_from_row(row) for row in conn.execute(query)]
+            query, params = f"{query} LIMIT ?", (limit,)
+        with self.db.read() as cur:
+            return [self._job(row) for row in cur.execute(query, params).fetchall()]
 
-    @_translated
     def count_jobs(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(t.jobs)).scalar_one())
+        with self.db.read() as cur:
+            return int(cur.execute("SELECT COUNT(*) FROM jobs").scalar())
 
     def job_inputs(self, job_id: int) -> list[FileRef]:
-        return self._job_files(t.job_inputs, job_id)
+        return self._job_files("job_inputs", job_id)
 
     def job_outputs(self, job_id: int) -> list[FileRef]:
-        return self._job_files(t.job_outputs, job_id)
+        return self._job_files("job_outputs", job_id)
 
-    @_translated
-    def _job_files(self, table: Table, job_id: int) -> list[FileRef]:
+    def _job_files(self, table: str, job_id: int) -> list[FileRef]:
         query = (
-            select(table.c.path, t.artifacts)
-            .join(t.artifacts, t.artifacts.c.hash == table.c.artifact_hash)
-            .where(table.c.job_id == job_id)
-            .order_by(table.c.path)
+            f"SELECT f.path, {_ARTIFACT_COLUMNS} FROM {table} f "
+            "JOIN artifacts a ON a.hash = f.artifact_hash WHERE f.job_id = ? ORDER BY f.path"
         )
-        with self.engine.connect() as conn:
-            return [FileRef(row.path, _artifact_from_row(row)) for row in conn.execute(query)]
+        with self.db.read() as cur:
+            rows = cur.execute(query, (job_id,)).fetchall()
+        return [FileRef(row[0], self._artifact(row[1:])) for row in rows]
 
     # -- artifacts -------------------------------------------------------------------------
 
-    @_translated
     def put_artifacts(self, artifacts: Sequence[Artifact]) -> None:
-        with write_transaction(self.engine) as conn:
-            self._put_artifacts(conn, artifacts)
+        with self.db.write() as cur:
+            self._put_artifacts(cur, artifacts)
 
-    @_translated
     def get_artifact(self, digest: str) -> Artifact:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(t.artifacts).where(t.artifacts.c.hash == digest)).first()
+        with self.db.read() as cur:
+            row = cur.execute(
+                f"SELECT {_ARTIFACT_COLUMNS} FROM artifacts a WHERE a.hash = ?", (digest,)
+            ).fetchone()
         if row is None:
             raise RecordNotFound(f"no artifact {digest[:12]} in {self.location}")
-        return _artifact_from_row(row)
+        return self._artifact(row)
 
     # -- hash cache (implements roar.hashing.HashCache) ------------------------------------
 
-    @_translated
     def lookup_hashes(self, paths: Sequence[str]) -> Mapping[str, HashCacheEntry]:
-        c = t.hash_cache.c
-        columns = (c.path, c.dev, c.inode, c.size, c.mtime_ns, c.ctime_ns, c.hash)
         found: dict[str, HashCacheEntry] = {}
-        with self.engine.connect() as conn:
+        with self.db.read() as cur:
             for chunk in _chunks(paths):
-                rows = conn.execute(select(*columns).where(c.path.in_(chunk)))
+                rows = cur.execute(
+                    "SELECT path, dev, inode, size, mtime_ns, ctime_ns, hash FROM hash_cache "
+                    f"WHERE path IN ({_marks(len(chunk))})",
+                    chunk,
+                ).fetchall()
                 for path, dev, inode, size, mtime_ns, ctime_ns, digest in rows:
                     found[path] = HashCacheEntry(
                         path, _from_i64(dev), _from_i64(inode), size, mtime_ns, ctime_ns, digest
                     )
         return found
 
-    @_translated
     def store_hashes(self, entries: Sequence[HashCacheEntry]) -> None:
         if not entries:
             return
+        unique = {e.path: e for e in entries}
         rows = [
-            {
-                "path": e.path,
-                "dev": _to_i64(e.dev),
-                "inode": _to_i64(e.inode),
-                "size": e.size,
-                "mtime_ns": e.mtime_ns,
-                "ctime_ns": e.ctime_ns,
-                "hash": e.hash,
-            }
-            for e in {e.path: e for e in entries}.values()
+            (e.path, _to_i64(e.dev), _to_i64(e.inode), e.size, e.mtime_ns, e.ctime_ns, e.hash)
+            for e in sorted(unique.values(), key=lambda e: e.path)
         ]
-        stmt = self._insert_ignoring(t.hash_cache)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["path"],
-            set_={name: stmt.excluded[name] for name in rows[0] if name != "path"},
-        )
-        with write_transaction(self.engine) as conn:
-            conn.execute(stmt, rows)
+        with self.db.write() as cur:
+            cur.executemany(
+                "INSERT INTO hash_cache (path, dev, inode, size, mtime_ns, ctime_ns, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
+                "dev = excluded.dev, inode = excluded.inode, size = excluded.size, "
+                "mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, hash = excluded.hash",
+                rows,
+            )
 
     # -- collections, tags, flags ----------------------------------------------------------
 
-    @_translated
     def add_collection(self, name: str, kind: str, members: Sequence[FileRef]) -> Collection:
-        with write_transaction(self.engine) as conn:
-            self._put_artifacts(conn, [m.artifact for m in members])
-            collection_id = conn.execute(
-                insert(t.collections).values(name=name, kind=kind).returning(t.collections.c.id)
-            ).scalar_one()
-            rows = {
-                m.path: {
-                    "collection_id": collection_id,
-                    "artifact_hash": m.artifact.hash,
-                    "path": m.path,
-                }
-                for m in members
-            }
-            if rows:
-                conn.execute(insert(t.collection_members), list(rows.values()))
+        with self.db.write() as cur:
+            self._put_artifacts(cur, [m.artifact for m in members])
+            collection_id = cur.insert_returning_id(
+                "INSERT INTO collections (name, kind) VALUES (?, ?)", (name, kind)
+            )
+            rows = {m.path: m.artifact.hash for m in members}
+            cur.executemany(
+                "INSERT INTO collection_members (collection_id, artifact_hash, path) "
+                "VALUES (?, ?, ?)",
+                [(collection_id, digest, path) for path, digest in sorted(rows.items())],
+            )
         return self.get_collection(name)
 
-    @_translated
     def get_collection(self, name: str) -> Collection:
-        cm = t.collection_members
-        with self.engine.connect() as conn:
-            head = conn.execute(select(t.collections).where(t.collections.c.name == name)).first()
+        with self.db.read() as cur:
+            head = cur.execute(
+                "SELECT id, name, kind FROM collections WHERE name = ?", (name,)
+            ).fetchone()
             if head is None:
                 raise RecordNotFound(f"no collection named {name!r}")
-            rows = conn.execute(
-                select(cm.c.path, t.artifacts)
-                .join(t.artifacts, t.artifacts.c.hash == cm.c.artifact_hash)
-                .where(cm.c.collection_id == head.id)
-                .order_by(cm.c.path)
-            )
-            members = tuple(FileRef(row.path, _artifact_from_row(row)) for row in rows)
-        return Collection(head.name, head.kind, members)
+            rows = cur.execute(
+                f"SELECT m.path, {_ARTIFACT_COLUMNS} FROM collection_members m "
+                "JOIN artifacts a ON a.hash = m.artifact_hash "
+                "WHERE m.collection_id = ? ORDER BY m.path",
+                (head[0],),
+            ).fetchall()
+        members = tuple(FileRef(row[0], self._artifact(row[1:])) for row in rows)
+        return Collection(head[1], head[2], members)
 
-    @_translated
     def add_tag(self, target: str, name: str) -> None:
-        stmt = self._insert_ignoring(t.tags).values(target=target, name=name)
-        with write_transaction(self.engine) as conn:
-            conn.execute(stmt.on_conflict_do_nothing(index_elements=["target", "name"]))
+        with self.db.write() as cur:
+            cur.execute(
+                "INSERT INTO tags (target, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (target, name),
+            )
 
-    @_translated
     def remove_tag(self, target: str, name: str) -> bool:
-        c = t.tags.c
-        with write_transaction(self.engine) as conn:
-            result = conn.execute(delete(t.tags).where(c.target == target, c.name == name))
-        return bool(result.rowcount)
+        with self.db.write() as cur:
+            cur.execute("DELETE FROM tags WHERE target = ? AND name = ?", (target, name))
+            return cur.rowcount > 0
 
-    @_translated
     def tags_of(self, target: str) -> list[Tag]:
-        query = select(t.tags).where(t.tags.c.target == target).order_by(t.tags.c.name)
-        with self.engine.connect() as conn:
-            return [Tag(row.target, row.name) for row in conn.execute(query)]
+        with self.db.read() as cur:
+            rows = cur.execute(
+                "SELECT target, name FROM tags WHERE target = ? ORDER BY name", (target,)
+            ).fetchall()
+        return [Tag(*row) for row in rows]
 
-    @_translated
     def flag(self, artifact_hash: str, note: str | None = None) -> Flag:
         flag = Flag(artifact_hash, time.time(), note)
-        stmt = self._insert_ignoring(t.flags).values(
-            artifact_hash=flag.artifact_hash, flagged_at=flag.flagged_at, note=flag.note
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["artifact_hash"],
-            set_={"flagged_at": stmt.excluded.flagged_at, "note": stmt.excluded.note},
-        )
-        with write_transaction(self.engine) as conn:
-            conn.execute(stmt)
+        with self.db.write() as cur:
+            cur.execute(
+                "INSERT INTO flags (artifact_hash, flagged_at, note) VALUES (?, ?, ?) "
+                "ON CONFLICT (artifact_hash) DO UPDATE SET "
+                "flagged_at = excluded.flagged_at, note = excluded.note",
+                (flag.artifact_hash, flag.flagged_at, flag.note),
+            )
         return flag
 
-    @_translated
     def unflag(self, artifact_hash: str) -> bool:
-        with write_transaction(self.engine) as conn:
-            result = conn.execute(delete(t.flags).where(t.flags.c.artifact_hash == artifact_hash))
-        return bool(result.rowcount)
+        with self.db.write() as cur:
+            cur.execute("DELETE FROM flags WHERE artifact_hash = ?", (artifact_hash,))
+            return cur.rowcount > 0
 
-    @_translated
     def flags(self) -> list[Flag]:
-        query = select(t.flags).order_by(t.flags.c.flagged_at)
-        with self.engine.connect() as conn:
-            return [
-                Flag(row.artifact_hash, row.flagged_at, row.note) for row in conn.execute(query)
-            ]
+        with self.db.read() as cur:
+            rows = cur.execute(
+                "SELECT artifact_hash, flagged_at, note FROM flags ORDER BY flagged_at"
+            ).fetchall()
+        return [Flag(*row) for row in rows]
 
     # -- health ----------------------------------------------------------------------------
 
-    @_translated
     def integrity_problems(self) -> list[str]:
         """SQLite's own consistency check; empty when the file is sound (PostgreSQL: [])."""
-        if not is_sqlite(self.engine):
+        if self.db.kind != "sqlite":
             return []
-        with self.engine.connect() as conn:
-            rows = [str(r[0]) for r in conn.execute(text("PRAGMA integrity_check"))]
+        with self.db.read() as cur:
+            rows = [str(r[0]) for r in cur.execute("PRAGMA integrity_check").fetchall()]
         return [] if rows == ["ok"] else rows
+
+
+def _is_current(db: Database) -> bool:
+    """For `create`: True when nothing needs migrating (a missing schema needs it)."""
+    from roar.errors import SchemaMissing
+
+    try:
+        return check_schema(db)
+    except SchemaMissing:
+        return False
