@@ -258,3 +258,12 @@ def test_writers_killed_at_random_moments_leave_only_whole_jobs(
         )
         assert [f.path for f in store.job_outputs(job.id)] == [expected_out[0].path]
     assert store.integrity_problems() == []
+
+
+def test_any_path_bytes_round_trip(store: Store) -> None:
+    odd = os.fsdecode(b"data/caf\xe9 50%\nnew.csv")
+    job = store.record_job(JobSpec(step="odd"), [FileRef(odd, art("odd"))])
+    assert [f.path for f in store.job_inputs(job.id)] == [odd]
+    entry = HashCacheEntry("/abs/" + odd, 1, 2, 3, 4, 5, "e" * 64)
+    store.store_hashes([entry])
+    assert store.lookup_hashes([entry.path]) == {entry.path: entry}

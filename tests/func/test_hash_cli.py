@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import blake3
 
-from tests.helpers import run_roar
+from tests.helpers import ROAR, run_roar
 
 
 def _hash_json(cwd: Path, *paths: str) -> list[dict[str, object]]:
@@ -92,3 +93,13 @@ def test_no_cache_flag_reads_everything(project: Path) -> None:
     _hash_json(project, "f")
     result = run_roar("hash", "--json", "--no-cache", "f", cwd=project)
     assert json.loads(result.stdout)[0]["cached"] is False
+
+
+def test_non_utf8_names_in_a_project(project: Path) -> None:
+    name = b"caf\xe9.bin"
+    (project / os.fsdecode(name)).write_bytes(b"odd")
+    proc = subprocess.run(
+        [ROAR, "hash", os.fsdecode(name)], cwd=project, capture_output=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == blake3.blake3(b"odd").hexdigest().encode() + b"  caf\\xe9.bin\n"

@@ -10,6 +10,7 @@ import click
 from roar.cli.context import CliState, pass_state
 from roar.cli.progress import DelayedProgress
 from roar.hashing import Hasher
+from roar.pathtext import for_display
 
 
 @click.command("hash")
@@ -34,11 +35,11 @@ def hash_command(state: CliState, paths: tuple[Path, ...], no_cache: bool, as_js
             store.close()
     if as_json:
         rows = [
-            {"path": str(p), "hash": d.hash, "size": d.size, "kind": d.kind, "cached": d.cached}
+            {"path": for_display(str(p)), "hash": d.hash, "size": d.size, "kind": d.kind, "cached": d.cached}
             for p, d in zip(paths, digests, strict=True)
         ]
         click.echo(json.dumps(rows, indent=2))
         return
     for shown, digest in zip(paths, digests, strict=True):
         suffix = "/" if digest.kind == "dir" and not str(shown).endswith("/") else ""
-        click.echo(f"{digest.hash}  {shown}{suffix}")
+        click.echo(f"{digest.hash}  {for_display(str(shown))}{suffix}")

@@ -9,6 +9,7 @@ from typing import Any
 
 from roar.errors import RecordNotFound, StoreError
 from roar.models import Artifact, Collection, FileRef, Flag, HashCacheEntry, Job, JobSpec, Tag
+from roar.pathtext import from_text, to_text
 from roar.store.db import Database, connect
 from roar.store.errors import IntegrityViolation
 from roar.store.migrate import check_schema, upgrade
@@ -170,7 +171,7 @@ class Store:
                     self._put_artifacts(cur, [f.artifact for f in (*inputs, *outputs)])
                     job_id = cur.insert_returning_id(_JOB_INSERT, self._job_params(spec, uid))
                     for table, refs in (("job_inputs", inputs), ("job_outputs", outputs)):
-                        rows = {(ref.path, ref.artifact.hash) for ref in refs}
+                        rows = {(to_text(ref.path), ref.artifact.hash) for ref in refs}
                         cur.executemany(
                             f"INSERT INTO {table} (job_id, artifact_hash, path) VALUES (?, ?, ?)",
                             [(job_id, digest, path) for path, digest in sorted(rows)],
@@ -219,7 +220,7 @@ class Store:
         )
         with self.db.read() as cur:
             rows = cur.execute(query, (job_id,)).fetchall()
-        return [FileRef(row[0], self._artifact(row[1:])) for row in rows]
+        return [FileRef(from_text(row[0]), self._artifact(row[1:])) for row in rows]
 
     # -- artifacts -------------------------------------------------------------------------
 
@@ -241,13 +242,14 @@ class Store:
     def lookup_hashes(self, paths: Sequence[str]) -> Mapping[str, HashCacheEntry]:
         found: dict[str, HashCacheEntry] = {}
         with self.db.read() as cur:
-            for chunk in _chunks(paths):
+            for chunk in _chunks([to_text(p) for p in paths]):
                 rows = cur.execute(
                     "SELECT path, dev, inode, size, mtime_ns, ctime_ns, hash FROM hash_cache "
                     f"WHERE path IN ({_marks(len(chunk))})",
                     chunk,
                 ).fetchall()
-                for path, dev, inode, size, mtime_ns, ctime_ns, digest in rows:
+                for text, dev, inode, size, mtime_ns, ctime_ns, digest in rows:
+                    path = from_text(text)
                     found[path] = HashCacheEntry(
                         path, _from_i64(dev), _from_i64(inode), size, mtime_ns, ctime_ns, digest
                     )
@@ -258,7 +260,15 @@ class Store:
             return
         unique = {e.path: e for e in entries}
         rows = [
-            (e.path, _to_i64(e.dev), _to_i64(e.inode), e.size, e.mtime_ns, e.ctime_ns, e.hash)
+            (
+                to_text(e.path),
+                _to_i64(e.dev),
+                _to_i64(e.inode),
+                e.size,
+                e.mtime_ns,
+                e.ctime_ns,
+                e.hash,
+            )
             for e in sorted(unique.values(), key=lambda e: e.path)
         ]
         with self.db.write() as cur:
@@ -278,7 +288,7 @@ class Store:
             collection_id = cur.insert_returning_id(
                 "INSERT INTO collections (name, kind) VALUES (?, ?)", (name, kind)
             )
-            rows = {m.path: m.artifact.hash for m in members}
+            rows = {to_text(m.path): m.artifact.hash for m in members}
             cur.executemany(
                 "INSERT INTO collection_members (collection_id, artifact_hash, path) "
                 "VALUES (?, ?, ?)",
@@ -299,7 +309,7 @@ class Store:
                 "WHERE m.collection_id = ? ORDER BY m.path",
                 (head[0],),
             ).fetchall()
-        members = tuple(FileRef(row[0], self._artifact(row[1:])) for row in rows)
+        members = tuple(FileRef(from_text(row[0]), self._artifact(row[1:])) for row in rows)
         return Collection(head[1], head[2], members)
 
     def add_tag(self, target: str, name: str) -> None:
