@@ -35,7 +35,13 @@ def hash_command(state: CliState, paths: tuple[Path, ...], no_cache: bool, as_js
             store.close()
     if as_json:
         rows = [
-            {"path": for_display(str(p)), "hash": d.hash, "size": d.size, "kind": d.kind, "cached": d.cached}
+            {
+                "path": for_display(str(p)),
+                "hash": d.hash,
+                "size": d.size,
+                "kind": d.kind,
+                "cached": d.cached,
+            }
             for p, d in zip(paths, digests, strict=True)
         ]
         click.echo(json.dumps(rows, indent=2))
