@@ -3,8 +3,7 @@
     RoarError                      exit 1   base; anything roar raises on purpose
     ├── UsageError                 exit 2   bad arguments or references on the command line
     ├── ProjectError               exit 3
-    │   ├── NotInitialized                  no .roar/ here or above
-    │   └── ProjectExists                   refusing to create a second project
+    │   └── NotInitialized                  no .roar/ here or above
     ├── ConfigError                exit 4
     │   ├── UnknownConfigKey                with a "did you mean" suggestion
     │   ├── InvalidConfigValue              value does not parse as the key's type
@@ -15,7 +14,9 @@
     │   ├── SchemaMissing                   the database was never migrated
     │   ├── StoreUnavailable                cannot connect / locked for too long
     │   └── RecordNotFound                  no job or artifact with that id
-    └── HashError                  exit 6   a path cannot be read for hashing
+    ├── HashError                  exit 6   a path cannot be read for hashing
+    ├── TracerUnavailable          exit 7   the requested tracer cannot run here
+    └── CommandNotFound            exit 127 `roar run` was given a command that does not exist
 
 The CLI funnel (`roar.cli.main`) prints `roar: error: <message>` in red on stderr and exits
 with the class's code. Anything that is not a RoarError is a bug: exit 70 and a hint to
@@ -31,11 +32,11 @@ __all__ = [
     "EXIT_INTERNAL",
     "ConfigError",
     "CorruptConfigFile",
+    "CommandNotFound",
     "HashError",
     "InvalidConfigValue",
     "NotInitialized",
     "ProjectError",
-    "ProjectExists",
     "RecordNotFound",
     "RoarError",
     "SchemaMissing",
@@ -43,6 +44,7 @@ __all__ = [
     "StoreCorrupt",
     "StoreError",
     "StoreUnavailable",
+    "TracerUnavailable",
     "UnknownConfigKey",
     "UsageError",
 ]
@@ -76,10 +78,6 @@ class ProjectError(RoarError):
 
 class NotInitialized(ProjectError):
     template = "no .roar/ project in {start} or any parent directory; run `roar init` first"
-
-
-class ProjectExists(ProjectError):
-    template = "{detail}"
 
 
 class ConfigError(RoarError):
@@ -139,3 +137,13 @@ class RecordNotFound(StoreError):
 class HashError(RoarError):
     exit_code = 6
     template = "cannot hash {path}: {detail}"
+
+
+class TracerUnavailable(RoarError):
+    exit_code = 7
+    template = "cannot trace with {tracer}: {detail}"
+
+
+class CommandNotFound(RoarError):
+    exit_code = 127
+    template = "command not found: {command}{hint}"

@@ -33,6 +33,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("roar.cli.init_cmd:init", "Create a .roar/ project here (safe to run again)."),
     "config": ("roar.cli.config_cmd:config", "Show and change settings."),
     "hash": ("roar.cli.hash_cmd:hash_command", "Print BLAKE3 hashes of files and directories."),
+    "run": ("roar.cli.run_cmd:run", "Run a command and record what it read and wrote."),
+    "build": ("roar.cli.run_cmd:build", "Run and record a build step (replayed first)."),
+    "tracer": ("roar.cli.tracer_cmd:tracer", "Check which tracing backend works here."),
 }
 
 

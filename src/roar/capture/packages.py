@@ -1,0 +1,119 @@
+"""Which installed distributions a job really used, from the files it opened.
+
+A file under `.../site-packages/NAME/...` belongs to the distribution whose RECORD lists
+`NAME/...`. Each site directory is indexed once per run by reading its `*.dist-info`
+folders, so this works for any interpreter the job ran (a venv, conda, the system Python)
+without importing anything into it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["PackageIndex", "python_versions_from_paths", "site_split"]
+
+_SITE_MARKERS = ("/site-packages/", "/dist-packages/")
+_OWN = {"roar"}  # roar's own distribution never appears in a job's environment
+# Imported by .pth files at every interpreter start, whatever the job does.
+_STARTUP_SHIMS = {"_distutils_hack", "_virtualenv", "_virtualenv.py"}
+_STDLIB = re.compile(r"/lib/python(\d+\.\d+)/")
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def site_split(path: str) -> tuple[str, str] | None:
+    """('/x/lib/python3.11/site-packages', 'numpy/core/x.py') or None."""
+    for marker in _SITE_MARKERS:
+        index = path.find(marker)
+        if index >= 0:
+            cut = index + len(marker)
+            return path[: cut - 1], path[cut:]
+    return None
+
+
+def _read_metadata(dist_info: Path) -> tuple[str, str] | None:
+    try:
+        with open(dist_info / "METADATA", encoding="utf-8", errors="replace") as handle:
+            name = version = None
+            for line in handle:
+                if line.startswith("Name:"):
+                    name = line[5:].strip()
+                elif line.startswith("Version:"):
+                    version = line[8:].strip()
+                if name and version or line == "\n":
+                    break
+    except OSError:
+        return None
+    return (name, version) if name and version else None
+
+
+def _top_levels(dist_info: Path) -> set[str]:
+    tops = {dist_info.name}
+    try:
+        with open(dist_info / "RECORD", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                first = line.split(",", 1)[0].split("/", 1)[0]
+                if first and not first.startswith(".."):
+                    tops.add(first)
+    except OSError:
+        pass
+    return tops
+
+
+class PackageIndex:
+    """Maps opened files to (distribution, version); site directories indexed lazily."""
+
+    def __init__(self) -> None:
+        self._sites: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def _index(self, site: str) -> dict[str, tuple[str, str]]:
+        if site not in self._sites:
+            owners: dict[str, tuple[str, str]] = {}
+            try:
+                entries = [e for e in os.scandir(site) if e.name.endswith(".dist-info")]
+            except OSError:
+                entries = []
+            for entry in entries:
+                dist_info = Path(entry.path)
+                meta = _read_metadata(dist_info)
+                if meta is None:
+                    continue
+                for top in _top_levels(dist_info):
+                    owners.setdefault(top, meta)
+            self._sites[site] = owners
+        return self._sites[site]
+
+    def distributions(self, paths: Iterable[str]) -> dict[str, str]:
+        """{distribution name: version} for every distribution owning one of `paths`."""
+        used: dict[str, str] = {}
+        for path in paths:
+            split = site_split(path)
+            if split is None:
+                continue
+            site, relative = split
+            top = relative.split("/", 1)[0]
+            if _startup_only(top):
+                continue
+            owner = self._index(site).get(top)
+            if owner is not None and _normalize(owner[0]) not in _OWN:
+                used[owner[0]] = owner[1]
+        return dict(sorted(used.items(), key=lambda item: item[0].lower()))
+
+
+def _startup_only(top: str) -> bool:
+    """Files every interpreter opens at start-up or metadata scans: not real use."""
+    return (
+        top in _STARTUP_SHIMS
+        or top.endswith((".pth", ".dist-info", ".egg-info"))
+        or top == "__pycache__"
+    )
+
+
+def python_versions_from_paths(paths: Iterable[str]) -> list[str]:
+    """X.Y of every Python whose standard library or site-packages the job opened."""
+    return sorted({m.group(1) for p in paths if (m := _STDLIB.search(p))})

@@ -1,0 +1,183 @@
+"""Run a command under a tracer and record it: one job, its files, code and environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from roar.capture.environment import redact_environment
+from roar.capture.git_state import GitState, capture_git_state
+from roar.capture.host import capture_host
+from roar.capture.packages import PackageIndex, python_versions_from_paths
+from roar.config import Config
+from roar.errors import HashError
+from roar.hashing import Hasher, PathDigest
+from roar.models import Artifact, FileRef, Job, JobKind, JobSpec
+from roar.objects import ObjectStore
+from roar.project import Project
+from roar.run.command import check_command, step_name
+from roar.store import Store
+from roar.trace import choose_tracer
+from roar.trace.base import TraceResult
+from roar.trace.choose import TracerName
+from roar.trace.classify import Classified, Filters, classify
+from roar.vcs.git import Git
+
+__all__ = ["RunOutcome", "RunRequest", "run_job", "step_name"]
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    argv: tuple[str, ...]
+    kind: JobKind = "run"
+    name: str | None = None
+    tracer: TracerName = "auto"
+
+
+@dataclass
+class RunOutcome:
+    job: Job
+    exit_code: int
+    signal: int | None
+    inputs: list[FileRef]
+    outputs: list[FileRef]
+    tracer: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return (self.job.ended_at or self.job.started_at) - self.job.started_at
+
+
+def _filters(project: Project, config: Config, git: GitState | None) -> Filters:
+    tracked: frozenset[str] = frozenset()
+    if git is not None and not config.flag("output.track_repo_files"):
+        tracked = frozenset(Git(git.root).tracked_files())
+    tmp = {"/tmp", "/var/tmp"}
+    if os.environ.get("TMPDIR"):
+        tmp.add(os.path.abspath(os.environ["TMPDIR"]))
+    return Filters(
+        project_root=str(project.root),
+        ignore_system_reads=config.flag("filters.ignore_system_reads"),
+        ignore_package_reads=config.flag("filters.ignore_package_reads"),
+        ignore_torch_cache=config.flag("filters.ignore_torch_cache"),
+        ignore_tmp_files=config.flag("filters.ignore_tmp_files"),
+        track_repo_files=config.flag("output.track_repo_files"),
+        tracked_files=tracked,
+        tmp_dirs=tuple(sorted(tmp)),
+    )
+
+
+def _hash_all(store: Store, paths: Sequence[str], notes: list[str]) -> dict[str, PathDigest]:
+    """Hash every path; a file that vanished since the trace is left out with a note."""
+    hasher = Hasher(store)
+    try:
+        return {d.path: d for d in hasher.hash_paths(paths)}
+    except HashError:
+        digests: dict[str, PathDigest] = {}
+        for path in paths:
+            try:
+                digests[path] = hasher.hash_paths([path])[0]
+            except HashError as exc:
+                notes.append(f"not recorded: {exc}")
+        return digests
+
+
+def _relative(project: Project, path: str) -> str:
+    root = str(project.root)
+    return os.path.relpath(path, root) if path.startswith(root + os.sep) else path
+
+
+def _refs(
+    project: Project, paths: Sequence[str], digests: Mapping[str, PathDigest]
+) -> list[FileRef]:
+    refs = []
+    for path in paths:
+        digest = digests.get(path)
+        if digest is not None:
+            artifact = Artifact(digest.hash, digest.size, "file", time.time())
+            refs.append(FileRef(_relative(project, path), artifact))
+    return refs
+
+
+def _environment(result: TraceResult, environ: Mapping[str, str]) -> dict[str, Any]:
+    seen = list(result.log.paths)
+    return {
+        "packages": PackageIndex().distributions(seen),
+        "python_versions": python_versions_from_paths(seen),
+        "roar_python": ".".join(map(str, sys.version_info[:3])),
+        "variables": redact_environment(environ),
+    }
+
+
+def run_job(
+    project: Project,
+    config: Config,
+    request: RunRequest,
+    *,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> RunOutcome:
+    """Trace `request.argv` to completion and record it; the command's failure is data."""
+    env = dict(os.environ if environ is None else environ)
+    workdir = str((cwd or Path.cwd()).resolve())
+    check_command(request.argv, workdir, env)
+    tracer, notes = choose_tracer(request.tracer, project.root)
+    git = capture_git_state(project.root)
+    store = project.open_store(config)  # fail before running, not after an hour of training
+    try:
+        started, started_ns = time.time(), time.time_ns()
+        result = tracer.run(request.argv, cwd=workdir, env=env)
+        ended = time.time()
+        notes.extend(result.notes)
+        filters = _filters(project, config, git)
+        classified: Classified = classify(result.log, filters, started_ns)
+        digests = _hash_all(store, [*classified.inputs, *classified.outputs], notes)
+        inputs = _refs(project, classified.inputs, digests)
+        outputs = _refs(project, classified.outputs, digests)
+        patch_hash = None
+        if git is not None and git.patch:
+            patch_hash = ObjectStore(project.objects_dir).put_bytes(git.patch)
+        spec = JobSpec(
+            kind=request.kind,
+            step=request.name or step_name(request.argv),
+            command=request.argv,
+            cwd=_relative(project, workdir) if workdir != str(project.root) else ".",
+            started_at=started,
+            ended_at=ended,
+            exit_code=result.exit_code,
+            git_commit=git.commit if git else None,
+            git_branch=git.branch if git else None,
+            git_dirty=git.dirty if git else None,
+            git_remote=git.remote if git else None,
+            patch_hash=patch_hash,
+            env=_environment(result, env),
+            host=capture_host(),
+            trace_coverage=result.coverage,
+            notes=_signal_note(result.signal),
+        )
+        job = store.record_job(spec, inputs, outputs)
+    finally:
+        store.close()
+    if not inputs and not outputs:
+        notes.append(
+            f"the command read and wrote no files that roar records (tracer: {result.tracer})"
+        )
+    return RunOutcome(job, result.exit_code, result.signal, inputs, outputs, result.tracer, notes)
+
+
+def _signal_note(signum: int | None) -> str | None:
+    if signum is None:
+        return None
+    import signal
+
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
+    return f"interrupted by {name}"

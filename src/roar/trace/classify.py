@@ -1,0 +1,152 @@
+"""From an AccessLog to the job's inputs and outputs, with the configured filters.
+
+A path is an output when the job opened it for writing (or renamed/linked it into place),
+it still exists, and its ctime moved during the run: a read-write open that changed
+nothing is not an output. ctime rather than mtime because `cp -p` and `touch -r` restore
+mtime. Everything else the job read or executed, still present, is an input. Files under
+the project root are never dropped as temporary, even when the project lives under /tmp.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from roar.trace.model import AccessLog
+
+__all__ = ["Classified", "Filters", "classify"]
+
+#: Kernel timestamps come from a coarse clock that may lag the wall clock by a tick.
+CTIME_TOLERANCE_NS = 50_000_000
+
+_ALWAYS = ("/proc/", "/sys/", "/dev/")
+_SYSTEM = ("/usr/", "/lib/", "/lib32/", "/lib64/", "/libx32/", "/bin/", "/sbin/", "/etc/",
+           "/var/lib/", "/var/cache/", "/run/", "/snap/", "/nix/store/")  # fmt: skip
+_STDLIB = re.compile(r"/lib/python\d+\.\d+/(?!.*(site|dist)-packages/)")
+_SHARED_LIB = re.compile(r"\.so(\.\d+)*$")
+_PACKAGES = ("/site-packages/", "/dist-packages/")
+_HOME_TOOLS = (".pyenv", ".rbenv", ".nvm", ".cargo", ".rustup", ".local/share/uv", ".conda",
+               "miniconda3", "anaconda3", "miniforge3", ".cache/pip", ".cache/uv")  # fmt: skip
+_INTERPRETER = re.compile(r"(python|pypy)\d*(\.\d+)?m?$")
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix.rstrip("/") or path.startswith(prefix.rstrip("/") + "/")
+
+
+@dataclass(frozen=True)
+class Filters:
+    project_root: str
+    ignore_system_reads: bool = True
+    ignore_package_reads: bool = True
+    ignore_torch_cache: bool = True
+    ignore_tmp_files: bool = True
+    track_repo_files: bool = False
+    tracked_files: frozenset[str] = frozenset()
+    home: str = field(default_factory=lambda: os.path.expanduser("~"))
+    tmp_dirs: tuple[str, ...] = ("/tmp", "/var/tmp")
+    python_prefixes: tuple[str, ...] = field(
+        default_factory=lambda: tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
+    )
+
+    @property
+    def roar_dir(self) -> str:
+        return os.path.join(self.project_root, ".roar")
+
+    def in_project(self, path: str) -> bool:
+        return _under(path, self.project_root)
+
+    def torch_cache_dirs(self) -> tuple[str, ...]:
+        dirs = [
+            os.path.join(self.home, ".cache", "torch"),
+            os.path.join(self.home, ".cache", "torch_extensions"),
+            os.path.join(self.home, ".triton"),
+        ]
+        for var in ("TORCH_HOME", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR"):
+            if os.environ.get(var):
+                dirs.append(os.environ[var])
+        return tuple(dirs)
+
+    def drop_reason(self, path: str, *, is_output: bool) -> str | None:
+        """Why `path` is not recorded, or None to record it."""
+        if path.startswith(_ALWAYS) or _under(path, self.roar_dir):
+            return "virtual or roar's own"
+        if self.ignore_package_reads and any(marker in path for marker in _PACKAGES):
+            return "package"
+        inside = self.in_project(path)
+        if self.ignore_torch_cache and (
+            any(_under(path, d) for d in self.torch_cache_dirs())
+            or os.path.basename(os.path.dirname(path)).startswith("torchinductor_")
+            or "/torchinductor_" in path
+        ):
+            return "torch cache"
+        if not is_output and self.ignore_system_reads and self._system(path, inside):
+            return "system"
+        if self.ignore_tmp_files and not inside and any(_under(path, d) for d in self.tmp_dirs):
+            return "tmp"
+        if not is_output and not self.track_repo_files and path in self.tracked_files:
+            return "tracked by git"
+        return None
+
+    def tool_roots(self) -> tuple[str, ...]:
+        """Installations of language toolchains in the home directory (pyenv, nvm, ...)."""
+        roots = [os.path.join(self.home, name) for name in _HOME_TOOLS]
+        if os.environ.get("PYENV_ROOT"):
+            roots.append(os.environ["PYENV_ROOT"])
+        return (*self.python_prefixes, *roots)
+
+    def _system(self, path: str, inside: bool) -> bool:
+        name = os.path.basename(path)
+        if name == "pyvenv.cfg" or _INTERPRETER.match(name) or _STDLIB.search(path):
+            return True
+        if any(_under(path, root) for root in self.tool_roots()):
+            return True
+        if inside:
+            return False
+        return path.startswith(_SYSTEM) or bool(_SHARED_LIB.search(path))
+
+
+@dataclass
+class Classified:
+    inputs: list[str]
+    outputs: list[str]
+    dropped: Counter[str]
+
+
+def classify(
+    log: AccessLog,
+    filters: Filters,
+    started_ns: int,
+    lstat: Callable[[str], os.stat_result] = os.lstat,
+    stat_path: Callable[[str], os.stat_result] = os.stat,
+) -> Classified:
+    inputs: list[str] = []
+    outputs: list[str] = []
+    dropped: Counter[str] = Counter()
+    for path, state in log.paths.items():
+        if state.deleted or not path.startswith("/"):
+            continue
+        try:
+            link_info = lstat(path)
+            info = stat_path(path)
+        except OSError:
+            continue  # gone before we looked: a temporary file
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        changed = link_info.st_ctime_ns >= started_ns - CTIME_TOLERANCE_NS
+        is_output = state.write_intent and changed
+        if not is_output and not (state.read or state.executed):
+            continue
+        reason = filters.drop_reason(path, is_output=is_output)
+        if reason is not None:
+            dropped[reason] += 1
+        elif is_output:
+            outputs.append(path)
+        else:
+            inputs.append(path)
+    return Classified(sorted(inputs), sorted(outputs), dropped)

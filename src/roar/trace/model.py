@@ -1,0 +1,56 @@
+"""What a traced command did to each path, folded from syscalls in order (pure).
+
+Memory stays bounded by the number of distinct paths, whatever the number of syscalls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["AccessLog", "PathState"]
+
+
+@dataclass
+class PathState:
+    read: bool = False  # opened for reading (O_RDONLY or O_RDWR)
+    write_intent: bool = False  # opened for writing, created, renamed or linked into place
+    executed: bool = False
+    deleted: bool = False  # gone at the end as far as the trace knows
+
+
+class AccessLog:
+    def __init__(self) -> None:
+        self.paths: dict[str, PathState] = {}
+
+    def _state(self, path: str) -> PathState:
+        state = self.paths.get(path)
+        if state is None:
+            state = self.paths[path] = PathState()
+        return state
+
+    def read(self, path: str) -> None:
+        self._state(path).read = True
+
+    def write(self, path: str) -> None:
+        state = self._state(path)
+        state.write_intent, state.deleted = True, False
+
+    def execute(self, path: str) -> None:
+        self._state(path).executed = True
+
+    def remove(self, path: str) -> None:
+        if path in self.paths:
+            self.paths[path].deleted = True
+
+    def rename(self, source: str, target: str) -> None:
+        """`mv source target`: the content now lives at target, a new file of the job."""
+        self.remove(source)
+        self.write(target)
+
+    def exchange(self, first: str, second: str) -> None:
+        """renameat2(RENAME_EXCHANGE): both paths hold new content."""
+        self.write(first)
+        self.write(second)
+
+    def link(self, target: str) -> None:
+        self.write(target)

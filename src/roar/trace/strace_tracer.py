@@ -1,0 +1,102 @@
+"""The primary tracer: system strace, its output streamed through a FIFO and parsed live.
+
+Nothing is written to disk but the FIFO's name, and memory stays bounded by the number of
+distinct paths, so a job may open millions of files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from roar.errors import TracerUnavailable
+from roar.trace.base import ForwardSignals, Tracer, TraceResult, exit_status
+from roar.trace.model import AccessLog
+from roar.trace.strace_parse import TRACED_SYSCALLS, StraceParser
+
+__all__ = ["StraceTracer", "strace_argv"]
+
+
+def strace_argv(strace: str, fifo: str, argv: Sequence[str]) -> list[str]:
+    return [
+        strace,
+        "-f",  # follow forks, vforks, clones and threads
+        "-qq",  # no attach/exit chatter
+        "-y",  # print paths of file descriptors
+        "-z",  # successful calls only: failed opens of a PATH search are noise
+        "--seccomp-bpf",  # stop only on traced syscalls: most of the speed
+        "-e",
+        "signal=none",
+        "-e",
+        "trace=" + ",".join(f"?{name}" for name in TRACED_SYSCALLS),
+        "-o",
+        fifo,
+        "--",
+        *argv,
+    ]
+
+
+class StraceTracer(Tracer):
+    name = "strace"
+    coverage = "full"
+
+    def __init__(self, strace: str | None = None) -> None:
+        found = strace or shutil.which("strace")
+        if found is None:
+            raise TracerUnavailable(
+                "strace is not installed (apt-get install strace)", tracer="strace"
+            )
+        self.strace = found
+
+    def run(self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> TraceResult:
+        log = AccessLog()
+        parser = StraceParser(log, cwd)
+        workdir = tempfile.mkdtemp(prefix="roar-strace-")
+        fifo = os.path.join(workdir, "trace.fifo")
+        os.mkfifo(fifo, 0o600)
+        errors: list[BaseException] = []
+
+        def read_trace() -> None:
+            try:
+                with open(fifo, "rb") as stream:
+                    for raw in stream:
+                        parser.feed(raw.decode("latin-1"))
+            except BaseException as exc:  # surfaced after the run
+                errors.append(exc)
+
+        reader = threading.Thread(target=read_trace, name="roar-strace-reader", daemon=True)
+        reader.start()
+        try:
+            proc = subprocess.Popen(strace_argv(self.strace, fifo, argv), cwd=cwd, env=dict(env))
+            with ForwardSignals(proc):
+                returncode = proc.wait()
+            _unblock_reader(fifo, reader)
+            reader.join()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        if errors:
+            raise errors[0]
+        code, signum = exit_status(returncode)
+        notes = []
+        if parser.unparsed:
+            notes.append(f"{parser.unparsed} of {parser.lines} strace lines were not understood")
+        return TraceResult(code, signum, log, self.coverage, self.name, notes)
+
+
+def _unblock_reader(fifo: str, reader: threading.Thread) -> None:
+    """If strace died before opening the FIFO, the reader still waits in open(): end it."""
+    reader.join(timeout=0.05)
+    if reader.is_alive():
+        with contextlib.suppress(OSError):
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def strace_path() -> Path | None:
+    found = shutil.which("strace")
+    return Path(found) if found else None

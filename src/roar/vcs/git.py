@@ -1,0 +1,97 @@
+"""The git adapter: every git command roar runs goes through `Git`.
+
+Capture (what commit a job ran at), reproduction (worktrees) and the registry (tags) all
+need git, so the adapter sits below all of them. Failures become `GitError` with git's own
+first line of stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from roar.errors import RoarError
+
+__all__ = ["Git", "GitError", "GitUnavailable"]
+
+_TIMEOUT_S = 60
+
+
+class GitError(RoarError):
+    template = "git {command} failed in {cwd}: {detail}"
+
+
+class GitUnavailable(RoarError):
+    template = "git is not installed or not on PATH; install git (apt-get install git)"
+
+
+class Git:
+    """git commands for the work tree at `root` (use `Git.discover` to find it)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def discover(cls, start: Path) -> Git | None:
+        """The work tree holding `start`, or None outside git (or without git installed)."""
+        for directory in (start, *start.parents):
+            if (directory / ".git").exists():
+                return cls(directory)
+        return None
+
+    def run(self, args: Sequence[str], *, check: bool = True) -> bytes:
+        env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+        try:
+            proc = subprocess.run(
+                ["git", *args],
+                cwd=self.root,
+                capture_output=True,
+                env=env,
+                timeout=_TIMEOUT_S,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise GitUnavailable() from exc
+        if check and proc.returncode != 0:
+            detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(
+                detail[0] if detail else f"exit {proc.returncode}",
+                command=args[0],
+                cwd=self.root,
+            )
+        return proc.stdout
+
+    def text(self, args: Sequence[str]) -> str:
+        return self.run(args).decode("utf-8", "surrogateescape").strip()
+
+    def head_commit(self) -> str | None:
+        """None in a repository with no commits yet."""
+        out = self.run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], check=False)
+        return out.decode().strip() or None
+
+    def branch(self) -> str | None:
+        """None on a detached HEAD."""
+        out = self.run(["symbolic-ref", "--quiet", "--short", "HEAD"], check=False)
+        return out.decode("utf-8", "replace").strip() or None
+
+    def remote_url(self) -> str | None:
+        remotes = self.text(["remote"]).split()
+        if not remotes:
+            return None
+        name = "origin" if "origin" in remotes else remotes[0]
+        return self.text(["remote", "get-url", name]) or None
+
+    def status_porcelain(self) -> bytes:
+        return self.run(["status", "--porcelain=v1", "-z", "--untracked-files=all"])
+
+    def diff_head(self) -> bytes:
+        """Tracked changes against HEAD (staged and unstaged), binary-safe, as a patch."""
+        return self.run(["diff", "HEAD", "--binary", "--no-color", "--no-ext-diff"])
+
+    def tracked_files(self) -> set[str]:
+        """Absolute paths of every file git tracks in this work tree."""
+        out = self.run(["ls-files", "-z", "--full-name"])
+        root = os.fsencode(self.root)
+        return {os.fsdecode(os.path.join(root, p)) for p in out.split(b"\0") if p}
