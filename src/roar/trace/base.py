@@ -6,8 +6,7 @@ import abc
 import contextlib
 import os
 import signal
-import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -52,15 +51,15 @@ class ForwardSignals:
 
     _FORWARDED = (signal.SIGTERM, signal.SIGHUP)
 
-    def __init__(self, target: subprocess.Popen[bytes]) -> None:
-        self._target = target
+    def __init__(self, target: Callable[[], int]) -> None:
+        self._target = target  # the pid to signal, asked for when a signal arrives
         self._saved: dict[int, object] = {}
         self.received: int | None = None
 
     def _forward(self, signum: int, _frame: FrameType | None) -> None:
         self.received = signum
         with contextlib.suppress(ProcessLookupError):
-            os.kill(self._target.pid, signum)
+            os.kill(self._target(), signum)
 
     def __enter__(self) -> ForwardSignals:
         self._saved[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -21,8 +21,9 @@ from roar.trace.model import AccessLog
 
 __all__ = ["Classified", "Filters", "classify"]
 
-#: Kernel timestamps come from a coarse clock that may lag the wall clock by a tick.
-CTIME_TOLERANCE_NS = 50_000_000
+#: Kernel timestamps come from a coarse clock that may lag the wall clock by one tick
+#: (10 ms at HZ=100, the slowest common setting).
+CTIME_TOLERANCE_NS = 10_000_000
 
 _ALWAYS = ("/proc/", "/sys/", "/dev/")
 _SYSTEM = ("/usr/", "/lib/", "/lib32/", "/lib64/", "/libx32/", "/bin/", "/sbin/", "/etc/",

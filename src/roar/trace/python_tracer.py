@@ -93,7 +93,7 @@ class PythonTracer(Tracer):
             child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HOOK_DIR), previous]))
             child_env["ROAR_AUDIT_LOG"] = str(audit_log)
             proc = subprocess.Popen(list(argv), cwd=cwd, env=child_env)
-            with ForwardSignals(proc):
+            with ForwardSignals(lambda: proc.pid):
                 returncode = proc.wait()
             log = AccessLog()
             read_audit_log(audit_log, log)

@@ -74,7 +74,8 @@ class StraceTracer(Tracer):
         reader.start()
         try:
             proc = subprocess.Popen(strace_argv(self.strace, fifo, argv), cwd=cwd, env=dict(env))
-            with ForwardSignals(proc):
+            # strace blocks fatal signals while it traces; the traced command gets them.
+            with ForwardSignals(lambda: parser.root_pid or proc.pid):
                 returncode = proc.wait()
             _unblock_reader(fifo, reader)
             reader.join()

@@ -1,0 +1,652 @@
+"""All-in cost of `roar run` (trace + hash + record) against bare runs and two peer tracers.
+
+Run as `.venv/bin/python bench/trace.py [--quick] [--no-peers]`. Every workload runs, in one
+go and with the rounds interleaved, as:
+
+- bare: the command itself;
+- roar: `roar run -q CMD` with this repository's roar, in a project made by `roar init`;
+- reprozip: `reprozip trace --dont-identify-packages --overwrite -d DIR CMD` (ReproZip 1.3.2,
+  ptrace-based, records every file access in its own SQLite trace);
+- roar-cli: `roar run -q --tracer ptrace --no-tracer-fallback CMD` with the published
+  `roar-cli==0.4.7`, in its own `roar init` project (its /tmp filter switched off, since the
+  scratch directory may live under /tmp).
+
+Each tool gets its own copy of the workload directory (both roars keep a `.roar/`, ReproZip a
+`.reprozip-trace/`), and outputs are removed before every run so each run does the same work.
+What a user waits for is the whole command, so that is what is timed: tracer start-up, the
+traced command, hashing what it read and wrote, and writing the record. The workloads:
+
+(a) `import numpy, pandas`: hundreds of files opened by an everyday ML preamble; the package
+    reads must be classified away cheaply.
+(b) many small reads and writes (5,000 inputs, 500 outputs): per-file cost of tracing,
+    hashing and recording; afterwards roar's newest job must hold every input and output,
+    or the benchmark stops with exit 2.
+(c) one 1 GiB file written in 1 MiB chunks: the tracer must not slow big I/O down, and the
+    output has to be hashed once after the run (overhead shown as a ratio).
+(d) about 2 s of pure Python CPU: a tracer that makes no syscalls should cost nothing.
+(e) short child pipelines (`echo x | cat > /dev/null`, 300 times): process start-up under
+    the tracer, which pays per fork/exec.
+(f) `true`: the fixed cost of every `roar run`.
+
+Python workloads run with a dedicated venv (numpy and pandas) whose `bin/` is first on PATH
+for every tool. The peers and that venv are installed on first use into `bench/.venvs/`,
+which ignores itself in git. A peer that cannot be installed or fails on a workload shows
+"n/a (reason)" and its stderr tail is printed; that is not a failure of roar. Targets apply to
+roar only. Exit status: 0 when every target is met, 1 when one is missed, 2 when a result is
+wrong (a bare or roar run fails, roar recorded the wrong files). `--quick` shrinks every size
+for a smoke run of a few minutes. All scratch files live in one temporary directory that is
+removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MIB = 1 << 20
+GIB = 1 << 30
+FILES_PER_DIR = 100
+RACY_SLEEP_S = 2.1  # roar's hash cache skips files changed in the last 2 s
+RUN_TIMEOUT_S = 600
+INSTALL_TIMEOUT_S = 900
+TAIL_CHARS = 1500
+
+VENV_DIR = Path(__file__).resolve().parent / ".venvs"
+WORKLOAD_REQUIREMENTS = ("numpy", "pandas")
+REPROZIP_REQUIREMENT = "reprozip==1.3.2"
+ROAR_CLI_REQUIREMENT = "roar-cli==0.4.7"
+QUIET_PEER_ENV = {"DO_NOT_TRACK": "1", "ROAR_NO_TELEMETRY": "1"}
+
+
+class BenchError(Exception):
+    """A result was wrong, not merely slow: the benchmark itself cannot be trusted."""
+
+
+class ToolFailed(Exception):
+    """One run of one tool failed; for a peer this is a table entry, for roar a BenchError."""
+
+    def __init__(self, reason: str, tail: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.tail = tail
+
+
+@dataclass(frozen=True)
+class Sizes:
+    big_bytes: int
+    reads: int
+    writes: int
+    cpu_s: float
+    pipelines: int
+    rounds: int
+
+
+FULL = Sizes(big_bytes=GIB, reads=5_000, writes=500, cpu_s=2.0, pipelines=300, rounds=3)
+QUICK = Sizes(big_bytes=256 * MIB, reads=1_000, writes=100, cpu_s=0.5, pipelines=50, rounds=1)
+
+
+# -- workloads -------------------------------------------------------------------------------
+
+IMPORTS_PY = "import numpy\nimport pandas\n"
+
+SMALL_IO_PY = f"""\
+import os
+import sys
+
+reads, writes = int(sys.argv[1]), int(sys.argv[2])
+chunks = []
+for i in range(reads):
+    with open(f"data/d{{i // {FILES_PER_DIR}:03d}}/f{{i % {FILES_PER_DIR}:02d}}.txt", "rb") as f:
+        chunks.append(f.read())
+os.makedirs("out", exist_ok=True)
+per = reads // writes
+for j in range(writes):
+    with open(f"out/o{{j:04d}}.txt", "wb") as f:
+        f.write(b"".join(chunks[j * per:(j + 1) * per]))
+"""
+
+BIG_WRITE_PY = f"""\
+import os
+import sys
+
+block = bytearray(os.urandom({MIB}))
+with open("big.bin", "wb") as f:
+    for i in range(int(sys.argv[1])):
+        block[:8] = i.to_bytes(8, "little")
+        f.write(block)
+"""
+
+CPU_PY = """\
+import sys
+import time
+
+
+def spin(n):
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+
+if sys.argv[1] == "calibrate":
+    n = 2_000_000
+    start = time.perf_counter()
+    spin(n)
+    print(n / (time.perf_counter() - start))
+else:
+    spin(int(sys.argv[1]))
+"""
+
+PIPES_SH = """\
+set -eu
+i=0
+while [ "$i" -lt "$1" ]; do
+    echo x | cat > /dev/null
+    i=$((i + 1))
+done
+"""
+
+
+@dataclass(frozen=True)
+class Workload:
+    key: str
+    title: str
+    argv: tuple[str, ...]
+    target: float  # roar's allowed overhead: seconds, or a ratio when `ratio`
+    ratio: bool = False
+    outputs: tuple[str, ...] = ()  # removed before every run
+    warmup: bool = True  # one untimed run per tool first (page cache, .pyc, hash cache)
+    check: Callable[[Path], None] | None = None  # roar's project dir -> raises BenchError
+    skipped: str | None = None  # why this workload cannot run here at all
+
+
+def write_workload_files(root: Path, sizes: Sizes) -> None:
+    root.mkdir(parents=True)
+    for name, text in {
+        "imports.py": IMPORTS_PY,
+        "smallio.py": SMALL_IO_PY,
+        "bigwrite.py": BIG_WRITE_PY,
+        "cpu.py": CPU_PY,
+        "pipes.sh": PIPES_SH,
+    }.items():
+        (root / name).write_text(text, encoding="utf-8")
+    for index in range(sizes.reads):
+        folder = root / "data" / f"d{index // FILES_PER_DIR:03d}"
+        if index % FILES_PER_DIR == 0:
+            folder.mkdir(parents=True)
+        size = 64 + int.from_bytes(os.urandom(2), "little") % 449
+        (folder / f"f{index % FILES_PER_DIR:02d}.txt").write_bytes(os.urandom(size))
+
+
+def calibrate_cpu(python: str, workdir: Path, seconds: float) -> int:
+    """Loop count that keeps the CPU workload busy for about `seconds` when run bare."""
+    proc = subprocess.run(
+        [python, "cpu.py", "calibrate"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=RUN_TIMEOUT_S,
+    )
+    if proc.returncode != 0:
+        raise BenchError(f"CPU calibration failed: {proc.stderr.strip()[-TAIL_CHARS:]}")
+    return max(1, int(float(proc.stdout.strip()) * seconds))
+
+
+def _newest_job(db: Path) -> tuple[int, str]:
+    if not db.is_file():
+        raise BenchError(f"roar wrote no database at {db}")
+    with closing(sqlite3.connect(db)) as conn:
+        row = conn.execute("SELECT id, command FROM jobs ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None:
+        raise BenchError(f"roar recorded no job in {db}")
+    return int(row[0]), str(row[1])
+
+
+def _count(db: Path, table: str, job_id: int) -> int:
+    with closing(sqlite3.connect(db)) as conn:
+        (count,) = conn.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE job_id = ?",
+            (job_id,),
+        ).fetchone()
+    return int(count)
+
+
+def check_small_io(sizes: Sizes) -> Callable[[Path], None]:
+    def check(project: Path) -> None:
+        db = project / ".roar" / "roar.db"
+        job_id, command = _newest_job(db)
+        if "smallio.py" not in command:
+            raise BenchError(f"roar's newest job is not the small-I/O run: {command}")
+        inputs = _count(db, "job_inputs", job_id)
+        outputs = _count(db, "job_outputs", job_id)
+        if inputs < sizes.reads or outputs != sizes.writes:
+            raise BenchError(
+                f"roar job {job_id} recorded {inputs} inputs and {outputs} outputs; expected "
+                f">= {sizes.reads} inputs and {sizes.writes} outputs"
+            )
+
+    return check
+
+
+def check_big_write(sizes: Sizes) -> Callable[[Path], None]:
+    def check(project: Path) -> None:
+        db = project / ".roar" / "roar.db"
+        job_id, _ = _newest_job(db)
+        with closing(sqlite3.connect(db)) as conn:
+            rows = conn.execute(
+                "SELECT o.path, a.size FROM job_outputs o JOIN artifacts a"
+                " ON a.hash = o.artifact_hash WHERE o.job_id = ?",
+                (job_id,),
+            ).fetchall()
+        if [(path, size) for path, size in rows] != [("big.bin", sizes.big_bytes)]:
+            raise BenchError(f"roar job {job_id} outputs {rows}; expected big.bin only")
+
+    return check
+
+
+def _size_label(size: int) -> str:
+    return f"{size // GIB} GiB" if size >= GIB else f"{size // MIB} MiB"
+
+
+def make_workloads(
+    python: str, cpu_loops: int, sizes: Sizes, numpy_missing: str | None
+) -> list[Workload]:
+    return [
+        Workload(
+            "a",
+            "(a) import numpy, pandas",
+            (python, "imports.py"),
+            target=0.2,
+            skipped=numpy_missing,
+        ),
+        Workload(
+            "b",
+            f"(b) {sizes.reads:,} reads + {sizes.writes:,} writes",
+            (python, "smallio.py", str(sizes.reads), str(sizes.writes)),
+            target=0.3,
+            outputs=("out",),
+            check=check_small_io(sizes),
+        ),
+        Workload(
+            "c",
+            f"(c) write {_size_label(sizes.big_bytes)} in 1 MiB chunks",
+            (python, "bigwrite.py", str(sizes.big_bytes // MIB)),
+            target=1.3,
+            ratio=True,
+            outputs=("big.bin",),
+            warmup=False,
+            check=check_big_write(sizes),
+        ),
+        Workload("d", f"(d) ~{sizes.cpu_s:g} s pure CPU", (python, "cpu.py", str(cpu_loops)), 0.2),
+        Workload(
+            "e",
+            f"(e) {sizes.pipelines} child pipelines",
+            ("bash", "pipes.sh", str(sizes.pipelines)),
+            target=0.5,
+        ),
+        Workload("f", "(f) true", ("true",), target=0.15),
+    ]
+
+
+# -- tools -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Tool:
+    name: str
+    wrap: Callable[[Path, Sequence[str]], list[str]]  # (workdir, command) -> argv to run
+    env: dict[str, str]
+    peer: bool
+    workdir: Path = field(default_factory=Path)
+    unavailable: str | None = None  # why this tool cannot run at all
+
+
+def _tail(text: str | bytes | None) -> str:
+    if text is None:
+        return ""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    return text.strip()[-TAIL_CHARS:]
+
+
+def _call(argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float) -> float:
+    """Seconds `argv` took; raises ToolFailed when it fails or times out."""
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ToolFailed(f"timed out after {timeout:.0f} s", _tail(exc.stderr)) from None
+    except OSError as exc:
+        raise ToolFailed(f"cannot start: {exc.strerror}", "") from None
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise ToolFailed(f"exit {proc.returncode}", _tail(proc.stderr) or _tail(proc.stdout))
+    return elapsed
+
+
+def ensure_venv(name: str, requirements: Sequence[str]) -> tuple[Path, str | None]:
+    """A venv under bench/.venvs with `requirements` installed; (path, why it failed)."""
+    VENV_DIR.mkdir(parents=True, exist_ok=True)
+    ignore = VENV_DIR / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n", encoding="utf-8")
+    venv = VENV_DIR / name
+    stamp = venv / ".bench-requirements"
+    wanted = "\n".join(requirements)
+    if (venv / "bin" / "python").exists() and stamp.is_file() and stamp.read_text() == wanted:
+        return venv, None
+    print(f"installing {', '.join(requirements)} into {venv} ...", file=sys.stderr)
+    shutil.rmtree(venv, ignore_errors=True)
+    steps = [
+        [sys.executable, "-m", "venv", str(venv)],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *requirements],
+    ]
+    for argv in steps:
+        try:
+            _call(argv, VENV_DIR, os.environ, INSTALL_TIMEOUT_S)
+        except ToolFailed as exc:
+            print(f"--- {' '.join(argv[:4])} failed ({exc.reason}):\n{exc.tail}", file=sys.stderr)
+            return venv, f"install failed: {exc.reason}"
+    stamp.write_text(wanted, encoding="utf-8")
+    return venv, None
+
+
+def make_tools(path_env: dict[str, str], with_peers: bool) -> list[Tool]:
+    roar = str(Path(sys.executable).parent / "roar")
+    tools = [
+        Tool("bare", lambda _w, cmd: list(cmd), path_env, peer=False),
+        Tool("roar", lambda _w, cmd: [roar, "run", "-q", *cmd], path_env, peer=False),
+    ]
+    if not with_peers:
+        return tools
+    peer_env = {**path_env, **QUIET_PEER_ENV}
+    rz_venv, rz_error = ensure_venv("reprozip", [REPROZIP_REQUIREMENT])
+    reprozip = str(rz_venv / "bin" / "reprozip")
+    tools.append(
+        Tool(
+            "reprozip 1.3.2",
+            lambda w, cmd: [
+                reprozip,
+                "trace",
+                "--dont-identify-packages",
+                "--overwrite",
+                "-d",
+                str(w / ".reprozip-trace"),
+                *cmd,
+            ],  # fmt: skip
+            peer_env,
+            peer=True,
+            unavailable=rz_error,
+        )
+    )
+    rc_venv, rc_error = ensure_venv("roar-cli", [ROAR_CLI_REQUIREMENT])
+    roar_cli = str(rc_venv / "bin" / "roar")
+    tools.append(
+        Tool(
+            "roar-cli 0.4.7",
+            lambda _w, cmd: [
+                roar_cli,
+                "run",
+                "-q",
+                "--tracer",
+                "ptrace",
+                "--no-tracer-fallback",
+                *cmd,
+            ],
+            peer_env,
+            peer=True,
+            unavailable=rc_error,
+        )
+    )
+    return tools
+
+
+def prepare_tool(tool: Tool, template: Path, scratch: Path) -> None:
+    """Give `tool` its own copy of the workload directory, initialised as its project."""
+    tool.workdir = scratch / tool.name.split()[0]
+    shutil.copytree(template, tool.workdir)
+    if tool.unavailable is not None:
+        return
+    setup: list[list[str]] = []
+    if tool.name == "roar":
+        setup = [[str(Path(sys.executable).parent / "roar"), "init"]]
+    elif tool.name.startswith("roar-cli"):
+        roar_cli = tool.wrap(tool.workdir, [])[0]
+        setup = [
+            [roar_cli, "init", "--no-gitignore"],
+            [roar_cli, "config", "set", "filters.ignore_tmp_files", "false"],
+            [roar_cli, "config", "set", "output.verbosity", "quiet"],
+        ]
+    for argv in setup:
+        try:
+            _call(argv, tool.workdir, tool.env, RUN_TIMEOUT_S)
+        except ToolFailed as exc:
+            if not tool.peer:
+                raise BenchError(f"{' '.join(argv)} failed ({exc.reason}): {exc.tail}") from None
+            _report_peer_failure(tool.name, f"{' '.join(argv[1:])}", exc)
+            tool.unavailable = f"{argv[1]} failed: {exc.reason}"
+            return
+
+
+def _report_peer_failure(tool: str, what: str, exc: ToolFailed) -> None:
+    print(f"--- {tool}: {what} failed ({exc.reason}); stderr tail:", file=sys.stderr)
+    print(exc.tail or "(empty)", file=sys.stderr)
+
+
+def reset_outputs(workdir: Path, outputs: Sequence[str]) -> None:
+    for rel in outputs:
+        path = workdir / rel
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    os.sync()  # dirty pages of the previous run must not be written back during the next
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    workload: Workload
+    times: dict[str, list[float]]
+    failed: dict[str, str]  # tool name -> reason
+
+
+def run_workload(workload: Workload, tools: Sequence[Tool], rounds: int) -> Result:
+    result = Result(workload, {t.name: [] for t in tools}, {})
+    for tool in tools:
+        if tool.unavailable is not None:
+            result.failed[tool.name] = tool.unavailable
+    if workload.skipped is not None:
+        return result
+
+    def once(tool: Tool, timed: bool) -> None:
+        if tool.name in result.failed:
+            return
+        reset_outputs(tool.workdir, workload.outputs)
+        argv = tool.wrap(tool.workdir, workload.argv)
+        try:
+            elapsed = _call(argv, tool.workdir, tool.env, RUN_TIMEOUT_S)
+        except ToolFailed as exc:
+            if not tool.peer:
+                raise BenchError(
+                    f"{workload.title}: {tool.name} run failed ({exc.reason}): {exc.tail}"
+                ) from None
+            _report_peer_failure(tool.name, workload.title, exc)
+            result.failed[tool.name] = exc.reason
+            return
+        if timed:
+            result.times[tool.name].append(elapsed)
+
+    if workload.warmup:
+        for tool in tools:
+            once(tool, timed=False)
+    for round_no in range(rounds):
+        shift = round_no % len(tools)  # rotate the order so drift hits every tool alike
+        for tool in [*tools[shift:], *tools[:shift]]:
+            once(tool, timed=True)
+    roar = next(t for t in tools if t.name == "roar")
+    if workload.check is not None:
+        workload.check(roar.workdir)
+    for tool in tools:
+        reset_outputs(tool.workdir, workload.outputs)
+    return result
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    cells: tuple[str, ...]
+    passed: bool | None  # None: no verdict (workload skipped)
+
+
+def _overhead(workload: Workload, bare: float, tool: float) -> str:
+    if workload.ratio:
+        return f"{tool / bare:.2f}x"
+    return f"{tool - bare:+.3f} s"
+
+
+def make_row(result: Result, tools: Sequence[Tool]) -> Row:
+    workload = result.workload
+    target = f"<= {workload.target:g}x" if workload.ratio else f"<= +{workload.target:g} s"
+    if workload.skipped is not None:
+        cells = [f"n/a ({workload.skipped})"] * len(tools)
+        return Row((workload.title, *cells, target, "SKIP"), None)
+    bare = statistics.median(result.times["bare"])
+    cells = [f"{bare:.3f} s"]
+    passed: bool | None = None
+    for tool in tools[1:]:
+        if tool.name in result.failed:
+            cells.append(f"n/a ({result.failed[tool.name]})")
+            continue
+        median = statistics.median(result.times[tool.name])
+        cells.append(_overhead(workload, bare, median))
+        if tool.name == "roar":
+            measured = median / bare if workload.ratio else median - bare
+            passed = measured <= workload.target
+    verdict = "PASS" if passed else "FAIL"
+    return Row((workload.title, *cells, target, verdict), passed)
+
+
+def render(rows: Sequence[Row], tools: Sequence[Tool]) -> str:
+    header = ("workload", *(f"{t.name}" for t in tools), "target (roar)", "verdict")
+    cells = [header, *(row.cells for row in rows)]
+    widths = [max(len(row[col]) for row in cells) for col in range(len(header))]
+    lines = [
+        " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in cells
+    ]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# -- driver ----------------------------------------------------------------------------------
+
+
+def _is_tmpfs(path: str) -> bool:
+    """True when `path` is on a tmpfs (RAM) mount, which would flatter every disk number."""
+    try:
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            entries = [line.split()[:3] for line in mounts]
+    except OSError:
+        return False
+    real = os.path.realpath(path)
+    best, fstype = "", ""
+    for _dev, mount_point, kind in entries:
+        inside = real == mount_point or real.startswith(mount_point.rstrip("/") + "/")
+        if inside and len(mount_point) > len(best):
+            best, fstype = mount_point, kind
+    return fstype == "tmpfs"
+
+
+def _scratch_parent() -> str:
+    default = tempfile.gettempdir()
+    return "/var/tmp" if _is_tmpfs(default) else default
+
+
+def workload_python() -> tuple[str, str | None]:
+    """The python that runs the workloads, and why numpy/pandas are missing (or None)."""
+    venv, error = ensure_venv("workload", WORKLOAD_REQUIREMENTS)
+    python = venv / "bin" / "python"
+    if error is None:
+        return str(python), None
+    if python.exists():
+        return str(python), error
+    return sys.executable, error
+
+
+def run(sizes: Sizes, with_peers: bool) -> tuple[list[Row], list[Tool]]:
+    python, numpy_missing = workload_python()
+    path_env = dict(os.environ)
+    path_env["PATH"] = f"{Path(python).parent}{os.pathsep}{path_env.get('PATH', '')}"
+    tools = make_tools(path_env, with_peers)
+    scratch = Path(tempfile.mkdtemp(prefix="roar-bench-trace-", dir=_scratch_parent()))
+    try:
+        template = scratch / "template"
+        write_workload_files(template, sizes)
+        for tool in tools:
+            prepare_tool(tool, template, scratch)
+        shutil.rmtree(template)
+        cpu_loops = calibrate_cpu(python, tools[0].workdir, sizes.cpu_s)
+        time.sleep(RACY_SLEEP_S)  # let the inputs age so roar may cache their hashes
+        rows = []
+        for workload in make_workloads(python, cpu_loops, sizes, numpy_missing):
+            started = time.perf_counter()
+            result = run_workload(workload, tools, sizes.rounds)
+            rows.append(make_row(result, tools))
+            took = time.perf_counter() - started
+            print(f"{workload.title}: done in {took:.0f} s", file=sys.stderr)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return rows, tools
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    parser.add_argument(
+        "--no-peers", action="store_true", help="only bare and roar (no reprozip, roar-cli)"
+    )
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    try:
+        rows, tools = run(sizes, with_peers=not args.no_peers)
+    except BenchError as exc:
+        print(f"benchmark error: {exc}", file=sys.stderr)
+        return 2
+    rounds = f"median of {sizes.rounds} run{'s' if sizes.rounds > 1 else ''}"
+    print(f"all-in wall time per run ({rounds}); bare in seconds, others as overhead over bare")
+    print(render(rows, tools))
+    failed = [row.cells[0] for row in rows if row.passed is False]
+    if failed:
+        print(f"\nFAILED ({len(failed)}): " + "; ".join(failed))
+        return 1
+    print("\nall targets met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

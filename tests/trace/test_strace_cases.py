@@ -1,0 +1,310 @@
+"""The strace backend's correctness suite: every case a real command under real strace."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import blake3
+
+from tests.trace.conftest import PY, Workspace, compile_c
+
+
+def test_relative_paths_after_chdir(ws: Workspace) -> None:
+    ws.write("data/raw.txt", "raw\n")
+    (ws.root / "work").mkdir()
+    traced = ws.trace(["sh", "-c", "cd work && cat ../data/raw.txt > ../data/copy.txt"])
+    assert traced.inputs == {"data/raw.txt"}
+    assert traced.outputs == {"data/copy.txt"}
+
+
+def test_python_chdir_and_relative_rename(ws: Workspace) -> None:
+    ws.write("a/in.txt", "x")
+    traced = ws.python(
+        """
+        import os
+        os.chdir("a")
+        data = open("in.txt").read()
+        open("tmp.out", "w").write(data)
+        os.rename("tmp.out", "final.out")
+        """
+    )
+    assert traced.data_inputs == {"a/in.txt"}
+    assert traced.outputs == {"a/final.out"}
+
+
+def test_threads(ws: Workspace) -> None:
+    for i in range(4):
+        ws.write(f"in{i}.txt", str(i))
+    traced = ws.python(
+        """
+        import threading
+        def work(i):
+            data = open(f"in{i}.txt").read()
+            open(f"out{i}.txt", "w").write(data * 2)
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        """
+    )
+    assert traced.data_inputs == {f"in{i}.txt" for i in range(4)}
+    assert traced.outputs == {f"out{i}.txt" for i in range(4)}
+
+
+def test_subprocess_chain(ws: Workspace) -> None:
+    ws.write("words.txt", "b\na\nc\n")
+    traced = ws.python(
+        """
+        import subprocess
+        subprocess.run(["sh", "-c", "sort words.txt | uniq > sorted.txt"], check=True)
+        subprocess.run(["sh", "-c", "sh -c 'wc -l < sorted.txt > count.txt'"], check=True)
+        """
+    )
+    assert traced.data_inputs == {"words.txt"}
+    assert traced.outputs == {"sorted.txt", "count.txt"}
+
+
+def test_vfork_child(ws: Workspace) -> None:
+    ws.write("in.txt", "vfork\n")
+    binary = compile_c(
+        ws,
+        "vforker",
+        """
+        #include <unistd.h>
+        #include <sys/wait.h>
+        int main(void) {
+            pid_t pid = vfork();
+            if (pid == 0) {
+                execl("/bin/sh", "sh", "-c", "cat in.txt > out.txt", (char *)0);
+                _exit(127);
+            }
+            int status; waitpid(pid, &status, 0);
+            return WEXITSTATUS(status);
+        }
+        """,
+    )
+    traced = ws.trace([str(binary)])
+    assert "in.txt" in traced.inputs
+    assert traced.outputs == {"out.txt"}
+
+
+def test_static_binary(ws: Workspace) -> None:
+    ws.write("in.txt", "static\n")
+    binary = compile_c(
+        ws,
+        "staticcopy",
+        """
+        #include <stdio.h>
+        int main(void) {
+            FILE *in = fopen("in.txt", "r"), *out = fopen("out.txt", "w");
+            int c; while ((c = fgetc(in)) != EOF) fputc(c, out);
+            fclose(in); fclose(out); return 0;
+        }
+        """,
+        static=True,
+    )
+    traced = ws.trace([str(binary)])
+    assert "in.txt" in traced.inputs
+    assert "staticcopy" in traced.inputs  # the program itself, built in the project
+    assert traced.outputs == {"out.txt"}
+
+
+def test_c_level_fopen_through_ctypes(ws: Workspace) -> None:
+    ws.write("c_in.txt", "ctypes\n")
+    traced = ws.python(
+        """
+        import ctypes, ctypes.util
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc.fopen.restype = ctypes.c_void_p
+        libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        libc.fclose.argtypes = [ctypes.c_void_p]
+        libc.fputs.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+        read = libc.fopen(b"c_in.txt", b"r"); libc.fclose(read)
+        out = libc.fopen(b"c_out.txt", b"w"); libc.fputs(b"hello", out); libc.fclose(out)
+        """
+    )
+    assert "c_in.txt" in traced.inputs
+    assert traced.outputs == {"c_out.txt"}
+
+
+def test_shell_redirects(ws: Workspace) -> None:
+    ws.write("a", "redirect\n")
+    traced = ws.trace(["sh", "-c", "cat < a > b"])
+    assert traced.inputs == {"a"}
+    assert traced.outputs == {"b"}
+    assert traced.hash_of("b") == blake3.blake3(b"redirect\n").hexdigest()
+
+
+def test_mv_is_renameat2(ws: Workspace) -> None:
+    traced = ws.trace(["sh", "-c", "echo x > made.txt && mkdir -p d && mv made.txt d/moved.txt"])
+    assert traced.outputs == {"d/moved.txt"}
+
+
+def test_dirfd_relative_open(ws: Workspace) -> None:
+    ws.write("sub/in.txt", "dirfd")
+    traced = ws.python(
+        """
+        import os
+        fd = os.open("sub", os.O_RDONLY | os.O_DIRECTORY)
+        r = os.open("in.txt", os.O_RDONLY, dir_fd=fd); os.read(r, 100); os.close(r)
+        w = os.open("out.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        os.write(w, b"x"); os.close(w)
+        """
+    )
+    assert "sub/in.txt" in traced.inputs
+    assert traced.outputs == {"sub/out.txt"}
+
+
+def test_o_tmpfile_then_linkat(ws: Workspace) -> None:
+    traced = ws.python(
+        """
+        import ctypes, ctypes.util, os
+        AT_FDCWD, AT_SYMLINK_FOLLOW = -100, 0x400
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        fd = os.open(".", os.O_TMPFILE | os.O_WRONLY, 0o644)
+        os.write(fd, b"anonymous until linked")
+        source = f"/proc/self/fd/{fd}".encode()
+        if libc.linkat(AT_FDCWD, source, AT_FDCWD, b"linked.bin", AT_SYMLINK_FOLLOW) != 0:
+            raise OSError(ctypes.get_errno(), "linkat")
+        os.close(fd)
+        """
+    )
+    assert traced.outputs == {"linked.bin"}
+    assert traced.hash_of("linked.bin") == blake3.blake3(b"anonymous until linked").hexdigest()
+
+
+def test_write_tmp_then_rename(ws: Workspace) -> None:
+    traced = ws.python(
+        """
+        import os
+        with open("model.pt.tmp", "wb") as f:
+            f.write(b"weights")
+        os.replace("model.pt.tmp", "model.pt")
+        """
+    )
+    assert traced.outputs == {"model.pt"}
+
+
+def test_temp_file_deleted_before_exit(ws: Workspace) -> None:
+    traced = ws.python(
+        """
+        import os
+        open("scratch.tmp", "w").write("gone soon")
+        open("kept.txt", "w").write(open("scratch.tmp").read())
+        os.remove("scratch.tmp")
+        """
+    )
+    assert traced.outputs == {"kept.txt"}
+    assert "scratch.tmp" not in traced.inputs
+
+
+def test_sqlite_database(ws: Workspace) -> None:
+    traced = ws.python(
+        """
+        import sqlite3
+        db = sqlite3.connect("results.db")
+        db.execute("CREATE TABLE r (x)"); db.execute("INSERT INTO r VALUES (1)")
+        db.commit(); db.close()
+        """
+    )
+    assert traced.outputs == {"results.db"}  # the journal came and went
+
+
+def test_memory_mapped_read(ws: Workspace) -> None:
+    ws.write("big.bin", os.urandom(1 << 20))
+    traced = ws.python(
+        """
+        import mmap
+        with open("big.bin", "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            open("first.bin", "wb").write(m[:16])
+        """
+    )
+    assert "big.bin" in traced.inputs
+    assert traced.outputs == {"first.bin"}
+
+
+def test_read_write_open_that_changes_nothing_is_an_input(ws: Workspace) -> None:
+    ws.write("state.bin", "unchanged")
+    time.sleep(0.05)  # the file existed before the job, not within one clock tick of it
+    traced = ws.python(
+        """
+        import os
+        fd = os.open("state.bin", os.O_RDWR); os.read(fd, 4); os.close(fd)
+        """
+    )
+    assert "state.bin" in traced.inputs
+    assert traced.outputs == set()
+
+
+def test_append_to_existing_file_is_an_output(ws: Workspace) -> None:
+    ws.write("log.txt", "line 1\n")
+    traced = ws.trace(["sh", "-c", "echo 'line 2' >> log.txt"])
+    assert traced.outputs == {"log.txt"}
+
+
+def test_odd_file_names_survive(ws: Workspace) -> None:
+    names = ["with space.txt", "new\nline.txt", os.fsdecode(b"caf\xe9.txt"), "50%.txt"]
+    for i, name in enumerate(names):
+        ws.write(f"in/{name}", str(i))
+    script = ws.script(
+        "odd.py",
+        """
+        import os
+        os.makedirs(b"out", exist_ok=True)
+        for name in sorted(os.listdir(b"in")):
+            data = open(os.path.join(b"in", name), "rb").read()
+            open(os.path.join(b"out", name), "wb").write(data)
+        """,
+    )
+    traced = ws.trace([PY, str(script)])
+    assert traced.inputs >= {f"in/{n}" for n in names}
+    assert traced.outputs == {f"out/{n}" for n in names}
+    reloaded = ws.project.open_store()
+    try:
+        stored = {ref.path for ref in reloaded.job_outputs(traced.outcome.job.id)}
+    finally:
+        reloaded.close()
+    assert stored == {f"out/{n}" for n in names}
+
+
+def test_many_reads_and_writes_none_misclassified(ws: Workspace) -> None:
+    source = ws.root / "many"
+    source.mkdir()
+    for i in range(5000):
+        (source / f"in{i:04d}.txt").write_text(str(i))
+    traced = ws.python(
+        """
+        import os
+        total = 0
+        for i in range(5000):
+            with open(f"many/in{i:04d}.txt") as f:
+                total += int(f.read())
+        os.makedirs("results", exist_ok=True)
+        for i in range(500):
+            with open(f"results/out{i:03d}.txt", "w") as f:
+                f.write(str(total + i))
+        """
+    )
+    assert traced.inputs - {"step.py"} == {f"many/in{i:04d}.txt" for i in range(5000)}
+    assert traced.outputs == {f"results/out{i:03d}.txt" for i in range(500)}
+
+
+def test_project_under_tmp_records_outputs(ws: Workspace) -> None:
+    assert str(ws.root).startswith("/tmp/")  # pytest's tmp_path lives under /tmp
+    traced = ws.trace(["sh", "-c", "echo hi > out.txt; echo scratch > /tmp/roar-test-outside.txt"])
+    os.unlink("/tmp/roar-test-outside.txt")
+    assert traced.outputs == {"out.txt"}
+
+
+def test_files_under_tmp_outside_the_project_follow_the_filter(ws: Workspace) -> None:
+    outside = Path(tempfile.mkdtemp(prefix="roar-outside-")) / "dataset.csv"
+    try:
+        outside.write_text("1,2\n")
+        assert ws.trace(["cat", str(outside)]).inputs == set()
+        ws.project.config_path.write_text("[filters]\nignore_tmp_files = false\n")
+        assert ws.trace(["cat", str(outside)]).inputs == {str(outside)}  # absolute
+    finally:
+        shutil.rmtree(outside.parent)
