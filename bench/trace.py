@@ -29,13 +29,15 @@ traced command, hashing what it read and wrote, and writing the record. The work
 (f) `true`: the fixed cost of every `roar run`.
 
 Python workloads run with a dedicated venv (numpy and pandas) whose `bin/` is first on PATH
-for every tool. The peers and that venv are installed on first use into `bench/.venvs/`,
-which ignores itself in git. A peer that cannot be installed or fails on a workload shows
-"n/a (reason)" and its stderr tail is printed; that is not a failure of roar. Targets apply to
-roar only. Exit status: 0 when every target is met, 1 when one is missed, 2 when a result is
-wrong (a bare or roar run fails, roar recorded the wrong files). `--quick` shrinks every size
-for a smoke run of a few minutes. All scratch files live in one temporary directory that is
-removed at the end.
+for every tool. Bytecode caching is on for every tool (PYTHONDONTWRITEBYTECODE is dropped and
+.pyc files go to `bench/.venvs/pycache`), as for any pip-installed tool; otherwise the editable
+roar would compile its modules on every run. The peers and that venv are installed on first
+use into `bench/.venvs/`, which ignores itself in git. A peer that cannot be installed or
+fails on a workload shows "n/a (reason)" and its stderr tail is printed; that is not a
+failure of roar. Targets apply to roar only. Exit status: 0 when every target is met, 1 when
+one is missed, 2 when a result is wrong (a bare or roar run fails, roar recorded the wrong
+files). `--quick` shrinks every size for a smoke run of a few minutes. All scratch files live
+in one temporary directory that is removed at the end.
 """
 
 from __future__ import annotations
@@ -602,6 +604,11 @@ def run(sizes: Sizes, with_peers: bool) -> tuple[list[Row], list[Tool]]:
     python, numpy_missing = workload_python()
     path_env = dict(os.environ)
     path_env["PATH"] = f"{Path(python).parent}{os.pathsep}{path_env.get('PATH', '')}"
+    # An editable roar is compiled from source on every start when bytecode may not be
+    # written (PYTHONDONTWRITEBYTECODE=1 is common in containers), while a pip-installed
+    # tool ships .pyc files: let every tool cache bytecode, outside the source tree.
+    path_env.pop("PYTHONDONTWRITEBYTECODE", None)
+    path_env["PYTHONPYCACHEPREFIX"] = str(VENV_DIR / "pycache")
     tools = make_tools(path_env, with_peers)
     scratch = Path(tempfile.mkdtemp(prefix="roar-bench-trace-", dir=_scratch_parent()))
     try:

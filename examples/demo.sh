@@ -1,35 +1,40 @@
 #!/usr/bin/env bash
-# The main job, until `roar run` lands: a throwaway project that shows init, config and
-# the cached hasher. `make demo` runs it with .venv/bin first on PATH.
+# The main job: a 3-step pipeline (preprocess -> train -> evaluate) run under roar in a
+# throwaway git project, ending with `roar log`. `make demo` runs it with .venv/bin on PATH.
 set -euo pipefail
 
+here=$(cd "$(dirname "$0")" && pwd)
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/roar-demo.XXXXXX")
 trap 'rm -rf "$workdir"' EXIT
 cd "$workdir"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
+cp "$here"/pipeline/*.py .
 git init -q
-git -c user.name=demo -c user.email=demo@roar.invalid commit -q --allow-empty -m "empty"
-step roar init
-step roar config set output.quiet false
-step roar config list
+git add ./*.py
+git -c user.name=demo -c user.email=demo@roar.invalid commit -q -m "pipeline code"
 
-mkdir -p data
+# Source data (not produced by any step): 200 noisy points of y = 3x + 1, plus a bad row.
 python3 - <<'PY'
-import os
-os.makedirs("data/shards", exist_ok=True)
-for i in range(200):
-    with open(f"data/shards/part-{i:03d}.bin", "wb") as fh:
-        fh.write(os.urandom(16 * 1024))
-with open("data/weights.bin", "wb") as fh:
-    fh.write(os.urandom(64 << 20))
+import csv, os, random
+random.seed(7)
+os.makedirs("data", exist_ok=True)
+with open("data/raw.csv", "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["x", "y"])
+    for _ in range(200):
+        x = random.uniform(0, 10)
+        w.writerow([f"{x:.4f}", f"{3 * x + 1 + random.gauss(0, 0.5):.4f}"])
+    w.writerow(["oops", "not-a-number"])
 PY
-echo "waiting 2 s: the hash cache never trusts files changed in the last 2 s"
-sleep 2.1
-step roar hash data/weights.bin data/shards
-start=$(date +%s%N)
-step roar hash data/weights.bin data/shards
-end=$(date +%s%N)
-echo "second pass (from the cache): $(( (end - start) / 1000000 )) ms"
+
+step roar init
+step roar tracer check
+step roar run python3 preprocess.py
+step roar run python3 train.py
+step roar run python3 evaluate.py
+step cat reports/metrics.json
+echo
+step roar log
 step git status --short
-echo "demo finished: .roar/ never shows in git status (it ignores itself)"
+echo "demo finished: 3 jobs recorded; .roar/ never shows in git status (it ignores itself)"

@@ -23,5 +23,10 @@ def test_demo_script_runs(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "created roar project" in proc.stdout
+    for number, step in ((1, "preprocess"), (2, "train"), (3, "evaluate")):
+        assert f"recorded run @{number} " in proc.stderr
+        assert f"@{number} " in proc.stdout  # in the closing `roar log`
+        assert step in proc.stdout
+    assert '"rows": 200' in proc.stdout
     assert "demo finished" in proc.stdout
     assert list(tmp_path.iterdir()) == []  # the throwaway project is gone

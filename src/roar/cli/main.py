@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("roar.cli.run_cmd:run", "Run a command and record what it read and wrote."),
     "build": ("roar.cli.run_cmd:build", "Run and record a build step (replayed first)."),
     "tracer": ("roar.cli.tracer_cmd:tracer", "Check which tracing backend works here."),
+    "log": ("roar.cli.log_cmd:log", "Show recent jobs, newest first."),
 }
 
 

@@ -194,14 +194,35 @@ class Store:
             raise RecordNotFound(f"no job @{job_id} in {self.location}")
         return self._job(row)
 
-    def list_jobs(self, limit: int | None = None) -> list[Job]:
-        """Newest first."""
-        query = f"{_JOB_SELECT} ORDER BY id DESC"
-        params: tuple[int, ...] = ()
+    def list_jobs(
+        self, limit: int | None = None, *, step: str | None = None, failed: bool = False
+    ) -> list[Job]:
+        """Newest first; optionally one step's jobs, or only those that did not exit 0."""
+        clauses, params = _job_filters(step, failed)
+        query = f"{_JOB_SELECT}{clauses} ORDER BY id DESC"
         if limit is not None:
-            query, params = f"{query} LIMIT ?", (limit,)
+            query, params = f"{query} LIMIT ?", [*params, limit]
         with self.db.read() as cur:
             return [self._job(row) for row in cur.execute(query, params).fetchall()]
+
+    def file_counts(self, job_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """{job id: (number of inputs, number of outputs)}."""
+        counts = {job_id: (0, 0) for job_id in job_ids}
+        if not job_ids:
+            return counts
+        marks = _marks(len(job_ids))
+        with self.db.read() as cur:
+            for index, table in enumerate(("job_inputs", "job_outputs")):
+                rows = cur.execute(
+                    f"SELECT job_id, COUNT(*) FROM {table} WHERE job_id IN ({marks}) "
+                    "GROUP BY job_id",
+                    list(job_ids),
+                ).fetchall()
+                for job_id, count in rows:
+                    pair = list(counts[job_id])
+                    pair[index] = int(count)
+                    counts[job_id] = (pair[0], pair[1])
+        return counts
 
     def count_jobs(self) -> int:
         with self.db.read() as cur:
@@ -363,6 +384,17 @@ class Store:
         with self.db.read() as cur:
             rows = [str(r[0]) for r in cur.execute("PRAGMA integrity_check").fetchall()]
         return [] if rows == ["ok"] else rows
+
+
+def _job_filters(step: str | None, failed: bool) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if step is not None:
+        clauses.append("step = ?")
+        params.append(step)
+    if failed:
+        clauses.append("(exit_code IS NULL OR exit_code <> 0)")
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
 def _is_current(db: Database) -> bool:
