@@ -18,12 +18,6 @@ class GitState:
     remote: str | None
     dirty: bool
     patch: bytes  # `git diff HEAD --binary`; empty when clean
-    untracked: tuple[str, ...]  # not in the patch: reproduction cannot restore them
-
-
-def _untracked(status: bytes) -> tuple[str, ...]:
-    entries = [e for e in status.split(b"\0") if e]
-    return tuple(e[3:].decode("utf-8", "surrogateescape") for e in entries if e[:2] == b"??")
 
 
 def capture_git_state(start: Path) -> GitState | None:
@@ -31,15 +25,8 @@ def capture_git_state(start: Path) -> GitState | None:
     git = Git.discover(start)
     if git is None:
         return None
-    commit = git.head_commit()
-    status = git.status_porcelain()
-    patch = git.diff_head() if commit is not None else b""
-    return GitState(
-        root=git.root,
-        commit=commit,
-        branch=git.branch(),
-        remote=git.remote_url(),
-        dirty=bool(status),
-        patch=patch,
-        untracked=_untracked(status),
-    )
+    commit, branch, dirty = git.status()
+    patch = git.diff_head() if dirty and commit is not None else b""
+    remotes = git.remote_urls()
+    remote = remotes.get("origin") or next(iter(sorted(remotes.items())), ("", None))[1]
+    return GitState(git.root, commit, branch, remote, dirty, patch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,10 +54,26 @@ class RunOutcome:
         return (self.job.ended_at or self.job.started_at) - self.job.started_at
 
 
+class _TrackedFiles:
+    """`path in tracked` asks git once, on the first question about a path in the repo."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = str(root) + os.sep
+        self._git = Git(root)
+        self._paths: set[str] | None = None
+
+    def __contains__(self, path: object) -> bool:
+        if not isinstance(path, str) or not path.startswith(self._root):
+            return False
+        if self._paths is None:
+            self._paths = self._git.tracked_files()
+        return path in self._paths
+
+
 def _filters(project: Project, config: Config, git: GitState | None) -> Filters:
-    tracked: frozenset[str] = frozenset()
+    tracked: Container[str] = frozenset()
     if git is not None and not config.flag("output.track_repo_files"):
-        tracked = frozenset(Git(git.root).tracked_files())
+        tracked = _TrackedFiles(git.root)
     tmp = {"/tmp", "/var/tmp"}
     if os.environ.get("TMPDIR"):
         tmp.add(os.path.abspath(os.environ["TMPDIR"]))
@@ -127,7 +143,9 @@ def run_job(
     env = dict(os.environ if environ is None else environ)
     workdir = str((cwd or Path.cwd()).resolve())
     check_command(request.argv, workdir, env)
-    tracer, notes = choose_tracer(request.tracer, project.root)
+    tracer, notes = choose_tracer(
+        request.tracer, project.root, project.roar_dir / "tracer-probe.json"
+    )
     git = capture_git_state(project.root)
     store = project.open_store(config)  # fail before running, not after an hour of training
     try:

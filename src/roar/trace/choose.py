@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -10,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from roar.errors import TracerUnavailable
+from roar.fsutil import atomic_write_bytes
 from roar.trace.base import Tracer
 
 __all__ = ["TracerChoice", "TracerName", "choose_tracer", "probe_tracers"]
@@ -25,11 +29,35 @@ class TracerChoice:
     reason: str
 
 
-@functools.cache
-def probe_strace() -> TracerChoice:
+def _probe_key(strace: str) -> str:
+    """What the probe's answer depends on: the binary, the kernel, the user, the host."""
+    st = os.stat(strace)
+    uname = os.uname()
+    parts = (os.path.realpath(strace), st.st_mtime_ns, uname.release, os.geteuid(), uname.nodename)
+    return ":".join(map(str, parts))
+
+
+def probe_strace(cache_file: Path | None = None) -> TracerChoice:
+    """Does strace work here? With `cache_file`, the answer is remembered per machine."""
     strace = shutil.which("strace")
     if strace is None:
         return TracerChoice("strace", False, "strace is not installed (apt-get install strace)")
+    key = _probe_key(strace)
+    if cache_file is not None:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            cached = json.loads(cache_file.read_text())
+            if cached["key"] == key:
+                return TracerChoice("strace", bool(cached["works"]), str(cached["reason"]))
+    choice = _run_probe(strace)
+    if cache_file is not None:
+        with contextlib.suppress(OSError):
+            payload = {"key": key, "works": choice.works, "reason": choice.reason}
+            atomic_write_bytes(cache_file, json.dumps(payload).encode())
+    return choice
+
+
+@functools.cache
+def _run_probe(strace: str) -> TracerChoice:
     try:
         proc = subprocess.run(
             [strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=openat", "-o", "/dev/null",
@@ -57,14 +85,16 @@ def probe_tracers() -> list[TracerChoice]:
     ]
 
 
-def choose_tracer(requested: TracerName, project_root: Path) -> tuple[Tracer, list[str]]:
+def choose_tracer(
+    requested: TracerName, project_root: Path, probe_cache: Path | None = None
+) -> tuple[Tracer, list[str]]:
     """The tracer to use and notes for the user (why a fallback was taken)."""
     from roar.trace.python_tracer import PythonTracer
     from roar.trace.strace_tracer import StraceTracer
 
     if requested == "python":
         return PythonTracer(project_root), []
-    strace = probe_strace()
+    strace = probe_strace(probe_cache)
     if strace.works:
         return StraceTracer(), []
     if requested == "strace":

@@ -14,7 +14,7 @@ import re
 import stat
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 
 from roar.trace.model import AccessLog
@@ -48,7 +48,7 @@ class Filters:
     ignore_torch_cache: bool = True
     ignore_tmp_files: bool = True
     track_repo_files: bool = False
-    tracked_files: frozenset[str] = frozenset()
+    tracked_files: Container[str] = frozenset()  # may load lazily (git ls-files)
     home: str = field(default_factory=lambda: os.path.expanduser("~"))
     tmp_dirs: tuple[str, ...] = ("/tmp", "/var/tmp")
     python_prefixes: tuple[str, ...] = field(

@@ -66,25 +66,33 @@ class Git:
     def text(self, args: Sequence[str]) -> str:
         return self.run(args).decode("utf-8", "surrogateescape").strip()
 
-    def head_commit(self) -> str | None:
-        """None in a repository with no commits yet."""
-        out = self.run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], check=False)
-        return out.decode().strip() or None
+    def status(self) -> tuple[str | None, str | None, bool]:
+        """(HEAD commit or None, branch or None when detached, tracked files changed).
 
-    def branch(self) -> str | None:
-        """None on a detached HEAD."""
-        out = self.run(["symbolic-ref", "--quiet", "--short", "HEAD"], check=False)
-        return out.decode("utf-8", "replace").strip() or None
+        One `git status` call; untracked files are not looked at (`-uno`), which keeps it
+        fast in work trees full of untracked data.
+        """
+        out = self.run(["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=no"])
+        commit = branch = None
+        dirty = False
+        for entry in out.split(b"\0"):
+            if entry.startswith(b"# branch.oid "):
+                oid = entry[len(b"# branch.oid ") :].decode()
+                commit = None if oid == "(initial)" else oid
+            elif entry.startswith(b"# branch.head "):
+                head = entry[len(b"# branch.head ") :].decode("utf-8", "replace")
+                branch = None if head == "(detached)" else head
+            elif entry[:2] in (b"1 ", b"2 ", b"u "):
+                dirty = True
+        return commit, branch, dirty
 
-    def remote_url(self) -> str | None:
-        remotes = self.text(["remote"]).split()
-        if not remotes:
-            return None
-        name = "origin" if "origin" in remotes else remotes[0]
-        return self.text(["remote", "get-url", name]) or None
-
-    def status_porcelain(self) -> bytes:
-        return self.run(["status", "--porcelain=v1", "-z", "--untracked-files=all"])
+    def remote_urls(self) -> dict[str, str]:
+        out = self.run(["config", "--get-regexp", r"^remote\..*\.url$"], check=False)
+        urls = {}
+        for line in out.decode("utf-8", "replace").splitlines():
+            key, _, url = line.partition(" ")
+            urls[key[len("remote.") : -len(".url")]] = url
+        return urls
 
     def diff_head(self) -> bytes:
         """Tracked changes against HEAD (staged and unstaged), binary-safe, as a patch."""

@@ -1,0 +1,112 @@
+"""Classification rules and filters, with stat results made up for each case."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from roar.trace.classify import CTIME_TOLERANCE_NS, Filters, classify
+from roar.trace.model import AccessLog
+
+START = 1_000_000_000_000
+
+
+def fake_stat(ctimes: dict[str, int]):  # type: ignore[no-untyped-def]
+    def stat_path(path: str) -> os.stat_result:
+        if path not in ctimes:
+            raise FileNotFoundError(path)
+        return os.stat_result((stat.S_IFREG | 0o644, 1, 1, 1, 0, 0, 10, 0, 0, 0), {
+            "st_ctime_ns": ctimes[path],
+        })  # fmt: skip
+
+    return stat_path
+
+
+def run(log: AccessLog, filters: Filters, ctimes: dict[str, int]):  # type: ignore[no-untyped-def]
+    fake = fake_stat(ctimes)
+    return classify(log, filters, START, lstat=fake, stat_path=fake)
+
+
+@pytest.fixture
+def filters() -> Filters:
+    return Filters(
+        project_root="/tmp/proj",
+        home="/home/u",
+        tmp_dirs=("/tmp",),
+        python_prefixes=("/opt/py",),
+        tracked_files=frozenset({"/tmp/proj/train.py"}),
+    )
+
+
+def test_outputs_need_write_intent_and_a_ctime_change(filters: Filters) -> None:
+    log = AccessLog()
+    for name in ("new", "rw_unchanged", "read_only"):
+        log.read(f"/tmp/proj/{name}")
+    log.write("/tmp/proj/new")
+    log.write("/tmp/proj/rw_unchanged")
+    ctimes = {
+        "/tmp/proj/new": START + 5,
+        "/tmp/proj/rw_unchanged": START - CTIME_TOLERANCE_NS - 1,
+        "/tmp/proj/read_only": START + 5,
+    }
+    result = run(log, filters, ctimes)
+    assert result.outputs == ["/tmp/proj/new"]
+    assert result.inputs == ["/tmp/proj/read_only", "/tmp/proj/rw_unchanged"]
+
+
+def test_deleted_and_vanished_files_are_dropped(filters: Filters) -> None:
+    log = AccessLog()
+    log.write("/tmp/proj/tmpfile")
+    log.remove("/tmp/proj/tmpfile")
+    log.read("/tmp/proj/vanished")
+    assert run(log, filters, {"/tmp/proj/tmpfile": START}).outputs == []
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/proc/self/status", "virtual or roar's own"),
+        ("/tmp/proj/.roar/roar.db", "virtual or roar's own"),
+        ("/opt/py/lib/python3.11/site-packages/numpy/core.py", "package"),
+        ("/tmp/proj/.venv/lib/python3.11/site-packages/x.py", "package"),
+        ("/usr/share/zoneinfo/UTC", "system"),
+        ("/opt/py/lib/python3.11/os.py", "system"),
+        ("/home/u/.pyenv/libexec/pyenv", "system"),
+        ("/data/lib/libfoo.so.1", "system"),
+        ("/home/u/.cache/torch/kernels/k.bin", "torch cache"),
+        ("/tmp/torchinductor_u/x.py", "torch cache"),
+        ("/tmp/scratch.txt", "tmp"),
+        ("/tmp/proj/train.py", "tracked by git"),
+    ],
+)
+def test_filters_drop_with_a_reason(filters: Filters, path: str, reason: str) -> None:
+    assert filters.drop_reason(path, is_output=False) == reason
+
+
+@pytest.mark.parametrize(
+    "path", ["/tmp/proj/data/raw.csv", "/tmp/proj/tool.so.txt", "/data/shared/train.csv"]
+)
+def test_data_files_are_kept(filters: Filters, path: str) -> None:
+    assert filters.drop_reason(path, is_output=False) is None
+
+
+def test_project_files_are_never_tmp_even_under_tmp(filters: Filters) -> None:
+    assert filters.drop_reason("/tmp/proj/out/model.pt", is_output=True) is None
+    assert filters.drop_reason("/tmp/other/model.pt", is_output=True) == "tmp"
+
+
+def test_switching_filters_off(filters: Filters) -> None:
+    loose = Filters(
+        project_root="/tmp/proj",
+        home="/home/u",
+        ignore_system_reads=False,
+        ignore_package_reads=False,
+        ignore_tmp_files=False,
+        ignore_torch_cache=False,
+        track_repo_files=True,
+        tracked_files=frozenset({"/tmp/proj/train.py"}),
+    )
+    for path in ("/usr/share/x", "/a/site-packages/b.py", "/tmp/s", "/tmp/proj/train.py"):
+        assert loose.drop_reason(path, is_output=False) is None
