@@ -218,3 +218,9 @@ def test_without_strace_auto_falls_back_and_strace_refuses(ws: Workspace, tmp_pa
     assert "falling back to the Python audit hook" in fallback.stderr
     check = run_roar("tracer", "check", cwd=ws.root, env=env)
     assert "auto uses: python" in check.stdout
+
+
+def test_track_repo_files_records_tracked_source(ws: Workspace) -> None:
+    assert "train.py" not in ws.trace([PY, "train.py"]).inputs
+    ws.project.config_path.write_text("[output]\ntrack_repo_files = true\n")
+    assert "train.py" in ws.trace([PY, "train.py"]).inputs
