@@ -1,7 +1,7 @@
 """All-in cost of `roar run` (trace + hash + record) against bare runs and two peer tracers.
 
-Run as `.venv/bin/python bench/trace.py [--quick] [--no-peers]`. Every workload runs, in one
-go and with the rounds interleaved, as:
+Run as `.venv/bin/python bench/trace.py [--quick] [--no-peers] [--rounds N]`. Every workload
+runs, in one go and with the rounds interleaved, as:
 
 - bare: the command itself;
 - roar: `roar run -q CMD` with this repository's roar, in a project made by `roar init`;
@@ -12,9 +12,11 @@ go and with the rounds interleaved, as:
   scratch directory may live under /tmp).
 
 Each tool gets its own copy of the workload directory (both roars keep a `.roar/`, ReproZip a
-`.reprozip-trace/`), and outputs are removed before every run so each run does the same work.
+`.reprozip-trace/`), and outputs are removed around every run so each run does the same work.
 What a user waits for is the whole command, so that is what is timed: tracer start-up, the
-traced command, hashing what it read and wrote, and writing the record. The workloads:
+traced command, hashing what it read and wrote, and writing the record. One untimed warm-up
+run per tool and workload comes first (page cache, bytecode, roar's hash cache), then the
+timed rounds, each tool in a rotating order; the table shows medians. The workloads:
 
 (a) `import numpy, pandas`: hundreds of files opened by an everyday ML preamble; the package
     reads must be classified away cheaply.
@@ -53,7 +55,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 MIB = 1 << 20
@@ -141,11 +143,13 @@ def spin(n):
     return total
 
 
-if sys.argv[1] == "calibrate":
-    n = 2_000_000
-    start = time.perf_counter()
-    spin(n)
-    print(n / (time.perf_counter() - start))
+if sys.argv[1] == "calibrate":  # loops per second, best of 5: a VM's CPU speed wanders
+    n, best = 1_000_000, float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        spin(n)
+        best = min(best, time.perf_counter() - start)
+    print(n / best)
 else:
     spin(int(sys.argv[1]))
 """
@@ -167,8 +171,7 @@ class Workload:
     argv: tuple[str, ...]
     target: float  # roar's allowed overhead: seconds, or a ratio when `ratio`
     ratio: bool = False
-    outputs: tuple[str, ...] = ()  # removed before every run
-    warmup: bool = True  # one untimed run per tool first (page cache, .pyc, hash cache)
+    outputs: tuple[str, ...] = ()  # removed before and after every run
     check: Callable[[Path], None] | None = None  # roar's project dir -> raises BenchError
     skipped: str | None = None  # why this workload cannot run here at all
 
@@ -288,7 +291,6 @@ def make_workloads(
             target=1.3,
             ratio=True,
             outputs=("big.bin",),
-            warmup=False,
             check=check_big_write(sizes),
         ),
         Workload("d", f"(d) ~{sizes.cpu_s:g} s pure CPU", (python, "cpu.py", str(cpu_loops)), 0.2),
@@ -456,13 +458,18 @@ def _report_peer_failure(tool: str, what: str, exc: ToolFailed) -> None:
 
 
 def reset_outputs(workdir: Path, outputs: Sequence[str]) -> None:
+    """Remove a run's outputs, then flush: no run may pay for writing back another's data.
+
+    Outputs are removed right after each run, before their dirty pages reach the disk, so the
+    1 GiB file of one tool is never flushed while another tool is being timed.
+    """
     for rel in outputs:
         path = workdir / rel
         if path.is_dir():
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
-    os.sync()  # dirty pages of the previous run must not be written back during the next
+    os.sync()
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -498,12 +505,13 @@ def run_workload(workload: Workload, tools: Sequence[Tool], rounds: int) -> Resu
             _report_peer_failure(tool.name, workload.title, exc)
             result.failed[tool.name] = exc.reason
             return
+        finally:
+            reset_outputs(tool.workdir, workload.outputs)
         if timed:
             result.times[tool.name].append(elapsed)
 
-    if workload.warmup:
-        for tool in tools:
-            once(tool, timed=False)
+    for tool in tools:  # warm-up: page cache, bytecode, roar's hash cache, first-touch memory
+        once(tool, timed=False)
     for round_no in range(rounds):
         shift = round_no % len(tools)  # rotate the order so drift hits every tool alike
         for tool in [*tools[shift:], *tools[:shift]]:
@@ -511,8 +519,6 @@ def run_workload(workload: Workload, tools: Sequence[Tool], rounds: int) -> Resu
     roar = next(t for t in tools if t.name == "roar")
     if workload.check is not None:
         workload.check(roar.workdir)
-    for tool in tools:
-        reset_outputs(tool.workdir, workload.outputs)
     return result
 
 
@@ -625,7 +631,12 @@ def run(sizes: Sizes, with_peers: bool) -> tuple[list[Row], list[Tool]]:
             result = run_workload(workload, tools, sizes.rounds)
             rows.append(make_row(result, tools))
             took = time.perf_counter() - started
-            print(f"{workload.title}: done in {took:.0f} s", file=sys.stderr)
+            raw = "; ".join(
+                f"{name} " + "/".join(f"{x:.2f}" for x in times)
+                for name, times in result.times.items()
+                if times
+            )
+            print(f"{workload.title}: {took:.0f} s; runs (s): {raw}", file=sys.stderr)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return rows, tools
@@ -637,8 +648,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-peers", action="store_true", help="only bare and roar (no reprozip, roar-cli)"
     )
+    parser.add_argument(
+        "--rounds", type=int, metavar="N", help="timed runs per tool and workload (3; quick: 1)"
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    if args.rounds is not None:
+        if args.rounds < 1:
+            parser.error("--rounds must be at least 1")
+        sizes = replace(sizes, rounds=args.rounds)
     try:
         rows, tools = run(sizes, with_peers=not args.no_peers)
     except BenchError as exc:

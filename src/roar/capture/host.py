@@ -60,11 +60,20 @@ def gpus(timeout: float = _NVIDIA_SMI_TIMEOUT_S) -> list[dict[str, str]]:
     ]
 
 
+def _os_name() -> str:
+    """'Debian GNU/Linux 12 (bookworm)'; cheaper than platform.platform(), which scans
+    the interpreter binary for its libc version."""
+    try:
+        return platform.freedesktop_os_release().get("PRETTY_NAME", platform.system())
+    except OSError:
+        return platform.system()
+
+
 def capture_host() -> dict[str, Any]:
     uname = platform.uname()
     return {
         "hostname": socket.gethostname(),
-        "os": platform.platform(),
+        "os": _os_name(),
         "kernel": uname.release,
         "machine": uname.machine,
         "cpu": _cpu_model(),

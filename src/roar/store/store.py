@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -165,7 +165,7 @@ class Store:
     ) -> Job:
         """Record a job with its inputs and outputs in one transaction: all or nothing."""
         for attempt in range(_UID_ATTEMPTS):
-            uid = secrets.token_hex(6)
+            uid = os.urandom(6).hex()
             try:
                 with self.db.write() as cur:
                     self._put_artifacts(cur, [f.artifact for f in (*inputs, *outputs)])
