@@ -105,8 +105,9 @@ def _hash_all(store: Store, paths: Sequence[str], notes: list[str]) -> dict[str,
 
 
 def _relative(project: Project, path: str) -> str:
-    root = str(project.root)
-    return os.path.relpath(path, root) if path.startswith(root + os.sep) else path
+    """Paths inside the project are stored relative to it (portable to a worktree)."""
+    prefix = str(project.root) + os.sep
+    return path[len(prefix) :] if path.startswith(prefix) else path
 
 
 def _refs(

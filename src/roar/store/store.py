@@ -149,11 +149,18 @@ class Store:
     def _put_artifacts(self, cur: Any, artifacts: Iterable[Artifact]) -> None:
         unique = {a.hash: a for a in artifacts}
         now = time.time()
+        no_meta = self.db.json_param({})
         cur.executemany(
             "INSERT INTO artifacts (hash, size, kind, created_at, meta) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (hash) DO NOTHING",
             [
-                (a.hash, a.size, a.kind, a.created_at or now, self.db.json_param(dict(a.meta)))
+                (
+                    a.hash,
+                    a.size,
+                    a.kind,
+                    a.created_at or now,
+                    self.db.json_param(dict(a.meta)) if a.meta else no_meta,
+                )
                 for a in sorted(unique.values(), key=lambda a: a.hash)  # one lock order
             ],
         )

@@ -9,6 +9,7 @@ the project root are never dropped as temporary, even when the project lives und
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -62,6 +63,14 @@ class Filters:
     def in_project(self, path: str) -> bool:
         return _under(path, self.project_root)
 
+    @functools.cached_property
+    def _torch_dirs(self) -> tuple[str, ...]:
+        return self.torch_cache_dirs()
+
+    @functools.cached_property
+    def _tool_roots(self) -> tuple[str, ...]:
+        return self.tool_roots()
+
     def torch_cache_dirs(self) -> tuple[str, ...]:
         dirs = [
             os.path.join(self.home, ".cache", "torch"),
@@ -81,7 +90,7 @@ class Filters:
             return "package"
         inside = self.in_project(path)
         if self.ignore_torch_cache and (
-            any(_under(path, d) for d in self.torch_cache_dirs())
+            any(_under(path, d) for d in self._torch_dirs)
             or os.path.basename(os.path.dirname(path)).startswith("torchinductor_")
             or "/torchinductor_" in path
         ):
@@ -105,7 +114,7 @@ class Filters:
         name = os.path.basename(path)
         if name == "pyvenv.cfg" or _INTERPRETER.match(name) or _STDLIB.search(path):
             return True
-        if any(_under(path, root) for root in self.tool_roots()):
+        if any(_under(path, root) for root in self._tool_roots):
             return True
         if inside:
             return False
@@ -134,7 +143,7 @@ def classify(
             continue
         try:
             link_info = lstat(path)
-            info = stat_path(path)
+            info = stat_path(path) if stat.S_ISLNK(link_info.st_mode) else link_info
         except OSError:
             continue  # gone before we looked: a temporary file
         if not stat.S_ISREG(info.st_mode):

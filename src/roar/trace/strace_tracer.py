@@ -13,7 +13,6 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from roar.errors import TracerUnavailable
 from roar.trace.base import ForwardSignals, Tracer, TraceResult, exit_status
@@ -96,8 +95,3 @@ def _unblock_reader(fifo: str, reader: threading.Thread) -> None:
     if reader.is_alive():
         with contextlib.suppress(OSError):
             os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-
-
-def strace_path() -> Path | None:
-    found = shutil.which("strace")
-    return Path(found) if found else None
