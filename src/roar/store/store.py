@@ -5,17 +5,20 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from roar.errors import RecordNotFound, StoreError
 from roar.models import Artifact, Collection, FileRef, Flag, HashCacheEntry, Job, JobSpec, Tag
 from roar.pathtext import from_text, to_text
 from roar.store.db import Database, connect
 from roar.store.errors import IntegrityViolation
+from roar.store.graph import Direction, walk_jobs
 from roar.store.migrate import check_schema, upgrade
 from roar.store.url import StoreUrl, parse_store_url
 
 __all__ = ["Store"]
+
+T = TypeVar("T")
 
 # Bound parameters per IN (...) query: below SQLite's 32,766 and PostgreSQL's 65,535, and
 # large enough that 10,000 cached paths cost two round trips, not twenty.
@@ -64,7 +67,7 @@ def _from_i64(value: int) -> int:
     return value + (1 << 64) if value < 0 else value
 
 
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
 
@@ -249,6 +252,91 @@ class Store:
         with self.db.read() as cur:
             rows = cur.execute(query, (job_id,)).fetchall()
         return [FileRef(from_text(row[0]), self._artifact(row[1:])) for row in rows]
+
+    def jobs_by_ids(self, job_ids: Sequence[int]) -> dict[int, Job]:
+        found: dict[int, Job] = {}
+        with self.db.read() as cur:
+            for chunk in _chunks(list(job_ids)):
+                rows = cur.execute(
+                    f"{_JOB_SELECT} WHERE id IN ({_marks(len(chunk))})", chunk
+                ).fetchall()
+                found.update((row[0], self._job(row)) for row in rows)
+        return found
+
+    def files_of_jobs(
+        self, job_ids: Sequence[int]
+    ) -> tuple[list[tuple[int, FileRef]], list[tuple[int, FileRef]]]:
+        """(inputs, outputs) of these jobs as (job id, file) pairs, ordered by job and path."""
+        result: list[list[tuple[int, FileRef]]] = [[], []]
+        with self.db.read() as cur:
+            for index, table in enumerate(("job_inputs", "job_outputs")):
+                for chunk in _chunks(list(job_ids)):
+                    rows = cur.execute(
+                        f"SELECT f.job_id, f.path, {_ARTIFACT_COLUMNS} FROM {table} f "
+                        "JOIN artifacts a ON a.hash = f.artifact_hash "
+                        f"WHERE f.job_id IN ({_marks(len(chunk))}) ORDER BY f.job_id, f.path",
+                        chunk,
+                    ).fetchall()
+                    result[index] += [
+                        (row[0], FileRef(from_text(row[1]), self._artifact(row[2:])))
+                        for row in rows
+                    ]
+        return result[0], result[1]
+
+    def walk(self, roots: Sequence[str], direction: Direction, depth: int | None) -> list[int]:
+        """Jobs upstream ("up") or downstream ("down") of the root artifact hashes."""
+        return walk_jobs(self.db, roots, direction, depth)
+
+    def jobs_with_uid_prefix(self, prefix: str, limit: int = 10) -> list[Job]:
+        with self.db.read() as cur:
+            rows = cur.execute(
+                f"{_JOB_SELECT} WHERE uid LIKE ? ORDER BY id LIMIT ?", (prefix + "%", limit)
+            ).fetchall()
+        return [self._job(row) for row in rows]
+
+    def artifacts_with_prefix(self, prefix: str, limit: int = 10) -> list[Artifact]:
+        with self.db.read() as cur:
+            rows = cur.execute(
+                f"SELECT {_ARTIFACT_COLUMNS} FROM artifacts a WHERE a.hash LIKE ? "
+                "ORDER BY a.hash LIMIT ?",
+                (prefix + "%", limit),
+            ).fetchall()
+        return [self._artifact(row) for row in rows]
+
+    def newest_artifact_at(self, path: str) -> Artifact | None:
+        """The artifact most recently written at `path` (else most recently read there)."""
+        with self.db.read() as cur:
+            for table in ("job_outputs", "job_inputs"):
+                row = cur.execute(
+                    f"SELECT {_ARTIFACT_COLUMNS} FROM {table} f "
+                    "JOIN artifacts a ON a.hash = f.artifact_hash "
+                    "WHERE f.path = ? ORDER BY f.job_id DESC LIMIT 1",
+                    (to_text(path),),
+                ).fetchone()
+                if row is not None:
+                    return self._artifact(row)
+        return None
+
+    def jobs_touching(self, digest: str) -> tuple[list[int], list[int]]:
+        """(ids of jobs that wrote `digest`, ids of jobs that read it), oldest first."""
+        found: list[list[int]] = []
+        with self.db.read() as cur:
+            for table in ("job_outputs", "job_inputs"):
+                rows = cur.execute(
+                    f"SELECT DISTINCT job_id FROM {table} WHERE artifact_hash = ? ORDER BY job_id",
+                    (digest,),
+                ).fetchall()
+                found.append([int(r[0]) for r in rows])
+        return found[0], found[1]
+
+    def paths_of(self, digest: str) -> list[str]:
+        with self.db.read() as cur:
+            rows = cur.execute(
+                "SELECT path FROM job_outputs WHERE artifact_hash = ? UNION "
+                "SELECT path FROM job_inputs WHERE artifact_hash = ? ORDER BY 1",
+                (digest, digest),
+            ).fetchall()
+        return [from_text(r[0]) for r in rows]
 
     # -- artifacts -------------------------------------------------------------------------
 

@@ -1,0 +1,78 @@
+"""References on the command line: `@N`, a hash or job-uid prefix (>= 4 chars), or a path.
+
+An ambiguous prefix is an error that lists the candidates, like git does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from roar.errors import RecordNotFound, UsageError
+from roar.models import Artifact, Job
+from roar.store import Store
+
+__all__ = ["AmbiguousRef", "ArtifactTarget", "JobTarget", "Target", "UnknownRef", "resolve_ref"]
+
+MIN_PREFIX = 4
+_HEX = re.compile(r"[0-9a-f]+\Z")
+
+
+class UnknownRef(UsageError):
+    template = "no job or artifact matches {ref!r}{hint}"
+
+
+class AmbiguousRef(UsageError):
+    template = "{ref!r} is ambiguous; it matches: {candidates} (use more characters)"
+
+
+@dataclass(frozen=True)
+class JobTarget:
+    job: Job
+
+
+@dataclass(frozen=True)
+class ArtifactTarget:
+    artifact: Artifact
+
+
+Target = JobTarget | ArtifactTarget
+
+
+def _by_path(store: Store, ref: str, project_root: Path, cwd: Path) -> Artifact | None:
+    absolute = os.path.normpath(os.path.join(cwd, ref))
+    prefix = str(project_root) + os.sep
+    stored = absolute[len(prefix) :] if absolute.startswith(prefix) else absolute
+    return store.newest_artifact_at(stored)
+
+
+def resolve_ref(store: Store, ref: str, *, project_root: Path, cwd: Path) -> Target:
+    text = ref.strip()
+    if text.startswith("@"):
+        number = text[1:]
+        if not number.isdigit():
+            raise UsageError(f"{ref!r} is not a job number; write @N, for example @3")
+        try:
+            return JobTarget(store.get_job(int(number)))
+        except RecordNotFound:
+            raise UnknownRef(ref=ref, hint=" (`roar log` lists job numbers)") from None
+    lowered = text.lower()
+    if len(lowered) >= MIN_PREFIX and _HEX.match(lowered):
+        jobs = store.jobs_with_uid_prefix(lowered)
+        artifacts = store.artifacts_with_prefix(lowered)
+        matches = len(jobs) + len(artifacts)
+        if matches == 1:
+            return JobTarget(jobs[0]) if jobs else ArtifactTarget(artifacts[0])
+        if matches > 1:
+            names = [f"job @{j.id} ({j.uid})" for j in jobs]
+            names += [f"artifact {a.hash[:16]}" for a in artifacts]
+            raise AmbiguousRef(ref=ref, candidates=", ".join(names))
+    artifact = _by_path(store, text, project_root, cwd)
+    if artifact is not None:
+        return ArtifactTarget(artifact)
+    hint = ""
+    if len(lowered) < MIN_PREFIX and _HEX.match(lowered):
+        hint = f" (hash and uid prefixes need at least {MIN_PREFIX} characters)"
+    raise UnknownRef(ref=ref, hint=hint)
