@@ -37,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("roar.cli.run_cmd:build", "Run and record a build step (replayed first)."),
     "tracer": ("roar.cli.tracer_cmd:tracer", "Check which tracing backend works here."),
     "log": ("roar.cli.log_cmd:log", "Show recent jobs, newest first."),
+    "show": ("roar.cli.lineage_cmd:show", "Show one job or artifact."),
+    "trace": ("roar.cli.lineage_cmd:trace", "Show where an artifact came from (or what it fed)."),
 }
 
 

@@ -1,8 +1,10 @@
 """Lineage walks pushed into SQL: recursive CTEs that run alike on SQLite and PostgreSQL.
 
-A walk follows artifact -> producing job -> its inputs (upstream) or artifact -> consuming
-job -> its outputs (downstream). `UNION` (not `UNION ALL`) drops rows already seen, so a
-cycle in corrupted data ends the recursion instead of looping; depth bounds it as well.
+Identical content is common (empty files, copies), so an edge is not "same hash" alone:
+a job read content X from the *newest earlier* job that wrote X (upstream), and content a
+job wrote feeds only *later* jobs that read it (downstream). Every step therefore moves
+strictly back (or forward) in job numbers, which rules out cycles by construction: even
+corrupted records cannot make a walk loop.
 """
 
 from __future__ import annotations
@@ -10,49 +12,76 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+from roar.pathtext import to_text
 from roar.store.db import Database
 
-__all__ = ["Direction", "walk_jobs"]
+__all__ = ["NO_LIMIT", "Direction", "walk_jobs"]
 
 Direction = Literal["up", "down"]
+NO_LIMIT = 2**62  # a job number greater than any real one
 
-_STEP = {
-    # from an artifact, the jobs one step away, and the artifacts on their far side
-    "up": ("job_outputs", "job_inputs"),
-    "down": ("job_inputs", "job_outputs"),
-}
+# The producer of (hash, path) read by a job bounded by `bound`: the newest earlier job that
+# wrote that content at that path, else the newest earlier job that wrote that content.
+_PRODUCER = """COALESCE(
+    (SELECT MAX(p.job_id) FROM job_outputs p
+     WHERE p.artifact_hash = w.hash AND p.path = w.path AND p.job_id < w.bound),
+    (SELECT MAX(p.job_id) FROM job_outputs p
+     WHERE p.artifact_hash = w.hash AND p.job_id < w.bound))"""
+
+_UP = f"""
+    WITH RECURSIVE walk(hash, path, bound, depth) AS (
+        {{seeds}}
+        UNION
+        SELECT i.artifact_hash, i.path, o.job_id, w.depth + 1
+        FROM walk w
+        JOIN job_outputs o ON o.artifact_hash = w.hash AND o.job_id = {_PRODUCER}
+        JOIN job_inputs i ON i.job_id = o.job_id
+        WHERE w.depth < ?
+    )
+    SELECT DISTINCT o.job_id FROM walk w
+    JOIN job_outputs o ON o.artifact_hash = w.hash AND o.job_id = {_PRODUCER}
+    WHERE w.depth < ?
+    ORDER BY 1
+"""
+
+_DOWN = """
+    WITH RECURSIVE walk(hash, path, bound, depth) AS (
+        {seeds}
+        UNION
+        SELECT o.artifact_hash, o.path, i.job_id, w.depth + 1
+        FROM walk w
+        JOIN job_inputs i ON i.artifact_hash = w.hash AND i.job_id > w.bound
+        JOIN job_outputs o ON o.job_id = i.job_id
+        WHERE w.depth < ?
+    )
+    SELECT DISTINCT i.job_id FROM walk w
+    JOIN job_inputs i ON i.artifact_hash = w.hash AND i.job_id > w.bound
+    WHERE w.depth < ?
+    ORDER BY 1
+"""
 
 
 def walk_jobs(
-    db: Database, roots: Sequence[str], direction: Direction, depth: int | None
+    db: Database,
+    roots: Sequence[tuple[str, str | None]],
+    direction: Direction,
+    depth: int | None,
+    bound: int | None = None,
 ) -> list[int]:
-    """Ids of every job within `depth` steps of the root artifacts (all when None)."""
-    if not roots:
-        return []
-    near, far = _STEP[direction]
-    seeds = " UNION ".join("SELECT ?, 0" for _ in roots)
-    limit = "" if depth is None else "WHERE w.depth < ?"
-    query = f"""
-        WITH RECURSIVE walk(hash, depth) AS (
-            {seeds}
-            UNION
-            SELECT f.artifact_hash, w.depth + 1
-            FROM walk w
-            JOIN {near} n ON n.artifact_hash = w.hash
-            JOIN {far} f ON f.job_id = n.job_id
-            {limit}
-        )
-        SELECT DISTINCT n.job_id FROM walk w JOIN {near} n ON n.artifact_hash = w.hash
-        {"" if depth is None else "WHERE w.depth < ?"}
-        ORDER BY n.job_id
+    """Ids of the jobs within `depth` steps (all when None) of the root (hash, path)s.
+
+    `bound` is the job the roots belong to: upstream walks start from jobs before it,
+    downstream walks from jobs after it.
     """
-    params: list[object] = list(roots)
-    if depth is not None:
-        params += [depth, depth]
-    if depth is None:
-        # Without a depth column the walk set is just hashes: UNION then guarantees
-        # termination on cycles, which a growing depth column would not.
-        query = query.replace("walk(hash, depth)", "walk(hash)")
-        query = query.replace("SELECT ?, 0", "SELECT ?").replace(", w.depth + 1", "")
+    if not roots or depth == 0:
+        return []
+    start = bound if bound is not None else (NO_LIMIT if direction == "up" else -1)
+    seeds = " UNION ".join("SELECT ?, ?, ?, 0" for _ in roots)
+    query = (_UP if direction == "up" else _DOWN).format(seeds=seeds)
+    limit = NO_LIMIT if depth is None else depth
+    params: list[object] = []
+    for digest, path in roots:
+        params += [digest, None if path is None else to_text(path), start]
+    params += [limit, limit]
     with db.read() as cur:
         return [int(row[0]) for row in cur.execute(query, params).fetchall()]

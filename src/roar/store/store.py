@@ -283,9 +283,15 @@ class Store:
                     ]
         return result[0], result[1]
 
-    def walk(self, roots: Sequence[str], direction: Direction, depth: int | None) -> list[int]:
-        """Jobs upstream ("up") or downstream ("down") of the root artifact hashes."""
-        return walk_jobs(self.db, roots, direction, depth)
+    def walk(
+        self,
+        roots: Sequence[tuple[str, str | None]],
+        direction: Direction,
+        depth: int | None,
+        bound: int | None = None,
+    ) -> list[int]:
+        """Jobs upstream ("up") or downstream ("down") of the root artifacts (see graph.py)."""
+        return walk_jobs(self.db, roots, direction, depth, bound)
 
     def jobs_with_uid_prefix(self, prefix: str, limit: int = 10) -> list[Job]:
         with self.db.read() as cur:
