@@ -18,7 +18,7 @@ from roar.store.db import Database
 __all__ = ["NO_LIMIT", "Direction", "walk_jobs"]
 
 Direction = Literal["up", "down"]
-NO_LIMIT = 2**62  # a job number greater than any real one
+NO_LIMIT = 2**31 - 1  # a job number greater than any real one (jobs.id is a 32-bit int)
 
 # The producer of (hash, path) read by a job bounded by `bound`: the newest earlier job that
 # wrote that content at that path, else the newest earlier job that wrote that content.
@@ -76,7 +76,9 @@ def walk_jobs(
     if not roots or depth == 0:
         return []
     start = bound if bound is not None else (NO_LIMIT if direction == "up" else -1)
-    seeds = " UNION ".join("SELECT ?, ?, ?, 0" for _ in roots)
+    # Typed seeds: PostgreSQL wants the same column types in both halves of the CTE.
+    seed = "SELECT CAST(? AS VARCHAR(64)), CAST(? AS TEXT), CAST(? AS INTEGER), 0"
+    seeds = " UNION ".join(seed for _ in roots)
     query = (_UP if direction == "up" else _DOWN).format(seeds=seeds)
     limit = NO_LIMIT if depth is None else depth
     params: list[object] = []
