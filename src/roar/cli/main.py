@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tracer": ("roar.cli.tracer_cmd:tracer", "Check which tracing backend works here."),
     "log": ("roar.cli.log_cmd:log", "Show recent jobs, newest first."),
     "show": ("roar.cli.lineage_cmd:show", "Show one job or artifact."),
+    "status": ("roar.cli.status_cmd:status", "Show what is stale, and why."),
     "trace": ("roar.cli.lineage_cmd:trace", "Show where an artifact came from (or what it fed)."),
 }
 

@@ -122,9 +122,13 @@ def _refs(
     return refs
 
 
-def _environment(result: TraceResult, environ: Mapping[str, str]) -> dict[str, Any]:
+def _environment(
+    result: TraceResult, environ: Mapping[str, str], sources: list[str]
+) -> dict[str, Any]:
     seen = list(result.log.paths)
     return {
+        # git-tracked files the job read: pinned by the commit, checked by `roar status`
+        "source_files": sources,
         "packages": PackageIndex().distributions(seen),
         "python_versions": python_versions_from_paths(seen),
         "roar_python": ".".join(map(str, sys.version_info[:3])),
@@ -175,7 +179,7 @@ def run_job(
             git_dirty=git.dirty if git else None,
             git_remote=git.remote if git else None,
             patch_hash=patch_hash,
-            env=_environment(result, env),
+            env=_environment(result, env, [_relative(project, p) for p in classified.source_reads]),
             host=capture_host(),
             trace_coverage=result.coverage,
             notes=_signal_note(result.signal),

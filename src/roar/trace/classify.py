@@ -26,6 +26,7 @@ __all__ = ["Classified", "Filters", "classify"]
 #: (10 ms at HZ=100, the slowest common setting).
 CTIME_TOLERANCE_NS = 10_000_000
 
+TRACKED = "tracked by git"
 _ALWAYS = ("/proc/", "/sys/", "/dev/")
 _SYSTEM = ("/usr/", "/lib/", "/lib32/", "/lib64/", "/libx32/", "/bin/", "/sbin/", "/etc/",
            "/var/lib/", "/var/cache/", "/run/", "/snap/", "/nix/store/")  # fmt: skip
@@ -100,7 +101,7 @@ class Filters:
         if self.ignore_tmp_files and not inside and any(_under(path, d) for d in self.tmp_dirs):
             return "tmp"
         if not is_output and not self.track_repo_files and path in self.tracked_files:
-            return "tracked by git"
+            return TRACKED
         return None
 
     def tool_roots(self) -> tuple[str, ...]:
@@ -126,6 +127,7 @@ class Classified:
     inputs: list[str]
     outputs: list[str]
     dropped: Counter[str]
+    source_reads: list[str] = field(default_factory=list)  # git-tracked files it read
 
 
 def classify(
@@ -138,6 +140,7 @@ def classify(
     inputs: list[str] = []
     outputs: list[str] = []
     dropped: Counter[str] = Counter()
+    sources: list[str] = []
     for path, state in log.paths.items():
         if state.deleted or not path.startswith("/"):
             continue
@@ -155,8 +158,10 @@ def classify(
         reason = filters.drop_reason(path, is_output=is_output)
         if reason is not None:
             dropped[reason] += 1
+            if reason == TRACKED:
+                sources.append(path)
         elif is_output:
             outputs.append(path)
         else:
             inputs.append(path)
-    return Classified(sorted(inputs), sorted(outputs), dropped)
+    return Classified(sorted(inputs), sorted(outputs), dropped, sorted(sources))

@@ -98,6 +98,16 @@ class Git:
         """Tracked changes against HEAD (staged and unstaged), binary-safe, as a patch."""
         return self.run(["diff", "HEAD", "--binary", "--no-color", "--no-ext-diff"])
 
+    def changed_since(self, commit: str) -> set[str] | None:
+        """Work-tree paths (relative to the root) that differ from `commit`; None when the
+        commit is not in this repository."""
+        try:
+            self.run(["cat-file", "-e", f"{commit}^{{commit}}"])
+        except GitError:
+            return None
+        out = self.run(["diff", "--name-only", "-z", "--no-renames", commit])
+        return {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
+
     def tracked_files(self) -> set[str]:
         """Absolute paths of every file git tracks in this work tree."""
         out = self.run(["ls-files", "-z", "--full-name"])

@@ -1,0 +1,86 @@
+"""`roar status`: changed inputs and changed source code make a job and its downstream stale."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from roar.lineage.status import stale_jobs
+from tests.helpers import git, run_roar
+from tests.trace.conftest import PY, Workspace
+
+
+def stale(ws: Workspace) -> dict[str, list[str]]:
+    result = run_roar("status", "--json", cwd=ws.root)
+    assert result.code == 0, result.stderr
+    return {row["step"]: row["reasons"] for row in json.loads(result.stdout)}
+
+
+def build(ws: Workspace) -> None:
+    ws.write("raw.txt", "1\n2\n")
+    ws.write("side.txt", "x\n")
+    ws.script("prep.py", "open('clean.txt', 'w').write(open('raw.txt').read())\n")
+    git("add", "prep.py", cwd=ws.root)
+    git("commit", "-qm", "prep", cwd=ws.root)
+    time.sleep(0.05)
+    for args in (
+        ("-n", "prep", PY, "prep.py"),
+        ("-n", "train", "sh", "-c", "cat clean.txt > model.bin"),
+        ("-n", "report", "sh", "-c", "cat model.bin > report.txt"),
+        ("-n", "side", "sh", "-c", "cat side.txt > side_out.txt"),
+    ):
+        assert run_roar("run", "-q", *args, cwd=ws.root).code == 0
+
+
+def test_up_to_date(ws: Workspace) -> None:
+    build(ws)
+    assert stale(ws) == {}
+    assert "everything is up to date" in run_roar("status", cwd=ws.root).stdout
+
+
+def test_changed_input_flags_the_job_and_its_downstream_only(ws: Workspace) -> None:
+    build(ws)
+    (ws.root / "raw.txt").write_text("1\n2\n3\n")
+    assert stale(ws) == {
+        "prep": ["input raw.txt changed"],
+        "train": ["upstream @1 is stale"],
+        "report": ["upstream @1 is stale"],
+    }
+    text = run_roar("status", cwd=ws.root).stdout
+    assert "stale @1 prep:" in text
+    assert "side" not in text
+
+
+def test_missing_input(ws: Workspace) -> None:
+    build(ws)
+    (ws.root / "side.txt").unlink()
+    assert stale(ws) == {"side": ["input side.txt is missing"]}
+
+
+def test_changed_source_code(ws: Workspace) -> None:
+    build(ws)
+    (ws.root / "prep.py").write_text("open('clean.txt', 'w').write('different')\n")
+    found = stale(ws)
+    assert found["prep"] == [f"source prep.py changed since {_commit(ws)}"]
+    assert found["train"] == ["upstream @1 is stale"]
+
+
+def _commit(ws: Workspace) -> str:
+    return git("rev-parse", "HEAD", cwd=ws.root).strip()[:12]
+
+
+def test_a_rerun_makes_it_current_again(ws: Workspace) -> None:
+    build(ws)
+    (ws.root / "raw.txt").write_text("9\n")
+    assert run_roar("run", "-q", "-n", "prep", PY, "prep.py", cwd=ws.root).code == 0
+    found = stale(ws)
+    assert "prep" not in found
+    assert found["train"] == ["input clean.txt changed"]
+
+
+def test_status_api(ws: Workspace) -> None:
+    build(ws)
+    (ws.root / "side.txt").write_text("y\n")
+    with ws.project.open_store() as store:
+        result = stale_jobs(store, ws.root)
+    assert [(s.job.step, s.reasons) for s in result] == [("side", ("input side.txt changed",))]
