@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "log": ("roar.cli.log_cmd:log", "Show recent jobs, newest first."),
     "show": ("roar.cli.lineage_cmd:show", "Show one job or artifact."),
     "status": ("roar.cli.status_cmd:status", "Show what is stale, and why."),
+    "history": ("roar.cli.compare_cmd:history", "Show the runs of one step and what changed."),
+    "diff": ("roar.cli.compare_cmd:diff", "Compare two jobs, or two artifacts' lineages."),
     "trace": ("roar.cli.lineage_cmd:trace", "Show where an artifact came from (or what it fed)."),
 }
 

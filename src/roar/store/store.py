@@ -12,7 +12,7 @@ from roar.models import Artifact, Collection, FileRef, Flag, HashCacheEntry, Job
 from roar.pathtext import from_text, to_text
 from roar.store.db import Database, connect
 from roar.store.errors import IntegrityViolation
-from roar.store.graph import Direction, walk_jobs
+from roar.store.graph import NO_LIMIT, Direction, walk_jobs
 from roar.store.migrate import check_schema, upgrade
 from roar.store.url import StoreUrl, parse_store_url
 
@@ -334,6 +334,20 @@ class Store:
                 ).fetchall()
                 found.append([int(r[0]) for r in rows])
         return found[0], found[1]
+
+    def producer_of(self, digest: str, path: str | None, before: int | None) -> int | None:
+        """The newest job before `before` that wrote `digest` at `path`, else anywhere
+        (the same rule the lineage walks use)."""
+        bound = NO_LIMIT if before is None else before
+        query = "SELECT MAX(job_id) FROM job_outputs WHERE artifact_hash = ? AND job_id < ?"
+        with self.db.read() as cur:
+            if path is not None:
+                found = cur.execute(query + " AND path = ?", (digest, bound, to_text(path)))
+                same_path = found.scalar()
+                if same_path is not None:
+                    return int(same_path)
+            anywhere = cur.execute(query, (digest, bound)).scalar()
+        return None if anywhere is None else int(anywhere)
 
     def paths_of(self, digest: str) -> list[str]:
         with self.db.read() as cur:
