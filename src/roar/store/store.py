@@ -460,6 +460,21 @@ class Store:
             cur.execute("DELETE FROM tags WHERE target = ? AND name = ?", (target, name))
             return cur.rowcount > 0
 
+    def all_tags(self) -> list[Tag]:
+        with self.db.read() as cur:
+            rows = cur.execute("SELECT target, name FROM tags ORDER BY name, target").fetchall()
+        return [Tag(*row) for row in rows]
+
+    def collection_names(self) -> list[tuple[str, str, int]]:
+        """(name, kind, number of members) of every collection."""
+        with self.db.read() as cur:
+            rows = cur.execute(
+                "SELECT c.name, c.kind, COUNT(m.path) FROM collections c "
+                "LEFT JOIN collection_members m ON m.collection_id = c.id "
+                "GROUP BY c.id, c.name, c.kind ORDER BY c.name"
+            ).fetchall()
+        return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+
     def tags_of(self, target: str) -> list[Tag]:
         with self.db.read() as cur:
             rows = cur.execute(
