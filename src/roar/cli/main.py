@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "unflag": ("roar.cli.annotate_cmd:unflag", "Remove flags."),
     "review": ("roar.cli.annotate_cmd:review", "Rank the jobs that feed flagged outputs."),
     "collection": ("roar.cli.annotate_cmd:collection", "Group artifacts under a name."),
+    "export": ("roar.cli.export_cmd:export", "Export lineage: OpenLineage, PROV, DOT, Mermaid."),
     "history": ("roar.cli.compare_cmd:history", "Show the runs of one step and what changed."),
     "diff": ("roar.cli.compare_cmd:diff", "Compare two jobs, or two artifacts' lineages."),
     "trace": ("roar.cli.lineage_cmd:trace", "Show where an artifact came from (or what it fed)."),
