@@ -29,16 +29,16 @@ interleaved across backends so drift hits them alike):
 4. `roar --help` start-up: the baseline that the CLI rows are divided by.
 
 Correctness is checked first: the upstream walk must return exactly the jobs of the chain
-plus the fan-in chains' steps 0-24, and the downstream walk exactly the seed chain's jobs
-plus the fan-in chain's steps 25-49, as computed in Python from the generated records (on
-both backends, in-process and through the CLI's JSON).
+plus the source chains' steps 0-24, and the downstream walk exactly the seed chain's jobs
+plus steps 25-49 of the fan-in chains it feeds, as computed in Python from the generated
+records (on both backends, in-process and through the CLI's JSON); else exit 2.
 
-`--explain` (automatic when a target is missed) profiles every query of one in-process
-upstream trace and prints the walk's EXPLAIN QUERY PLAN (SQLite) and EXPLAIN ANALYZE
-(PostgreSQL). PostgreSQL is skipped, with a note, under `--no-postgres` or when its
-binaries or driver are missing; the throwaway cluster comes from tests/postgres.py. Exit
-status: 0 when every target is met, 1 when one is missed, 2 when a result is wrong. All
-scratch files live in one temporary directory that is removed at the end.
+`--explain` (automatic when a target is missed) times every query of one in-process
+`roar trace HASH` and prints EXPLAIN QUERY PLAN (SQLite) or EXPLAIN ANALYZE (PostgreSQL) of
+both walks and of the two slowest other queries. PostgreSQL is skipped, with a note, under
+`--no-postgres` or when its binaries or driver are missing; the throwaway cluster comes from
+tests/postgres.py. Exit status: 0 when every target is met, 1 when one is missed, 2 when a
+result is wrong. All scratch files live in one temporary directory removed at the end.
 """
 
 from __future__ import annotations
@@ -327,7 +327,7 @@ def make_backend(name: str, root: Path, data: Dataset, url: str | None = None) -
     with project.open_store() as store:
         load(store, data, root)
     if url is not None:
-        _vacuum_analyze(store_target(project))
+        _vacuum_analyze(project.store_url().target)
     backend = Backend(name, project, time.perf_counter() - start)
     print(
         f"{name}: loaded {len(data.jobs):,} jobs, {len(data.artifacts):,} artifacts in "
@@ -335,10 +335,6 @@ def make_backend(name: str, root: Path, data: Dataset, url: str | None = None) -
         file=sys.stderr,
     )
     return backend
-
-
-def store_target(project: Project) -> str:
-    return project.store_url().target
 
 
 def _vacuum_analyze(dsn: str) -> None:
@@ -502,7 +498,7 @@ def _recording(store: Store) -> Iterator[list[_Query]]:
         with original() as cursor:
             yield _TimedCursor(cursor, log)
 
-    store.db.read = read  # type: ignore[method-assign]
+    store.db.read = read  # type: ignore[method-assign, assignment]
     try:
         yield log
     finally:
@@ -514,33 +510,48 @@ def _one_line(sql: str, width: int = 110) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _plan(store: Store, query: _Query) -> list[str]:
+    """EXPLAIN QUERY PLAN (SQLite, as a tree) or EXPLAIN ANALYZE (PostgreSQL) of a query."""
+    sqlite = store.db.kind == "sqlite"
+    prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ANALYZE "
+    with store.db.read() as cur:
+        plan = cur.execute(prefix + query.sql, query.params).fetchall()
+    if not sqlite:
+        return ["   " + str(row[0]) for row in plan]
+    lines = []
+    depth: dict[int, int] = {0: 0}
+    for node, parent, _unused, detail in plan:
+        depth[node] = depth.get(parent, 0) + 1
+        lines.append("   " + "  " * depth[node] + str(detail))
+    return lines
+
+
 def explain(backend: Backend, data: Dataset) -> list[str]:
-    """Every query of one in-process upstream trace, slowest first, and the walk's plan."""
+    """Every query of one in-process `roar trace HASH`, slowest first, and the plans of both
+    walks and of the two slowest other queries."""
     root = backend.project.root
-    lines = [f"== {backend.name}: queries of one `roar trace <hash>` (in-process), slowest first"]
+    name = backend.name
+    lines = [f"== {name}: queries of one `roar trace HASH` (in-process), slowest first"]
     with backend.project.open_store() as store:
         resolve_ref(store, data.deep_hash, project_root=root, cwd=root)  # warm
         with _recording(store) as log:
             target = resolve_ref(store, data.deep_hash, project_root=root, cwd=root)
             load_lineage(store, target, "up", None)
-        total = sum(q.seconds for q in log)
-        lines.append(f"   {len(log)} queries, {total * 1000:.1f} ms in all")
-        lines += [
-            f"   {q.seconds * 1000:7.1f} ms  {_one_line(q.sql)}"
-            for q in sorted(log, key=lambda q: -q.seconds)[:6]
-        ]
-        walk = next(q for q in log if "WITH RECURSIVE" in q.sql)
-        prefix = "EXPLAIN QUERY PLAN " if store.db.kind == "sqlite" else "EXPLAIN ANALYZE "
-        lines.append(f"== {backend.name}: {prefix.strip()} of the upstream walk")
-        with store.db.read() as cur:
-            plan = cur.execute(prefix + walk.sql, walk.params).fetchall()
-        if store.db.kind == "sqlite":
-            depth: dict[int, int] = {0: 0}
-            for node, parent, _unused, detail in plan:
-                depth[node] = depth.get(parent, 0) + 1
-                lines.append("   " + "  " * depth[node] + str(detail))
-        else:
-            lines += ["   " + str(row[0]) for row in plan]
+        with _recording(store) as down_log:
+            store.walk([(data.root_hash, None)], "down", None)
+        slowest = sorted(log, key=lambda q: -q.seconds)
+        lines.append(f"   {len(log)} queries, {sum(q.seconds for q in log) * 1000:.1f} ms in all")
+        lines += [f"   {q.seconds * 1000:7.1f} ms  {_one_line(q.sql)}" for q in slowest]
+        walk_up = next(q for q in log if "WITH RECURSIVE" in q.sql)
+        walk_down = next(q for q in down_log if "WITH RECURSIVE" in q.sql)
+        others = [q for q in slowest if q is not walk_up][:2]
+        for label, query in (
+            ("the upstream walk", walk_up),
+            ("the downstream walk", walk_down),
+            *((f"{q.seconds * 1000:.1f} ms: {_one_line(q.sql, 70)}", q) for q in others),
+        ):
+            lines.append(f"== {name}: plan of {label}")
+            lines += _plan(store, query)
     return lines
 
 

@@ -294,18 +294,21 @@ class Store:
         return walk_jobs(self.db, roots, direction, depth, bound)
 
     def jobs_with_uid_prefix(self, prefix: str, limit: int = 10) -> list[Job]:
+        """Jobs whose uid starts with the lowercase hex `prefix` (an index range scan)."""
         with self.db.read() as cur:
             rows = cur.execute(
-                f"{_JOB_SELECT} WHERE uid LIKE ? ORDER BY id LIMIT ?", (prefix + "%", limit)
+                f"{_JOB_SELECT} WHERE uid >= ? AND uid < ? ORDER BY id LIMIT ?",
+                (prefix, _prefix_end(prefix), limit),
             ).fetchall()
         return [self._job(row) for row in rows]
 
     def artifacts_with_prefix(self, prefix: str, limit: int = 10) -> list[Artifact]:
+        """Artifacts whose hash starts with the lowercase hex `prefix` (an index range scan)."""
         with self.db.read() as cur:
             rows = cur.execute(
-                f"SELECT {_ARTIFACT_COLUMNS} FROM artifacts a WHERE a.hash LIKE ? "
+                f"SELECT {_ARTIFACT_COLUMNS} FROM artifacts a WHERE a.hash >= ? AND a.hash < ? "
                 "ORDER BY a.hash LIMIT ?",
-                (prefix + "%", limit),
+                (prefix, _prefix_end(prefix), limit),
             ).fetchall()
         return [self._artifact(row) for row in rows]
 
@@ -514,6 +517,12 @@ class Store:
         with self.db.read() as cur:
             rows = [str(r[0]) for r in cur.execute("PRAGMA integrity_check").fetchall()]
         return [] if rows == ["ok"] else rows
+
+
+def _prefix_end(prefix: str) -> str:
+    """The smallest string above every string starting with `prefix` (LIKE 'p%' uses no
+    index in SQLite, nor in PostgreSQL without text_pattern_ops; a range does)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def _job_filters(step: str | None, failed: bool) -> tuple[str, list[Any]]:
