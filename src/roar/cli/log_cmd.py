@@ -9,6 +9,7 @@ import click
 
 from roar.cli.context import CliState, pass_state
 from roar.cli.output import render_table
+from roar.lineage.render import job_record
 from roar.models import Job
 
 
@@ -38,17 +39,9 @@ def log(state: CliState, limit: int, step: str | None, failed: bool, as_json: bo
     if as_json:
         rows = [
             {
-                "id": job.id,
-                "uid": job.uid,
-                "kind": job.kind,
-                "step": job.step,
-                "command": list(job.command),
-                "exit_code": job.exit_code,
-                "started_at": job.started_at,
-                "ended_at": job.ended_at,
+                **job_record(job),
                 "inputs": counts[job.id][0],
                 "outputs": counts[job.id][1],
-                "git_commit": job.git_commit,
                 "notes": job.notes,
             }
             for job in jobs

@@ -12,7 +12,7 @@ from roar.lineage.graph import LineageGraph
 from roar.models import Job
 from roar.pathtext import for_display
 
-__all__ = ["to_dot", "to_json", "to_mermaid", "to_tree"]
+__all__ = ["job_record", "to_dot", "to_json", "to_mermaid", "to_tree"]
 
 
 def _job_label(job: Job) -> str:
@@ -70,7 +70,8 @@ def to_tree(graph: LineageGraph) -> str:
     return "\n".join(lines)
 
 
-def _job_dict(job: Job) -> dict[str, Any]:
+def job_record(job: Job) -> dict[str, Any]:
+    """The JSON shape of a job shared by `trace --format json` and `log --json`."""
     return {
         "id": job.id,
         "uid": job.uid,
@@ -99,7 +100,7 @@ def to_json(graph: LineageGraph) -> str:
         "direction": graph.direction,
         "roots": graph.roots,
         "root_job": graph.root_job,
-        "jobs": [_job_dict(graph.jobs[j]) for j in sorted(graph.jobs)],
+        "jobs": [job_record(graph.jobs[j]) for j in sorted(graph.jobs)],
         "artifacts": [
             {"hash": a.hash, "size": a.size, "kind": a.kind, "path": graph.paths.get(a.hash)}
             for a in sorted(graph.artifacts.values(), key=lambda a: a.hash)
