@@ -52,6 +52,8 @@ pytest: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/trace.py
+	$(BIN)/python bench/lineage.py
+	$(BIN)/python bench/status.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
