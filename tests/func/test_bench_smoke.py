@@ -26,3 +26,16 @@ def test_hashing_bench_quick_prints_its_table() -> None:
         "ratio",
     ]
     assert "re-hash 1,000 files" in proc.stdout
+
+
+def test_lineage_and_status_benches_quick_give_right_answers() -> None:
+    for script, args in (("lineage.py", ["--quick", "--no-postgres"]), ("status.py", ["--quick"])):
+        proc = subprocess.run(
+            [sys.executable, str(REPO / "bench" / script), *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode in (0, 1), (script, proc.stdout, proc.stderr)  # 2: wrong answer
+        assert "PASS" in proc.stdout or "FAIL" in proc.stdout
