@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchlib import format_table, scratch_parent
 from blake3 import blake3
 
 from roar.hashing import Hasher, PathDigest, hash_file
@@ -83,27 +84,6 @@ def _timed(func: Callable[[], object]) -> tuple[float, object]:
     start = time.perf_counter()
     result = func()
     return time.perf_counter() - start, result
-
-
-def _is_tmpfs(path: str) -> bool:
-    """True when `path` is on a tmpfs (RAM) mount, which would flatter every disk number."""
-    try:
-        with open("/proc/mounts", encoding="utf-8") as mounts:
-            entries = [line.split()[:3] for line in mounts]
-    except OSError:
-        return False
-    real = os.path.realpath(path)
-    best, fstype = "", ""
-    for _dev, mount_point, kind in entries:
-        inside = real == mount_point or real.startswith(mount_point.rstrip("/") + "/")
-        if inside and len(mount_point) > len(best):
-            best, fstype = mount_point, kind
-    return fstype == "tmpfs"
-
-
-def _scratch_parent() -> str:
-    default = tempfile.gettempdir()
-    return "/var/tmp" if _is_tmpfs(default) else default
 
 
 def _fmt_s(seconds: float) -> str:
@@ -287,17 +267,11 @@ def render(rows: Sequence[Row]) -> str:
         (r.name, r.roar, r.baseline, r.ratio, r.target, "PASS" if r.passed else "FAIL")
         for r in rows
     ]
-    widths = [max(len(row[col]) for row in cells) for col in range(len(header))]
-    lines = [
-        " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in cells
-    ]
-    lines.insert(1, "-+-".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return format_table(header, cells[1:])
 
 
 def run(sizes: Sizes) -> list[Row]:
-    scratch = Path(tempfile.mkdtemp(prefix="roar-bench-", dir=_scratch_parent()))
+    scratch = Path(tempfile.mkdtemp(prefix="roar-bench-", dir=scratch_parent()))
     try:
         rows = [bench_big_file(scratch, sizes)]
         (scratch / "big.bin").unlink()

@@ -60,6 +60,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchlib import format_table, scratch_parent
+
 from roar.lineage import ArtifactTarget, load_lineage, resolve_ref
 from roar.project import Project, init_project
 from roar.store import Store
@@ -637,16 +639,8 @@ def render(rows: Sequence[Row]) -> str:
         "target",
         "verdict",
     )
-    cells = [header] + [
-        (r.name, r.sqlite, r.postgres, r.baseline, r.ratio, r.target, r.verdict) for r in rows
-    ]
-    widths = [max(len(row[col]) for row in cells) for col in range(len(header))]
-    lines = [
-        " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in cells
-    ]
-    lines.insert(1, "-+-".join("-" * w for w in widths))
-    return "\n".join(lines)
+    cells = [(r.name, r.sqlite, r.postgres, r.baseline, r.ratio, r.target, r.verdict) for r in rows]
+    return format_table(header, cells)
 
 
 # -- orchestration ---------------------------------------------------------------------------
@@ -672,17 +666,6 @@ def _postgres_bindir(skip: bool, notes: list[str]) -> Path | None:
     return bindir
 
 
-def _scratch_parent() -> str:
-    """/var/tmp when /tmp is a tmpfs, so the databases live on a real disk."""
-    default = tempfile.gettempdir()
-    with contextlib.suppress(OSError), open("/proc/mounts", encoding="utf-8") as mounts:
-        for line in mounts:
-            parts = line.split()
-            if len(parts) > 2 and parts[1] == default and parts[2] == "tmpfs":
-                return "/var/tmp"
-    return default
-
-
 def run(sizes: Sizes, *, no_postgres: bool, want_explain: bool) -> tuple[list[Row], list[str]]:
     notes: list[str] = []
     bindir = _postgres_bindir(no_postgres, notes)
@@ -695,7 +678,7 @@ def run(sizes: Sizes, *, no_postgres: bool, want_explain: bool) -> tuple[list[Ro
         f"{len(data.expected_up)} jobs, downstream of the seed: {len(data.expected_down)} jobs",
         file=sys.stderr,
     )
-    scratch = Path(tempfile.mkdtemp(prefix="roar-bench-lineage-", dir=_scratch_parent()))
+    scratch = Path(tempfile.mkdtemp(prefix="roar-bench-lineage-", dir=scratch_parent()))
     try:
         with contextlib.ExitStack() as stack:
             backends = [make_backend("sqlite", scratch / "sqlite", data)]

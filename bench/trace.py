@@ -58,6 +58,8 @@ from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from benchlib import format_table, scratch_parent
+
 MIB = 1 << 20
 GIB = 1 << 30
 FILES_PER_DIR = 100
@@ -561,38 +563,10 @@ def make_row(result: Result, tools: Sequence[Tool]) -> Row:
 
 def render(rows: Sequence[Row], tools: Sequence[Tool]) -> str:
     header = ("workload", *(f"{t.name}" for t in tools), "target (roar)", "verdict")
-    cells = [header, *(row.cells for row in rows)]
-    widths = [max(len(row[col]) for row in cells) for col in range(len(header))]
-    lines = [
-        " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in cells
-    ]
-    lines.insert(1, "-+-".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return format_table(header, [row.cells for row in rows])
 
 
 # -- driver ----------------------------------------------------------------------------------
-
-
-def _is_tmpfs(path: str) -> bool:
-    """True when `path` is on a tmpfs (RAM) mount, which would flatter every disk number."""
-    try:
-        with open("/proc/mounts", encoding="utf-8") as mounts:
-            entries = [line.split()[:3] for line in mounts]
-    except OSError:
-        return False
-    real = os.path.realpath(path)
-    best, fstype = "", ""
-    for _dev, mount_point, kind in entries:
-        inside = real == mount_point or real.startswith(mount_point.rstrip("/") + "/")
-        if inside and len(mount_point) > len(best):
-            best, fstype = mount_point, kind
-    return fstype == "tmpfs"
-
-
-def _scratch_parent() -> str:
-    default = tempfile.gettempdir()
-    return "/var/tmp" if _is_tmpfs(default) else default
 
 
 def workload_python() -> tuple[str, str | None]:
@@ -616,7 +590,7 @@ def run(sizes: Sizes, with_peers: bool) -> tuple[list[Row], list[Tool]]:
     path_env.pop("PYTHONDONTWRITEBYTECODE", None)
     path_env["PYTHONPYCACHEPREFIX"] = str(VENV_DIR / "pycache")
     tools = make_tools(path_env, with_peers)
-    scratch = Path(tempfile.mkdtemp(prefix="roar-bench-trace-", dir=_scratch_parent()))
+    scratch = Path(tempfile.mkdtemp(prefix="roar-bench-trace-", dir=scratch_parent()))
     try:
         template = scratch / "template"
         write_workload_files(template, sizes)
