@@ -6,7 +6,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 
-__all__ = ["format_table", "scratch_parent"]
+__all__ = ["finish", "format_table", "scratch_parent"]
 
 
 def _is_tmpfs(path: str) -> bool:
@@ -41,3 +41,12 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     ]
     lines.insert(1, "-+-".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def finish(failed: Sequence[str]) -> int:
+    """Print the closing verdict; exit status 1 when any target was missed, else 0."""
+    if failed:
+        print(f"\nFAILED ({len(failed)}): " + "; ".join(failed))
+        return 1
+    print("\nall targets met")
+    return 0

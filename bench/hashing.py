@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchlib import format_table, scratch_parent
+from benchlib import finish, format_table, scratch_parent
 from blake3 import blake3
 
 from roar.hashing import Hasher, PathDigest, hash_file
@@ -296,11 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(render(rows))
     failed = [r.name for r in rows if not r.passed]
-    if failed:
-        print(f"\nFAILED ({len(failed)}): " + "; ".join(failed))
-        return 1
-    print("\nall targets met")
-    return 0
+    return finish(failed)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchlib import format_table, scratch_parent
+from benchlib import finish, format_table, scratch_parent
 
 from roar.lineage import ArtifactTarget, load_lineage, resolve_ref
 from roar.project import Project, init_project
@@ -723,11 +723,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if notes:
         print("\n" + "\n".join(notes))
     failed = [r.name for r in rows if r.verdict == "FAIL"]
-    if failed:
-        print(f"\nFAILED ({len(failed)}): " + "; ".join(failed))
-        return 1
-    print("\nall targets met")
-    return 0
+    return finish(failed)
 
 
 if __name__ == "__main__":

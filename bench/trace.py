@@ -58,7 +58,7 @@ from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from benchlib import format_table, scratch_parent
+from benchlib import finish, format_table, scratch_parent
 
 MIB = 1 << 20
 GIB = 1 << 30
@@ -640,11 +640,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"all-in wall time per run ({rounds}); bare in seconds, others as overhead over bare")
     print(render(rows, tools))
     failed = [row.cells[0] for row in rows if row.passed is False]
-    if failed:
-        print(f"\nFAILED ({len(failed)}): " + "; ".join(failed))
-        return 1
-    print("\nall targets met")
-    return 0
+    return finish(failed)
 
 
 if __name__ == "__main__":

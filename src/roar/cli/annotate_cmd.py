@@ -15,6 +15,7 @@ from roar.lineage import ArtifactTarget, JobTarget, Target, resolve_ref
 from roar.lineage.review import review_flags
 from roar.models import Artifact, FileRef
 from roar.pathtext import for_display
+from roar.project import Project
 from roar.store import Store
 
 
@@ -22,8 +23,7 @@ def _tag_target(target: Target) -> str:
     return f"job:{target.job.uid}" if isinstance(target, JobTarget) else target.artifact.hash
 
 
-def _resolve(state: CliState, store: Store, ref: str) -> Target:
-    project = state.project()
+def _resolve(state: CliState, project: Project, store: Store, ref: str) -> Target:
     return resolve_ref(store, ref, project_root=project.root, cwd=state.cwd)
 
 
@@ -42,7 +42,7 @@ def tag_add(state: CliState, ref: str, name: str) -> None:
         raise UsageError("a tag name cannot be empty")
     project = state.project()
     with project.open_store(state.config(project)) as store:
-        store.add_tag(_tag_target(_resolve(state, store, ref)), name.strip())
+        store.add_tag(_tag_target(_resolve(state, project, store, ref)), name.strip())
 
 
 @tag.command("rm")
@@ -53,7 +53,7 @@ def tag_rm(state: CliState, ref: str, name: str) -> None:
     """Remove tag NAME from REF."""
     project = state.project()
     with project.open_store(state.config(project)) as store:
-        if not store.remove_tag(_tag_target(_resolve(state, store, ref)), name):
+        if not store.remove_tag(_tag_target(_resolve(state, project, store, ref)), name):
             raise UsageError(f"{ref} has no tag {name!r}")
 
 
@@ -65,7 +65,11 @@ def tag_list(state: CliState, ref: str | None, as_json: bool) -> None:
     """Every tag, or the tags of REF."""
     project = state.project()
     with project.open_store(state.config(project)) as store:
-        tags = store.tags_of(_tag_target(_resolve(state, store, ref))) if ref else store.all_tags()
+        tags = (
+            store.tags_of(_tag_target(_resolve(state, project, store, ref)))
+            if ref
+            else store.all_tags()
+        )
     if as_json:
         click.echo(json.dumps([{"target": t.target, "name": t.name} for t in tags], indent=2))
     else:
@@ -86,7 +90,7 @@ def flag(state: CliState, ref: str, note: str | None) -> None:
     """Flag an artifact (or every output of a job) as bad."""
     project = state.project()
     with project.open_store(state.config(project)) as store:
-        digests = _artifacts_of(store, _resolve(state, store, ref))
+        digests = _artifacts_of(store, _resolve(state, project, store, ref))
         if not digests:
             raise UsageError(f"{ref} has no outputs to flag")
         for digest in digests:
@@ -108,7 +112,7 @@ def unflag(state: CliState, ref: str | None, everything: bool) -> None:
             digests = [f.artifact_hash for f in store.flags()]
         else:
             assert ref is not None
-            digests = _artifacts_of(store, _resolve(state, store, ref))
+            digests = _artifacts_of(store, _resolve(state, project, store, ref))
         removed = sum(store.unflag(d) for d in digests)
     echo_note(f"removed {removed} flag(s)")
 

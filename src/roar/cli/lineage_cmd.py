@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import click
@@ -118,6 +117,6 @@ def trace(state: CliState, ref: str, down: bool, depth: int | None, fmt: str) ->
     """What REF came from (or with --down, what it fed), job by job."""
     project = state.project()
     with project.open_store(state.config(project)) as store:
-        target = resolve_ref(store, ref, project_root=project.root, cwd=Path(state.cwd))
+        target = resolve_ref(store, ref, project_root=project.root, cwd=state.cwd)
         graph = load_lineage(store, target, "down" if down else "up", depth)
     click.echo(_RENDER[fmt](graph))

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from roar.errors import RecordNotFound, StoreError
+from roar.errors import RecordNotFound, SchemaMissing, StoreError
 from roar.models import Artifact, Collection, FileRef, Flag, HashCacheEntry, Job, JobSpec, Tag
 from roar.pathtext import from_text, to_text
 from roar.store.db import Database, connect
@@ -538,8 +538,6 @@ def _job_filters(step: str | None, failed: bool) -> tuple[str, list[Any]]:
 
 def _is_current(db: Database) -> bool:
     """For `create`: True when nothing needs migrating (a missing schema needs it)."""
-    from roar.errors import SchemaMissing
-
     try:
         return check_schema(db)
     except SchemaMissing:
