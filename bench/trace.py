@@ -580,7 +580,7 @@ def workload_python() -> tuple[str, str | None]:
     return sys.executable, error
 
 
-def run(sizes: Sizes, with_peers: bool) -> tuple[list[Row], list[Tool]]:
+def run(sizes: Sizes, with_peers: bool, only: str = "") -> tuple[list[Row], list[Tool]]:
     python, numpy_missing = workload_python()
     path_env = dict(os.environ)
     path_env["PATH"] = f"{Path(python).parent}{os.pathsep}{path_env.get('PATH', '')}"
@@ -601,6 +601,8 @@ def run(sizes: Sizes, with_peers: bool) -> tuple[list[Row], list[Tool]]:
         time.sleep(RACY_SLEEP_S)  # let the inputs age so roar may cache their hashes
         rows = []
         for workload in make_workloads(python, cpu_loops, sizes, numpy_missing):
+            if only and workload.title[1] not in only:
+                continue
             started = time.perf_counter()
             result = run_workload(workload, tools, sizes.rounds)
             rows.append(make_row(result, tools))
@@ -625,6 +627,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--rounds", type=int, metavar="N", help="timed runs per tool and workload (3; quick: 1)"
     )
+    parser.add_argument(
+        "--only", default="", metavar="LETTERS", help="run only these workloads, e.g. `bf`"
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.rounds is not None:
@@ -632,7 +637,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("--rounds must be at least 1")
         sizes = replace(sizes, rounds=args.rounds)
     try:
-        rows, tools = run(sizes, with_peers=not args.no_peers)
+        rows, tools = run(sizes, with_peers=not args.no_peers, only=args.only)
     except BenchError as exc:
         print(f"benchmark error: {exc}", file=sys.stderr)
         return 2

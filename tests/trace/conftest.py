@@ -46,6 +46,7 @@ class Workspace:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.project: Project = init_project(root).project
+        self.tracer: TracerName = "strace"
 
     def write(self, name: str, content: str | bytes = "data\n") -> Path:
         path = self.root / name
@@ -63,7 +64,7 @@ class Workspace:
         self,
         argv: Sequence[str],
         *,
-        tracer: TracerName = "strace",
+        tracer: TracerName | None = None,
         cwd: Path | None = None,
         env: dict[str, str] | None = None,
     ) -> Traced:
@@ -71,7 +72,7 @@ class Workspace:
         outcome = run_job(
             self.project,
             config,
-            RunRequest(tuple(argv), tracer=tracer),
+            RunRequest(tuple(argv), tracer=tracer or self.tracer),
             cwd=cwd or self.root,
             environ={**os.environ, **(env or {})},
         )

@@ -20,10 +20,11 @@ def _options(function: click.decorators.FC) -> click.decorators.FC:
     )(function)
     function = click.option(
         "--tracer",
-        type=click.Choice(["auto", "strace", "python"]),
+        type=click.Choice(["auto", "seccomp", "strace", "python"]),
         default="auto",
         show_default=True,
-        help="strace (complete), python (audit hook + project scan, reduced), or auto.",
+        help="seccomp (complete, fastest; Linux 5.5+), strace (complete, ptrace), python "
+        "(audit hook + project scan, reduced), or auto: the first of these that works here.",
     )(function)
     function = click.option(
         "-n", "--name", help="Step name (default: derived from the command, e.g. train)."

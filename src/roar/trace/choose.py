@@ -1,4 +1,9 @@
-"""Pick a tracer: `auto` probes strace once and falls back to the Python hook, saying why."""
+"""Pick a tracer: `auto` takes the first that works of seccomp, strace and the Python hook.
+
+Each probe traces `true` once per machine and kernel, and the answer is remembered in the
+project (`.roar/tracer-probe.json`), so `roar run` pays for it once. A fallback is always
+said out loud.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,18 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from roar.errors import TracerUnavailable
 from roar.fsutil import atomic_write_bytes
-from roar.trace.base import Tracer
+from roar.trace.base import Tracer, TraceResult
 
-__all__ = ["TracerChoice", "TracerName", "choose_tracer", "probe_tracers"]
+__all__ = ["AUTO_ORDER", "TracerChoice", "TracerName", "choose_tracer", "probe", "probe_tracers"]
 
-TracerName = Literal["auto", "strace", "python"]
+TracerName = Literal["auto", "seccomp", "strace", "python"]
 _PROBE_TIMEOUT_S = 15
 
 
@@ -29,35 +35,73 @@ class TracerChoice:
     reason: str
 
 
-def _probe_key(strace: str) -> str:
-    """What the probe's answer depends on: the binary, the kernel, the user, the host."""
-    st = os.stat(strace)
+def _probe_key() -> str:
+    """What the probes' answers depend on: the kernel, the user, the host, the strace binary."""
     uname = os.uname()
-    parts = (os.path.realpath(strace), st.st_mtime_ns, uname.release, os.geteuid(), uname.nodename)
+    parts: list[object] = [uname.release, os.geteuid(), uname.nodename]
+    strace = shutil.which("strace")
+    if strace is not None:
+        parts += [os.path.realpath(strace), os.stat(strace).st_mtime_ns]
     return ":".join(map(str, parts))
 
 
-def probe_strace(cache_file: Path | None = None) -> TracerChoice:
-    """Does strace work here? With `cache_file`, the answer is remembered per machine."""
-    strace = shutil.which("strace")
-    if strace is None:
-        return TracerChoice("strace", False, "strace is not installed (apt-get install strace)")
-    key = _probe_key(strace)
-    if cache_file is not None:
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            cached = json.loads(cache_file.read_text())
-            if cached["key"] == key:
-                return TracerChoice("strace", bool(cached["works"]), str(cached["reason"]))
-    choice = _run_probe(strace)
-    if cache_file is not None:
-        with contextlib.suppress(OSError):
-            payload = {"key": key, "works": choice.works, "reason": choice.reason}
-            atomic_write_bytes(cache_file, json.dumps(payload).encode())
-    return choice
+def _cached_probes(cache_file: Path | None, key: str) -> dict[str, TracerChoice]:
+    if cache_file is None:
+        return {}
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
+        cached = json.loads(cache_file.read_text())
+        if cached["key"] == key:
+            return {
+                name: TracerChoice(name, bool(entry["works"]), str(entry["reason"]))
+                for name, entry in cached["tracers"].items()
+            }
+    return {}
+
+
+def _remember(cache_file: Path | None, key: str, choices: dict[str, TracerChoice]) -> None:
+    if cache_file is None:
+        return
+    tracers = {c.name: {"works": c.works, "reason": c.reason} for c in choices.values()}
+    with contextlib.suppress(OSError):
+        atomic_write_bytes(cache_file, json.dumps({"key": key, "tracers": tracers}).encode())
+
+
+def probe(name: str, cache_file: Path | None = None) -> TracerChoice:
+    """Does tracer `name` work here? With `cache_file`, remembered per machine and kernel."""
+    key = _probe_key()
+    known = _cached_probes(cache_file, key)
+    if name not in known:
+        known[name] = _PROBES[name]()
+        _remember(cache_file, key, known)
+    return known[name]
 
 
 @functools.cache
-def _run_probe(strace: str) -> TracerChoice:
+def _probe_seccomp() -> TracerChoice:
+    from roar.trace.seccomp_tracer import SeccompTracer
+
+    true = shutil.which("true")
+    if true is None:
+        return TracerChoice("seccomp", False, "no `true` program to probe with")
+    try:
+        result = SeccompTracer().run([true], cwd="/", env=dict(os.environ))
+    except TracerUnavailable as exc:
+        return TracerChoice("seccomp", False, exc.fields["detail"])
+    except OSError as exc:
+        return TracerChoice("seccomp", False, f"probe failed: {exc}")
+    if result.exit_code != 0 or os.path.realpath(true) not in result.log.paths:
+        return TracerChoice("seccomp", False, "the filter installed but reported nothing")
+    why = "seccomp user notification works (kernel filter, no ptrace)"
+    if result.notes:
+        why += "; " + "; ".join(result.notes)
+    return TracerChoice("seccomp", True, why)
+
+
+@functools.cache
+def _probe_strace() -> TracerChoice:
+    strace = shutil.which("strace")
+    if strace is None:
+        return TracerChoice("strace", False, "strace is not installed (apt-get install strace)")
     try:
         proc = subprocess.run(
             [strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=openat", "-o", "/dev/null",
@@ -78,26 +122,82 @@ def _run_probe(strace: str) -> TracerChoice:
     return TracerChoice("strace", True, f"{strace} works (ptrace and seccomp-bpf allowed)")
 
 
+def _probe_python() -> TracerChoice:
+    why = "always available; reduced coverage (see `roar run --help`)"
+    return TracerChoice("python", True, why)
+
+
+_PROBES: dict[str, Callable[[], TracerChoice]] = {
+    "seccomp": _probe_seccomp,
+    "strace": _probe_strace,
+    "python": _probe_python,
+}
+#: The order `auto` tries them in: fastest full tracer first.
+AUTO_ORDER = ("seccomp", "strace", "python")
+
+
 def probe_tracers() -> list[TracerChoice]:
-    return [
-        probe_strace(),
-        TracerChoice("python", True, "always available; reduced coverage (see `roar run --help`)"),
-    ]
+    return [_PROBES[name]() for name in AUTO_ORDER]
+
+
+def _make(name: str, project_root: Path) -> Tracer:
+    from roar.trace.python_tracer import PythonTracer
+    from roar.trace.seccomp_tracer import SeccompTracer
+    from roar.trace.strace_tracer import StraceTracer
+
+    if name == "seccomp":
+        return SeccompTracer()
+    if name == "strace":
+        return StraceTracer()
+    return PythonTracer(project_root)
+
+
+class _FallBack(Tracer):
+    """`auto`'s tracer: if the chosen one cannot start this job, the next one runs it.
+
+    Only refusals raised before the command starts (TracerUnavailable) fall through, so a
+    command never runs twice. The case in point: a job that already runs under a seccomp
+    listener (roar inside roar) cannot get a second one, and strace takes over.
+    """
+
+    def __init__(self, first: Tracer, later: Sequence[str], project_root: Path) -> None:
+        self.first, self.later, self.project_root = first, later, project_root
+        self.name, self.coverage = first.name, first.coverage
+
+    def run(self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> TraceResult:
+        try:
+            return self.first.run(argv, cwd=cwd, env=env)
+        except TracerUnavailable as refused:
+            for name in self.later:
+                if name == "python" or probe(name).works:
+                    result = _make(name, self.project_root).run(argv, cwd=cwd, env=env)
+                    why = refused.fields["detail"]
+                    result.notes.insert(0, f"{self.first.name}: {why}; used {name}")
+                    return result
+            raise
 
 
 def choose_tracer(
     requested: TracerName, project_root: Path, probe_cache: Path | None = None
 ) -> tuple[Tracer, list[str]]:
     """The tracer to use and notes for the user (why a fallback was taken)."""
-    from roar.trace.python_tracer import PythonTracer
-    from roar.trace.strace_tracer import StraceTracer
-
-    if requested == "python":
-        return PythonTracer(project_root), []
-    strace = probe_strace(probe_cache)
-    if strace.works:
-        return StraceTracer(), []
-    if requested == "strace":
-        raise TracerUnavailable(strace.reason, tracer="strace")
-    note = f"strace cannot trace here ({strace.reason}); falling back to the Python audit hook"
-    return PythonTracer(project_root), [note]
+    if requested != "auto":
+        if requested != "python":
+            choice = probe(requested, probe_cache)
+            if not choice.works:
+                raise TracerUnavailable(choice.reason, tracer=requested)
+        return _make(requested, project_root), []
+    refused: list[TracerChoice] = []
+    for name in AUTO_ORDER:
+        choice = probe(name, probe_cache)
+        if choice.works:
+            # seccomp needs a 5.5+ kernel; strace standing in for it is normal, not news.
+            notes = [
+                f"{r.name} cannot trace here ({r.reason}); falling back to {name}"
+                for r in refused
+                if r.name != "seccomp"
+            ]
+            later = AUTO_ORDER[AUTO_ORDER.index(name) + 1 :]
+            return _FallBack(_make(name, project_root), later, project_root), notes
+        refused.append(choice)
+    raise AssertionError("the python tracer always works")  # pragma: no cover

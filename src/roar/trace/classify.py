@@ -32,14 +32,28 @@ _SYSTEM = ("/usr/", "/lib/", "/lib32/", "/lib64/", "/libx32/", "/bin/", "/sbin/"
            "/var/lib/", "/var/cache/", "/run/", "/snap/", "/nix/store/")  # fmt: skip
 _STDLIB = re.compile(r"/lib/python\d+\.\d+/(?!.*(site|dist)-packages/)")
 _SHARED_LIB = re.compile(r"\.so(\.\d+)*$")
-_PACKAGES = ("/site-packages/", "/dist-packages/")
 _HOME_TOOLS = (".pyenv", ".rbenv", ".nvm", ".cargo", ".rustup", ".local/share/uv", ".conda",
                "miniconda3", "anaconda3", "miniforge3", ".cache/pip", ".cache/uv")  # fmt: skip
 _INTERPRETER = re.compile(r"(python|pypy)\d*(\.\d+)?m?$")
 
 
-def _under(path: str, prefix: str) -> bool:
-    return path == prefix.rstrip("/") or path.startswith(prefix.rstrip("/") + "/")
+@dataclass(frozen=True)
+class _Dirs:
+    """A set of directories, asked "is this path one of them or inside one?" in one C call.
+
+    classify() asks this of every path a job touched, thousands of times per run.
+    """
+
+    exact: frozenset[str]
+    prefixes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, dirs: tuple[str, ...]) -> _Dirs:
+        stripped = [d.rstrip("/") or "/" for d in dirs]
+        return cls(frozenset(stripped), tuple(d if d == "/" else d + "/" for d in stripped))
+
+    def contain(self, path: str) -> bool:
+        return path.startswith(self.prefixes) or path in self.exact
 
 
 @dataclass(frozen=True)
@@ -62,15 +76,27 @@ class Filters:
         return os.path.join(self.project_root, ".roar")
 
     def in_project(self, path: str) -> bool:
-        return _under(path, self.project_root)
+        return self._project.contain(path)
 
     @functools.cached_property
-    def _torch_dirs(self) -> tuple[str, ...]:
-        return self.torch_cache_dirs()
+    def _torch_dirs(self) -> _Dirs:
+        return _Dirs.of(self.torch_cache_dirs())
 
     @functools.cached_property
-    def _tool_roots(self) -> tuple[str, ...]:
-        return self.tool_roots()
+    def _tool_roots(self) -> _Dirs:
+        return _Dirs.of(self.tool_roots())
+
+    @functools.cached_property
+    def _tmp_dirs(self) -> _Dirs:
+        return _Dirs.of(self.tmp_dirs)
+
+    @functools.cached_property
+    def _project(self) -> _Dirs:
+        return _Dirs.of((self.project_root,))
+
+    @functools.cached_property
+    def _roar(self) -> _Dirs:
+        return _Dirs.of((self.roar_dir,))
 
     def torch_cache_dirs(self) -> tuple[str, ...]:
         dirs = [
@@ -85,20 +111,18 @@ class Filters:
 
     def drop_reason(self, path: str, *, is_output: bool) -> str | None:
         """Why `path` is not recorded, or None to record it."""
-        if path.startswith(_ALWAYS) or _under(path, self.roar_dir):
+        if path.startswith(_ALWAYS) or self._roar.contain(path):
             return "virtual or roar's own"
-        if self.ignore_package_reads and any(marker in path for marker in _PACKAGES):
+        if self.ignore_package_reads and ("/site-packages/" in path or "/dist-packages/" in path):
             return "package"
         inside = self.in_project(path)
         if self.ignore_torch_cache and (
-            any(_under(path, d) for d in self._torch_dirs)
-            or os.path.basename(os.path.dirname(path)).startswith("torchinductor_")
-            or "/torchinductor_" in path
+            self._torch_dirs.contain(path) or "/torchinductor_" in path
         ):
             return "torch cache"
         if not is_output and self.ignore_system_reads and self._system(path, inside):
             return "system"
-        if self.ignore_tmp_files and not inside and any(_under(path, d) for d in self.tmp_dirs):
+        if self.ignore_tmp_files and not inside and self._tmp_dirs.contain(path):
             return "tmp"
         if not is_output and not self.track_repo_files and path in self.tracked_files:
             return TRACKED
@@ -115,7 +139,7 @@ class Filters:
         name = os.path.basename(path)
         if name == "pyvenv.cfg" or _INTERPRETER.match(name) or _STDLIB.search(path):
             return True
-        if any(_under(path, root) for root in self._tool_roots):
+        if self._tool_roots.contain(path):
             return True
         if inside:
             return False

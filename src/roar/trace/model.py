@@ -54,3 +54,11 @@ class AccessLog:
 
     def link(self, target: str) -> None:
         self.write(target)
+
+    def merge(self, path: str, other: PathState) -> None:
+        """Fold what another name of the same file saw into `path`."""
+        state = self._state(path)
+        state.read |= other.read
+        state.write_intent |= other.write_intent
+        state.executed |= other.executed
+        state.deleted = state.deleted and other.deleted

@@ -1,4 +1,8 @@
-"""The strace backend's correctness suite: every case a real command under real strace."""
+"""The correctness suite of both full tracers: every case a real command, traced for real.
+
+Each case runs twice, under strace (ptrace) and under the seccomp user-notification
+tracer, and both must record exactly the same inputs and outputs.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,15 @@ import time
 from pathlib import Path
 
 import blake3
+import pytest
 
 from tests.trace.conftest import PY, Workspace, compile_c
+
+
+@pytest.fixture(autouse=True, params=["strace", "seccomp"])
+def backend(request: pytest.FixtureRequest, ws: Workspace) -> str:
+    ws.tracer = request.param
+    return str(request.param)
 
 
 def test_relative_paths_after_chdir(ws: Workspace) -> None:
@@ -308,3 +319,50 @@ def test_files_under_tmp_outside_the_project_follow_the_filter(ws: Workspace) ->
         assert ws.trace(["cat", str(outside)]).inputs == {str(outside)}  # absolute
     finally:
         shutil.rmtree(outside.parent)
+
+
+def test_the_backend_asked_for_is_the_one_used(ws: Workspace, backend: str) -> None:
+    ws.write("in.txt")
+    traced = ws.trace(["cat", "in.txt"])
+    assert traced.outcome.tracer == backend
+    assert traced.outcome.job.trace_coverage == "full"
+
+
+def test_failed_calls_record_nothing(ws: Workspace) -> None:
+    ws.write("exists.txt", "keep")
+    ws.write("moved.txt", "stays")
+    time.sleep(0.05)
+    traced = ws.python(
+        """
+        import os
+        for attempt in (
+            lambda: open("missing.txt"),
+            lambda: os.open("exists.txt", os.O_WRONLY | os.O_CREAT | os.O_EXCL),
+            lambda: os.rename("moved.txt", "no/such/dir/moved.txt"),
+            lambda: open("no/such/dir/out.txt", "w"),
+        ):
+            try:
+                attempt()
+            except OSError:
+                pass
+        """
+    )
+    assert traced.data_inputs == set()
+    assert traced.outputs == set()
+    assert (ws.root / "exists.txt").read_text() == "keep"
+
+
+def test_long_paths_are_read_whole(ws: Workspace) -> None:
+    deep = "/".join(["d" * 60] * 6)  # 366 characters: more than one small read
+    ws.write(f"{deep}/in.txt", "deep")
+    traced = ws.trace(["sh", "-c", f"cat {deep}/in.txt > {deep}/out.txt"])
+    assert traced.inputs == {f"{deep}/in.txt"}
+    assert traced.outputs == {f"{deep}/out.txt"}
+
+
+def test_paths_through_a_symlinked_directory_are_resolved(ws: Workspace) -> None:
+    ws.write("real/in.txt", "x")
+    (ws.root / "alias").symlink_to(ws.root / "real")
+    traced = ws.trace(["sh", "-c", "cat alias/in.txt > alias/out.txt; cat real/../real/in.txt"])
+    assert traced.inputs == {"real/in.txt"}
+    assert traced.outputs == {"real/out.txt"}

@@ -1,0 +1,120 @@
+"""Which syscalls the seccomp tracer hears about, and the BPF program that says so (pure).
+
+The filter runs in the kernel for every syscall of every traced process. It answers
+"carry on" at once for all but the few calls that name paths roar records, and hands only
+those to roar's supervisor (SECCOMP_RET_USER_NOTIF). Forks, clones, reads and writes never
+leave the kernel, which is why this tracer costs a fraction of ptrace.
+"""
+
+from __future__ import annotations
+
+import platform
+import struct
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["SYSCALLS", "Arch", "SyscallSpec", "build_filter", "native_arch"]
+
+Kind = Literal["open", "creat", "openat2", "exec", "rename", "link", "truncate"]
+
+
+@dataclass(frozen=True)
+class SyscallSpec:
+    """Where a syscall keeps what roar needs. Indexes are argument positions."""
+
+    name: str
+    kind: Kind
+    path: int  # the path that is read, written or executed (the new name for rename/link)
+    dirfd: int | None = None  # the directory `path` is relative to (None: the cwd)
+    flags: int | None = None  # open flags, or renameat2 flags
+    old_path: int | None = None  # rename's source
+    old_dirfd: int | None = None
+
+
+# name -> (how to read it). Numbers per architecture live in Arch.numbers.
+SYSCALLS: dict[str, SyscallSpec] = {
+    spec.name: spec
+    for spec in (
+        SyscallSpec("open", "open", path=0, flags=1),
+        SyscallSpec("openat", "open", path=1, dirfd=0, flags=2),
+        SyscallSpec("openat2", "openat2", path=1, dirfd=0, flags=2),  # flags: struct open_how*
+        SyscallSpec("creat", "creat", path=0),
+        SyscallSpec("truncate", "truncate", path=0),
+        SyscallSpec("execve", "exec", path=0),
+        SyscallSpec("execveat", "exec", path=1, dirfd=0),
+        SyscallSpec("rename", "rename", path=1, old_path=0),
+        SyscallSpec("renameat", "rename", path=3, dirfd=2, old_path=1, old_dirfd=0),
+        SyscallSpec("renameat2", "rename", path=3, dirfd=2, old_path=1, old_dirfd=0, flags=4),
+        SyscallSpec("link", "link", path=1),
+        SyscallSpec("linkat", "link", path=3, dirfd=2),
+        SyscallSpec("symlink", "link", path=1),
+        SyscallSpec("symlinkat", "link", path=2, dirfd=1),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Arch:
+    machine: str
+    audit_arch: int  # AUDIT_ARCH_* as seen in seccomp_data.arch
+    numbers: dict[str, int]  # syscall name -> number; absent names do not exist here
+
+
+_X86_64 = Arch(
+    "x86_64",
+    0xC000003E,
+    {"open": 2, "creat": 85, "truncate": 76, "rename": 82, "link": 86, "symlink": 88,
+     "execve": 59, "openat": 257, "renameat": 264, "linkat": 265, "symlinkat": 266,
+     "renameat2": 316, "execveat": 322, "openat2": 437},
+)  # fmt: skip
+_AARCH64 = Arch(
+    "aarch64",
+    0xC00000B7,
+    {"openat": 56, "truncate": 45, "renameat": 38, "renameat2": 276, "linkat": 37,
+     "symlinkat": 36, "execve": 221, "execveat": 281, "openat2": 437},
+)  # fmt: skip
+_ARCHES = {arch.machine: arch for arch in (_X86_64, _AARCH64)}
+
+
+def native_arch() -> Arch | None:
+    """This machine's syscall table, or None where the seccomp tracer has none."""
+    return _ARCHES.get(platform.machine())
+
+
+# Classic BPF, as the kernel's seccomp filter runs it.
+_LD_W_ABS = 0x20
+_JEQ_K = 0x15
+_RET_K = 0x06
+_SECCOMP_RET_ALLOW = 0x7FFF0000
+_SECCOMP_RET_USER_NOTIF = 0x7FC00000
+_OFFSET_NR = 0
+_OFFSET_ARCH = 4
+
+
+def _stmt(code: int, k: int) -> bytes:
+    return struct.pack("=HBBI", code, 0, 0, k)
+
+
+def _jump(code: int, k: int, jump_true: int, jump_false: int) -> bytes:
+    return struct.pack("=HBBI", code, jump_true, jump_false, k)
+
+
+def build_filter(arch: Arch) -> tuple[bytes, int]:
+    """The program (as `struct sock_filter[]` bytes) and its length in instructions.
+
+    Calls from another ABI (a 32-bit process on a 64-bit kernel) pass unheard: their
+    numbers differ, and the tracer documents that gap rather than mis-decoding them.
+    """
+    numbers = sorted(arch.numbers.values())
+    program = [
+        _stmt(_LD_W_ABS, _OFFSET_ARCH),
+        _jump(_JEQ_K, arch.audit_arch, 1, 0),
+        _stmt(_RET_K, _SECCOMP_RET_ALLOW),
+        _stmt(_LD_W_ABS, _OFFSET_NR),
+    ]
+    for index, number in enumerate(numbers):
+        remaining = len(numbers) - index - 1
+        program.append(_jump(_JEQ_K, number, remaining + 1, 0))  # to the notify return
+    program.append(_stmt(_RET_K, _SECCOMP_RET_ALLOW))
+    program.append(_stmt(_RET_K, _SECCOMP_RET_USER_NOTIF))
+    return b"".join(program), len(program)

@@ -1,0 +1,57 @@
+"""What is particular to the seccomp tracer: its filter, its place in `auto`, its gaps."""
+
+from __future__ import annotations
+
+import json
+
+from roar.trace.seccomp_filter import SYSCALLS, build_filter, native_arch
+from tests.helpers import run_roar
+from tests.trace.conftest import PY, Workspace
+
+
+def test_every_syscall_in_the_tables_has_a_decoder() -> None:
+    arch = native_arch()
+    assert arch is not None, "roar's CI runs on x86_64 or aarch64"
+    assert set(arch.numbers) <= set(SYSCALLS)
+    program, length = build_filter(arch)
+    assert len(program) == 8 * length  # struct sock_filter is 8 bytes
+    assert length == len(arch.numbers) + 6
+
+
+def test_auto_prefers_seccomp_and_remembers_the_probe(ws: Workspace) -> None:
+    ws.write("in.txt")
+    result = run_roar("run", "cat", "in.txt", cwd=ws.root)
+    assert result.code == 0, result.stderr
+    probes = json.loads((ws.root / ".roar" / "tracer-probe.json").read_text())
+    assert probes["tracers"]["seccomp"]["works"] is True
+    check = run_roar("tracer", "check", cwd=ws.root)
+    assert "auto uses: seccomp" in check.stdout
+
+
+def test_roar_inside_roar_hands_the_inner_job_to_strace(ws: Workspace) -> None:
+    """A process can carry only one seccomp listener; the inner run must not fail for it."""
+    ws.write("in.txt", "x")
+    ws.script(
+        "inner.py",
+        """
+        import subprocess, sys
+        roar = sys.argv[1]
+        auto = subprocess.run([roar, "run", "cp", "in.txt", "auto.txt"], capture_output=True,
+                              text=True)
+        sys.stderr.write(auto.stderr)
+        forced = subprocess.run([roar, "run", "--tracer", "seccomp", "cp", "in.txt", "x.txt"],
+                                capture_output=True, text=True)
+        sys.stderr.write(forced.stderr)
+        print(auto.returncode, forced.returncode)
+        """,
+    )
+    from tests.helpers import ROAR
+
+    outer = run_roar("run", "--tracer", "seccomp", PY, "inner.py", str(ROAR), cwd=ws.root)
+    assert outer.code == 0, outer.stderr
+    assert outer.stdout.split() == ["0", "7"]
+    assert "seccomp: the job already runs under a seccomp listener" in outer.stderr
+    assert "used strace" in outer.stderr
+    assert "cannot trace with seccomp" in outer.stderr
+    assert (ws.root / "auto.txt").read_text() == "x"
+    assert not (ws.root / "x.txt").exists()  # refused before the command ran
