@@ -4,7 +4,9 @@ Run as `.venv/bin/python bench/trace.py [--quick] [--no-peers] [--rounds N]`. Ev
 runs, in one go and with the rounds interleaved, as:
 
 - bare: the command itself;
-- roar: `roar run -q CMD` with this repository's roar, in a project made by `roar init`;
+- roar: `roar run -q CMD` with this repository's roar, in a project made by `roar init`
+  (`auto` picks the seccomp tracer where the kernel allows it);
+- roar-strace: the same with `--tracer strace` (ptrace), for comparison; no target;
 - reprozip: `reprozip trace --dont-identify-packages --overwrite -d DIR CMD` (ReproZip 1.3.2,
   ptrace-based, records every file access in its own SQLite trace);
 - roar-cli: `roar run -q --tracer ptrace --no-tracer-fallback CMD` with the published
@@ -382,6 +384,12 @@ def make_tools(path_env: dict[str, str], with_peers: bool) -> list[Tool]:
     tools = [
         Tool("bare", lambda _w, cmd: list(cmd), path_env, peer=False),
         Tool("roar", lambda _w, cmd: [roar, "run", "-q", *cmd], path_env, peer=False),
+        Tool(
+            "roar-strace",
+            lambda _w, cmd: [roar, "run", "-q", "--tracer", "strace", *cmd],
+            path_env,
+            peer=False,
+        ),
     ]
     if not with_peers:
         return tools
@@ -434,7 +442,7 @@ def prepare_tool(tool: Tool, template: Path, scratch: Path) -> None:
     if tool.unavailable is not None:
         return
     setup: list[list[str]] = []
-    if tool.name == "roar":
+    if tool.name in ("roar", "roar-strace"):
         setup = [[str(Path(sys.executable).parent / "roar"), "init"]]
     elif tool.name.startswith("roar-cli"):
         roar_cli = tool.wrap(tool.workdir, [])[0]

@@ -1,17 +1,23 @@
 """Which installed distributions a job really used, from the files it opened.
 
 A file under `.../site-packages/NAME/...` belongs to the distribution whose RECORD lists
-`NAME/...`. Each site directory is indexed once per run by reading its `*.dist-info`
-folders, so this works for any interpreter the job ran (a venv, conda, the system Python)
-without importing anything into it.
+`NAME/...`. A site directory is indexed by reading its `*.dist-info` folders, so this
+works for any interpreter the job ran (a venv, conda, the system Python) without importing
+anything into it. Reading every RECORD of a big environment takes tens of milliseconds,
+so the index is kept in a file and rebuilt only when the site directory's mtime moves,
+which installing, upgrading or removing a distribution always does.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+
+from roar.fsutil import atomic_write_bytes
 
 __all__ = ["PackageIndex", "python_versions_from_paths", "site_split"]
 
@@ -68,25 +74,53 @@ def _top_levels(dist_info: Path) -> set[str]:
 class PackageIndex:
     """Maps opened files to (distribution, version); site directories indexed lazily."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_file: Path | None = None) -> None:
         self._sites: dict[str, dict[str, tuple[str, str]]] = {}
+        self._cache_file = cache_file
+        self._saved = self._load() if cache_file is not None else {}
+        self._dirty = False
+
+    def _load(self) -> dict[str, tuple[int, dict[str, tuple[str, str]]]]:
+        assert self._cache_file is not None
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+            raw = json.loads(self._cache_file.read_text())
+            return {
+                site: (
+                    int(entry["mtime_ns"]),
+                    {k: (v[0], v[1]) for k, v in entry["owners"].items()},
+                )
+                for site, entry in raw.items()
+            }
+        return {}
+
+    def save(self) -> None:
+        """Keep what was indexed for the next run (best effort: a cache, not a record)."""
+        if self._cache_file is None or not self._dirty:
+            return
+        payload = {
+            site: {"mtime_ns": mtime, "owners": owners}
+            for site, (mtime, owners) in self._saved.items()
+        }
+        with contextlib.suppress(OSError):
+            atomic_write_bytes(self._cache_file, json.dumps(payload).encode())
 
     def _index(self, site: str) -> dict[str, tuple[str, str]]:
-        if site not in self._sites:
-            owners: dict[str, tuple[str, str]] = {}
-            try:
-                entries = [e for e in os.scandir(site) if e.name.endswith(".dist-info")]
-            except OSError:
-                entries = []
-            for entry in entries:
-                dist_info = Path(entry.path)
-                meta = _read_metadata(dist_info)
-                if meta is None:
-                    continue
-                for top in _top_levels(dist_info):
-                    owners.setdefault(top, meta)
-            self._sites[site] = owners
-        return self._sites[site]
+        owners = self._sites.get(site)
+        if owners is not None:
+            return owners
+        try:
+            mtime = os.stat(site).st_mtime_ns
+        except OSError:
+            mtime = -1
+        saved = self._saved.get(site)
+        if saved is not None and saved[0] == mtime:
+            owners = saved[1]
+        else:
+            owners = _scan_site(site)
+            self._saved[site] = (mtime, owners)
+            self._dirty = True
+        self._sites[site] = owners
+        return owners
 
     def distributions(self, paths: Iterable[str]) -> dict[str, str]:
         """{distribution name: version} for every distribution owning one of `paths`."""
@@ -103,6 +137,22 @@ class PackageIndex:
             if owner is not None and _normalize(owner[0]) not in _OWN:
                 used[owner[0]] = owner[1]
         return dict(sorted(used.items(), key=lambda item: item[0].lower()))
+
+
+def _scan_site(site: str) -> dict[str, tuple[str, str]]:
+    owners: dict[str, tuple[str, str]] = {}
+    try:
+        entries = [e for e in os.scandir(site) if e.name.endswith(".dist-info")]
+    except OSError:
+        entries = []
+    for entry in sorted(entries, key=lambda e: e.name):
+        dist_info = Path(entry.path)
+        meta = _read_metadata(dist_info)
+        if meta is None:
+            continue
+        for top in _top_levels(dist_info):
+            owners.setdefault(top, meta)
+    return owners
 
 
 def _startup_only(top: str) -> bool:

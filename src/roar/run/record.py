@@ -123,13 +123,16 @@ def _refs(
 
 
 def _environment(
-    result: TraceResult, environ: Mapping[str, str], sources: list[str]
+    result: TraceResult, environ: Mapping[str, str], sources: list[str], index_cache: Path
 ) -> dict[str, Any]:
     seen = list(result.log.paths)
+    index = PackageIndex(index_cache)
+    packages = index.distributions(seen)
+    index.save()
     return {
         # git-tracked files the job read: pinned by the commit, checked by `roar status`
         "source_files": sources,
-        "packages": PackageIndex().distributions(seen),
+        "packages": packages,
         "python_versions": python_versions_from_paths(seen),
         "roar_python": ".".join(map(str, sys.version_info[:3])),
         "variables": redact_environment(environ),
@@ -179,7 +182,12 @@ def run_job(
             git_dirty=git.dirty if git else None,
             git_remote=git.remote if git else None,
             patch_hash=patch_hash,
-            env=_environment(result, env, [_relative(project, p) for p in classified.source_reads]),
+            env=_environment(
+                result,
+                env,
+                [_relative(project, p) for p in classified.source_reads],
+                project.roar_dir / "package-index.json",
+            ),
             host=capture_host(),
             trace_coverage=result.coverage,
             notes=_signal_note(result.signal),
