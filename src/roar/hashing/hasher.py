@@ -12,7 +12,6 @@ import os
 import stat
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -164,6 +163,10 @@ class Hasher:
         big = [f for f in missing if f.st.st_size >= BIG_FILE_BYTES]
         try:
             if len(small) > 1:
+                # Imported here: concurrent.futures pulls in logging, which every
+                # `roar run` of a job that wrote nothing new would pay for at start-up.
+                from concurrent.futures import ThreadPoolExecutor
+
                 with ThreadPoolExecutor(self._workers) as pool:
                     digests = list(pool.map(lambda f: _hash_one(f, advance), small))
             else:

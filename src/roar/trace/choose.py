@@ -141,14 +141,17 @@ def probe_tracers() -> list[TracerChoice]:
 
 
 def _make(name: str, project_root: Path) -> Tracer:
-    from roar.trace.python_tracer import PythonTracer
-    from roar.trace.seccomp_tracer import SeccompTracer
-    from roar.trace.strace_tracer import StraceTracer
-
+    # Imported on demand: `roar run` loads only the tracer it uses.
     if name == "seccomp":
+        from roar.trace.seccomp_tracer import SeccompTracer
+
         return SeccompTracer()
     if name == "strace":
+        from roar.trace.strace_tracer import StraceTracer
+
         return StraceTracer()
+    from roar.trace.python_tracer import PythonTracer
+
     return PythonTracer(project_root)
 
 

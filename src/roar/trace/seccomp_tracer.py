@@ -124,14 +124,20 @@ class _Decoder:
         """
         resolved_dirs: dict[bytes, bytes] = {}
         log = AccessLog()
+        paths = log.paths
+        fsdecode, realpath = os.fsdecode, os.path.realpath
         for path, state in self.paths.items():
-            directory, name = os.path.split(path)
+            directory, _slash, name = path.rpartition(b"/")
             if name in (b"", b".", b".."):
                 continue  # a directory, never a file roar records
             real = resolved_dirs.get(directory)
             if real is None:
-                real = resolved_dirs[directory] = os.path.realpath(directory)
-            log.merge(os.fsdecode(os.path.join(real, name)), state)
+                real = resolved_dirs[directory] = realpath(directory or b"/").rstrip(b"/")
+            key = fsdecode(real + b"/" + name)
+            if key in paths:
+                log.merge(key, state)
+            else:
+                paths[key] = state
         return log
 
 
