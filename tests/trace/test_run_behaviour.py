@@ -213,11 +213,27 @@ def test_without_strace_auto_falls_back_and_strace_refuses(ws: Workspace, tmp_pa
     assert refused.code == 7
     assert "strace is not installed" in refused.stderr
     assert not (ws.root / "out.txt").exists()
-    fallback = run_roar("run", PY, "copy.py", cwd=ws.root, env=env)
-    assert fallback.code == 0
-    assert "falling back to python" in fallback.stderr
-    check = run_roar("tracer", "check", cwd=ws.root, env=env)
-    assert "auto uses: python" in check.stdout
+
+    seccomp = run_roar("run", PY, "copy.py", cwd=ws.root, env=env)
+    assert seccomp.code == 0, seccomp.stderr
+    assert "falling back" not in seccomp.stderr  # seccomp needs no strace
+    assert run_roar("tracer", "check", cwd=ws.root, env=env).stdout.endswith("auto uses: seccomp\n")
+
+    # Inside a job that already has a seccomp listener, with no strace either: only the
+    # Python hook is left, and both `roar run` and `roar tracer check` say so.
+    ws.script(
+        "nested.sh",
+        f"""
+        {ROAR} run {PY} copy.py
+        {ROAR} tracer check
+        """,
+    )
+    nested = run_roar("run", "--tracer", "seccomp", "sh", "nested.sh", cwd=ws.root, env=env)
+    assert nested.code == 0, nested.stderr
+    assert "already runs under a seccomp listener (roar inside roar?); used python" in (
+        nested.stderr
+    )
+    assert "auto uses: python" in nested.stdout
 
 
 def test_track_repo_files_records_tracked_source(ws: Workspace) -> None:

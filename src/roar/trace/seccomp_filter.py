@@ -8,7 +8,7 @@ leave the kernel, which is why this tracer costs a fraction of ptrace.
 
 from __future__ import annotations
 
-import platform
+import os
 import struct
 from dataclasses import dataclass
 from typing import Literal
@@ -78,7 +78,7 @@ _ARCHES = {arch.machine: arch for arch in (_X86_64, _AARCH64)}
 
 def native_arch() -> Arch | None:
     """This machine's syscall table, or None where the seccomp tracer has none."""
-    return _ARCHES.get(platform.machine())
+    return _ARCHES.get(os.uname().machine)
 
 
 # Classic BPF, as the kernel's seccomp filter runs it.

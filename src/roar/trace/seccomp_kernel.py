@@ -8,7 +8,6 @@ kernel's errno, for the tracer to translate.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 
@@ -34,7 +33,9 @@ _PAGE = 4096
 _PATH_MAX = 4096
 _FIRST_READ = 256
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+# dlopen(NULL): the interpreter's own symbols, libc's among them. ctypes.util.find_library
+# would run `ldconfig -p` on every `roar run`, tens of milliseconds.
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class _SockFprog(ctypes.Structure):
