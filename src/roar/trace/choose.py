@@ -174,7 +174,7 @@ class _FallBack(Tracer):
             return self.first.run(argv, cwd=cwd, env=env)
         except TracerUnavailable as refused:
             for name in self.later:
-                if name == "python" or probe(name).works:
+                if probe(name).works:
                     result = _make(name, self.project_root).run(argv, cwd=cwd, env=env)
                     why = refused.fields["detail"]
                     result.notes.insert(0, f"{self.first.name}: {why}; used {name}")
@@ -187,10 +187,9 @@ def choose_tracer(
 ) -> tuple[Tracer, list[str]]:
     """The tracer to use and notes for the user (why a fallback was taken)."""
     if requested != "auto":
-        if requested != "python":
-            choice = probe(requested, probe_cache)
-            if not choice.works:
-                raise TracerUnavailable(choice.reason, tracer=requested)
+        choice = probe(requested, probe_cache)
+        if not choice.works:
+            raise TracerUnavailable(choice.reason, tracer=requested)
         return _make(requested, project_root), []
     refused: list[TracerChoice] = []
     for name in AUTO_ORDER:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import select
 
 __all__ = [
     "Listener",
@@ -145,8 +146,6 @@ class Listener:
             return False
 
     def _hung_up(self) -> bool:
-        import select
-
         poller = select.poll()
         poller.register(self.fd, select.POLLIN)
         return any(event & (select.POLLHUP | select.POLLERR) for _, event in poller.poll(0))

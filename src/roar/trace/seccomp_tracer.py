@@ -187,8 +187,8 @@ class SeccompTracer(Tracer):
             raise self._not_installed(supervisor.install_errno) from exc
         finally:
             ours.close()
-        if supervisor.errors:
-            raise supervisor.errors[0]
+        if supervisor.receive_error is not None:
+            raise supervisor.receive_error
         code, signum = exit_status(returncode)
         notes = []
         if not supervisor.synchronous:
@@ -215,7 +215,7 @@ class SeccompTracer(Tracer):
 class _Supervisor:
     def __init__(self, decoder: _Decoder) -> None:
         self.decoder = decoder
-        self.errors: list[BaseException] = []
+        self.receive_error: OSError | None = None  # the listener never arrived
         self.install_errno: int | None = None
         self.synchronous = True
         self.undecoded = 0
@@ -225,7 +225,7 @@ class _Supervisor:
         try:
             message, fds, _flags, _addr = socket.recv_fds(sock, 64, 1)
         except OSError as exc:
-            self.errors.append(exc)
+            self.receive_error = exc
             return
         if not fds:
             if message.startswith(b"E"):
