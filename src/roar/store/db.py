@@ -1,9 +1,9 @@
-"""A thin DB-API adapter over sqlite3 and psycopg: connections, transactions, errors.
+"""A thin DB-API adapter over sqlite3 and libpq: connections, transactions, errors.
 
 Why not SQLAlchemy at run time: importing it costs 0.25-0.35 s on a 2-core machine, more
 than the whole start-up budget of `roar log` or the overhead budget of `roar run true`.
 Queries are written once in the SQL that SQLite (>= 3.24) and PostgreSQL share (ON
-CONFLICT upserts, `?` placeholders rewritten for psycopg); SQLAlchemy and Alembic are
+CONFLICT upserts, `?` placeholders rewritten to PostgreSQL's `$N`); SQLAlchemy and Alembic are
 imported only to create or migrate the schema.
 
 SQLite: WAL (readers never block the writer), a 30 s busy timeout, and write transactions
@@ -66,7 +66,7 @@ class Database:
         raise NotImplementedError
 
     def sql(self, query: str) -> str:
-        """Queries are written with `?`; psycopg wants `%s`."""
+        """Queries are written with `?`, SQLite's placeholder."""
         return query
 
     def json_param(self, value: Any) -> Any:
@@ -181,28 +181,32 @@ class PostgresDatabase(Database):
 
     def __init__(self, url: StoreUrl) -> None:
         super().__init__(url)
+        from roar.store.libpq import LibpqMissing, PgConnection
+
         try:
-            import psycopg
-            from psycopg.types.json import Json
-        except ImportError as exc:
+            with translate_errors(self.location):
+                self._conn = PgConnection(url.target)
+        except LibpqMissing as exc:
             from roar.errors import StoreUnavailable
 
             raise StoreUnavailable(
-                "the PostgreSQL driver is not installed; pip install 'roar[postgres]'",
+                "the PostgreSQL client library libpq was not found "
+                f"({exc}); apt install libpq5, or pip install 'roar[postgres]'",
                 location=self.location,
             ) from exc
-        self._json = Json
-        with translate_errors(self.location):
-            self._conn = psycopg.connect(url.target, autocommit=True, connect_timeout=10)
 
     def sql(self, query: str) -> str:
-        return query.replace("%", "%%").replace("?", "%s")
-
-    def json_param(self, value: Any) -> Any:
-        return self._json(value)
+        """`?` placeholders become `$1, $2, ...` (queries hold no `?` in literals)."""
+        pieces = query.split("?")
+        numbered = [pieces[0]]
+        for number, piece in enumerate(pieces[1:], start=1):
+            numbered.append(f"${number}{piece}")
+        return "".join(numbered)
 
     def _cursor(self) -> Any:
-        return self._conn.cursor()
+        from roar.store.libpq import PgCursor
+
+        return PgCursor(self._conn)
 
     def _begin_write(self) -> None:
         self._conn.execute("BEGIN")

@@ -1,4 +1,4 @@
-"""Turn driver errors (sqlite3, psycopg, SQLAlchemy while migrating) into StoreErrors."""
+"""Driver errors (sqlite3, libpq; psycopg under SQLAlchemy when migrating) as StoreErrors."""
 
 from __future__ import annotations
 
@@ -58,12 +58,24 @@ def _translate_psycopg(exc: BaseException, location: str) -> StoreError | None:
     return None
 
 
+def _translate_libpq(exc: BaseException, location: str) -> StoreError | None:
+    if type(exc).__module__ != "roar.store.libpq":
+        return None
+    from roar.store.libpq import LibpqError  # already imported if one of its errors exists
+
+    if not isinstance(exc, LibpqError):
+        return None
+    if exc.is_integrity_violation:
+        return IntegrityViolation(_first_line(exc), location=location)
+    return StoreUnavailable(_first_line(exc), location=location)
+
+
 def translated(exc: BaseException, location: str) -> StoreError | None:
     """The StoreError a driver error means, or None when it is not a database error."""
     cause = _driver_error(exc)
     if isinstance(cause, sqlite3.Error):
         return _translate_sqlite(cause, location)
-    return _translate_psycopg(cause, location)
+    return _translate_libpq(cause, location) or _translate_psycopg(cause, location)
 
 
 @contextlib.contextmanager
