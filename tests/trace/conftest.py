@@ -16,6 +16,7 @@ import pytest
 from roar.project import Project, init_project
 from roar.run import RunOutcome, RunRequest, run_job
 from roar.trace.choose import TracerName
+from tests.helpers import run_roar
 
 PY = sys.executable
 
@@ -96,3 +97,25 @@ def compile_c(ws: Workspace, name: str, source: str, *, static: bool = False) ->
     flags = ["-static"] if static else []
     subprocess.run(["gcc", *flags, "-O1", "-o", str(binary), str(src)], check=True)
     return binary
+
+
+def roar_ok(ws: Workspace, *args: str) -> str:
+    result = run_roar(*args, cwd=ws.root)
+    assert result.code == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def pipeline(ws: Workspace) -> Workspace:
+    ws.write("raw.txt", "3\n1\n2\n")
+    steps = [
+        ("prep", "sort raw.txt > clean.txt"),
+        ("feat_a", "head -n 2 clean.txt > a.txt"),
+        ("feat_b", "tail -n 2 clean.txt > b.txt"),
+        ("broken", "cat clean.txt > /dev/null; exit 4"),
+        ("train", "cat a.txt b.txt > model.bin"),
+        ("feat_a", "head -n 1 clean.txt > a.txt"),  # a re-run after train
+    ]
+    for name, script in steps:
+        run_roar("run", "-q", "-n", name, "sh", "-c", script, cwd=ws.root)
+    return ws

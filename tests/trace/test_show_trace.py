@@ -11,29 +11,7 @@ from roar.lineage import ArtifactTarget, JobTarget, load_lineage, resolve_ref
 from roar.lineage.refs import AmbiguousRef, UnknownRef
 from roar.models import Artifact, FileRef, JobSpec
 from tests.helpers import run_roar
-from tests.trace.conftest import Workspace
-
-
-def roar_ok(ws: Workspace, *args: str) -> str:
-    result = run_roar(*args, cwd=ws.root)
-    assert result.code == 0, result.stderr
-    return result.stdout
-
-
-@pytest.fixture
-def pipeline(ws: Workspace) -> Workspace:
-    ws.write("raw.txt", "3\n1\n2\n")
-    steps = [
-        ("prep", "sort raw.txt > clean.txt"),
-        ("feat_a", "head -n 2 clean.txt > a.txt"),
-        ("feat_b", "tail -n 2 clean.txt > b.txt"),
-        ("broken", "cat clean.txt > /dev/null; exit 4"),
-        ("train", "cat a.txt b.txt > model.bin"),
-        ("feat_a", "head -n 1 clean.txt > a.txt"),  # a re-run after train
-    ]
-    for name, script in steps:
-        run_roar("run", "-q", "-n", name, "sh", "-c", script, cwd=ws.root)
-    return ws
+from tests.trace.conftest import Workspace, roar_ok
 
 
 def test_trace_tree_of_the_model(pipeline: Workspace) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from roar.cli.context import CliState, pass_state
-from roar.cli.output import echo_note, render_table
+from roar.cli.output import echo_json, echo_note, render_table
 from roar.errors import UsageError
 from roar.hashing import Hasher
 from roar.lineage import ArtifactTarget, JobTarget, Target, resolve_ref
@@ -71,7 +70,7 @@ def tag_list(state: CliState, ref: str | None, as_json: bool) -> None:
             else store.all_tags()
         )
     if as_json:
-        click.echo(json.dumps([{"target": t.target, "name": t.name} for t in tags], indent=2))
+        echo_json([{"target": t.target, "name": t.name} for t in tags])
     else:
         click.echo(render_table(("TAG", "TARGET"), [(t.name, t.target[:16]) for t in tags]))
 
@@ -136,7 +135,7 @@ def review(state: CliState, as_json: bool) -> None:
             ],
             "jobs": [{"id": j.id, "step": j.step, "flagged_outputs": n} for j, n in result.ranked],
         }
-        click.echo(json.dumps(payload, indent=2))
+        echo_json(payload)
         return
     if not result.flags:
         click.echo("nothing is flagged (`roar flag REF` marks a bad output)")
@@ -180,13 +179,17 @@ def collection_add(state: CliState, name: str, paths: tuple[Path, ...], kind: st
 
 
 @collection.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @pass_state
-def collection_list(state: CliState) -> None:
+def collection_list(state: CliState, as_json: bool) -> None:
     """Every collection with its kind and size."""
     project = state.project()
     with project.open_store(state.config(project)) as store:
-        rows = [(n, k, str(c)) for n, k, c in store.collection_names()]
-    click.echo(render_table(("NAME", "KIND", "MEMBERS"), rows))
+        names = store.collection_names()
+    if as_json:
+        echo_json([{"name": n, "kind": k, "members": c} for n, k, c in names])
+        return
+    click.echo(render_table(("NAME", "KIND", "MEMBERS"), [(n, k, str(c)) for n, k, c in names]))
 
 
 @collection.command("show")
@@ -204,7 +207,7 @@ def collection_show(state: CliState, name: str, as_json: bool) -> None:
              "kind": m.artifact.kind}
             for m in found.members
         ]  # fmt: skip
-        click.echo(json.dumps({"name": found.name, "kind": found.kind, "members": members}))
+        echo_json({"name": found.name, "kind": found.kind, "members": members})
         return
     click.echo(f"{found.name} ({found.kind})")
     for m in found.members:

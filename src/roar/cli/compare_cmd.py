@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
 from roar.cli.context import CliState, pass_state
+from roar.cli.output import echo_json
 from roar.errors import UsageError
 from roar.lineage import ArtifactTarget, JobTarget, resolve_ref
 from roar.lineage.compare import Difference, first_forks, job_differences
@@ -49,7 +49,7 @@ def history(state: CliState, step: str, limit: int, as_json: bool) -> None:
              "previous": p.id if p else None, "changes": _rows(c)}
             for j, p, c in runs
         ]  # fmt: skip
-        click.echo(json.dumps(payload, indent=2, default=str))
+        echo_json(payload)
         return
     for job, before, changes in runs:
         status = "ok" if job.exit_code == 0 else f"exit {job.exit_code}"
@@ -76,7 +76,7 @@ def diff(state: CliState, ref_a: str, ref_b: str, as_json: bool) -> None:
         if isinstance(a, JobTarget) and isinstance(b, JobTarget):
             changes = job_differences(store, a.job, b.job)
             if as_json:
-                click.echo(json.dumps({"type": "jobs", "differences": _rows(changes)}, default=str))
+                echo_json({"type": "jobs", "differences": _rows(changes)})
                 return
             click.echo(f"@{a.job.id} vs @{b.job.id}: " + ("no differences" if not changes else ""))
             for d in changes:
@@ -87,7 +87,7 @@ def diff(state: CliState, ref_a: str, ref_b: str, as_json: bool) -> None:
         forks = first_forks(store, a.artifact.hash, b.artifact.hash)
     if as_json:
         payload = [{"a": f.a, "b": f.b, "differences": _rows(list(f.differences))} for f in forks]
-        click.echo(json.dumps({"type": "artifacts", "forks": payload}, default=str))
+        echo_json({"type": "artifacts", "forks": payload})
         return
     if not forks:
         click.echo("same content: identical artifacts")

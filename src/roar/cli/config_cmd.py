@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from roar.cli.context import CliState, pass_state
-from roar.cli.output import echo_note, echo_warning, render_table
+from roar.cli.output import echo_json, echo_note, echo_warning, render_table
 from roar.config import (
     SETTINGS,
     format_value,
@@ -56,7 +55,7 @@ def list_settings(state: CliState, as_json: bool) -> None:
             }
             for v in values
         ]
-        click.echo(json.dumps(payload, indent=2))
+        echo_json(payload)
         return
     rows = [
         (

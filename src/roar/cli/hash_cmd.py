@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from roar.cli.context import CliState, pass_state
+from roar.cli.output import echo_json
 from roar.cli.progress import DelayedProgress
 from roar.hashing import Hasher
 from roar.pathtext import for_display
@@ -44,7 +44,7 @@ def hash_command(state: CliState, paths: tuple[Path, ...], no_cache: bool, as_js
             }
             for p, d in zip(paths, digests, strict=True)
         ]
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     for shown, digest in zip(paths, digests, strict=True):
         suffix = "/" if digest.kind == "dir" and not str(shown).endswith("/") else ""

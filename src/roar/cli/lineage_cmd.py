@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import click
 
 from roar.cli.context import CliState, pass_state
+from roar.cli.output import echo_json
 from roar.lineage import ArtifactTarget, JobTarget, load_lineage, resolve_ref
 from roar.lineage.render import to_dot, to_json, to_mermaid, to_tree
 from roar.models import FileRef
@@ -65,7 +65,7 @@ def show(state: CliState, ref: str, as_json: bool) -> None:
                 "flagged": any(f.artifact_hash == artifact.hash for f in store.flags()),
             }
     if as_json:
-        click.echo(json.dumps(doc, indent=2, default=str))
+        echo_json(doc)
     elif doc["type"] == "job":
         _print_job(doc)
     else:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import click
 
 from roar.cli.context import CliState, pass_state
-from roar.cli.output import render_table
+from roar.cli.output import echo_json, render_table
 from roar.lineage.render import job_record
 from roar.models import Job
 
@@ -46,7 +45,7 @@ def log(state: CliState, limit: int, step: str | None, failed: bool, as_json: bo
             }
             for job in jobs
         ]
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     table = [
         (

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
-__all__ = ["echo_error", "echo_note", "echo_warning", "render_table"]
+__all__ = ["echo_error", "echo_json", "echo_note", "echo_warning", "render_table"]
 
 
 def echo_error(message: str) -> None:
@@ -19,6 +21,11 @@ def echo_warning(message: str) -> None:
 
 def echo_note(message: str) -> None:
     click.echo(f"roar: {message}", err=True)
+
+
+def echo_json(value: Any) -> None:
+    """Every `--json` document: indented, keys in a fixed order, shapes in docs/json/."""
+    click.echo(json.dumps(value, indent=2, default=str))
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

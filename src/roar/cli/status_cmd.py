@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from roar.cli.context import CliState, pass_state
+from roar.cli.output import echo_json
 from roar.lineage.status import stale_jobs
 
 
@@ -23,7 +22,7 @@ def status(state: CliState, as_json: bool) -> None:
             {"id": s.job.id, "uid": s.job.uid, "step": s.job.step, "reasons": list(s.reasons)}
             for s in stale
         ]
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     if not stale:
         click.echo("everything is up to date")
