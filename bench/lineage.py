@@ -26,7 +26,9 @@ interleaved across backends so drift hits them alike):
    `roar trace REF --format json` with REF the full hash and, separately, the path;
 2. `roar trace --down` from the seed of a chain that feeds the fan-in (tree output);
 3. `roar log -n 20`;
-4. `roar --help` start-up: the baseline that the CLI rows are divided by.
+4. `roar status` on a separate 1,000-job project (100 with `--quick`) with a warm hash
+   cache, built and checked by bench/status.py, once per backend;
+5. `roar --help` start-up: the baseline that the CLI rows are divided by.
 
 Correctness is checked first: the upstream walk must return exactly the jobs of the chain
 plus the source chains' steps 0-24, and the downstream walk exactly the seed chain's jobs
@@ -60,6 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import status as status_case
 from benchlib import finish, format_table, scratch_parent
 
 from roar.lineage import ArtifactTarget, load_lineage, resolve_ref
@@ -82,6 +85,7 @@ ROW_CHUNK = 20_000
 WALK_TARGET_MS = 30.0
 TRACE_TARGET_S = 0.3
 LOG_TARGET_S = 0.2
+STATUS_TARGET_S = status_case.TARGET_S
 
 _PACKAGES = (
     "numpy",
@@ -131,14 +135,15 @@ class Sizes:
     pool: int
     walk_runs: int
     cli_runs: int
+    status_jobs: int
 
     @property
     def jobs(self) -> int:
         return self.chains * DEPTH
 
 
-FULL = Sizes(chains=2_000, pool=1_000, walk_runs=21, cli_runs=7)
-QUICK = Sizes(chains=200, pool=100, walk_runs=11, cli_runs=5)
+FULL = Sizes(chains=2_000, pool=1_000, walk_runs=21, cli_runs=7, status_jobs=1_000)
+QUICK = Sizes(chains=200, pool=100, walk_runs=11, cli_runs=5, status_jobs=100)
 
 
 @dataclass
@@ -609,6 +614,7 @@ def build_rows(
         ("trace_path", "roar trace PATH --format json", TRACE_TARGET_S),
         ("trace_down", "roar trace --down SEED (tree)", None),
         ("log", "roar log -n 20", LOG_TARGET_S),
+        ("status", f"roar status, {sizes.status_jobs:,} jobs, warm cache", STATUS_TARGET_S),
     ):
         sq, pg = get("sqlite", key), get("postgresql", key)
         ratio = " / ".join("-" if v is None else f"{v / help_s:.2f}" for v in (sq, pg))
@@ -689,6 +695,11 @@ def run(sizes: Sizes, *, no_postgres: bool, want_explain: bool) -> tuple[list[Ro
                 backends.append(make_backend("postgresql", scratch / "pg", data, url))
             in_process = {b.name: measure_in_process(b, data, sizes) for b in backends}
             cli, help_s = measure_cli(backends, data, sizes)
+            for backend in backends:
+                url = None if backend.name == "sqlite" else server.url("roar_status")
+                if url is not None:
+                    server.admin("CREATE DATABASE roar_status")
+                cli[(backend.name, "status")] = measure_status(scratch / "status", sizes, url)
             rows = build_rows(in_process, cli, help_s, sizes)
             if want_explain or any(r.verdict == "FAIL" for r in rows):
                 for backend in backends:
@@ -697,6 +708,15 @@ def run(sizes: Sizes, *, no_postgres: bool, want_explain: bool) -> tuple[list[Ro
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return rows, notes
+
+
+def measure_status(scratch: Path, sizes: Sizes, url: str | None) -> float:
+    root = scratch / ("sqlite" if url is None else "postgresql")
+    status_case.build(root, sizes.status_jobs, url)
+    try:
+        return status_case.measure(root, sizes.cli_runs)
+    except status_case.WrongAnswer as exc:
+        raise BenchError(f"roar status on {root.name}: {exc}") from exc
 
 
 def _postgres(bindir: Path) -> contextlib.AbstractContextManager[PostgresServer]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from roar.errors import HashError
 from roar.hashing import Hasher
-from roar.models import Job
+from roar.models import FileRef, Job
 from roar.store import Store
 from roar.vcs.git import Git
 
@@ -37,23 +37,34 @@ def _absolute(root: Path, path: str) -> str:
     return path if os.path.isabs(path) else str(root / path)
 
 
-def _input_reasons(store: Store, hasher: Hasher, root: Path, job: Job) -> list[str]:
-    reasons = []
-    refs = store.job_inputs(job.id)
-    present = []
-    for ref in refs:
-        if os.path.isfile(_absolute(root, ref.path)):
-            present.append(ref)
+def _input_reasons(
+    hasher: Hasher, root: Path, current: list[Job], inputs: list[tuple[int, FileRef]]
+) -> dict[int, list[str]]:
+    """Per job, its missing and changed inputs; every file is hashed once, in one batch."""
+    reasons: dict[int, list[str]] = {job.id: [] for job in current}
+    present: list[tuple[int, FileRef, str]] = []
+    for job_id, ref in inputs:
+        path = _absolute(root, ref.path)
+        if os.path.isfile(path):
+            present.append((job_id, ref, path))
         else:
-            reasons.append(f"input {ref.path} is missing")
-    if present:
-        try:
-            digests = hasher.hash_paths([_absolute(root, r.path) for r in present])
-        except HashError as exc:
-            return [*reasons, str(exc)]
-        for ref, digest in zip(present, digests, strict=True):
-            if digest.hash != ref.artifact.hash:
-                reasons.append(f"input {ref.path} changed")
+            reasons[job_id].append(f"input {ref.path} is missing")
+    unique = list(dict.fromkeys(path for _, _, path in present))
+    digests: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    try:
+        digests = dict(zip(unique, (d.hash for d in hasher.hash_paths(unique)), strict=True))
+    except HashError:  # an unreadable file: hash one by one to name the jobs it concerns
+        for path in unique:
+            try:
+                digests[path] = hasher.hash_paths([path])[0].hash
+            except HashError as exc:
+                errors[path] = str(exc)
+    for job_id, ref, path in present:
+        if path in errors:
+            reasons[job_id].append(errors[path])
+        elif digests[path] != ref.artifact.hash:
+            reasons[job_id].append(f"input {ref.path} changed")
     return reasons
 
 
@@ -77,10 +88,12 @@ def stale_jobs(store: Store, project_root: Path) -> list[StaleJob]:
     git = Git.discover(project_root)
     commits: dict[str, set[str] | None] = {}
     current = _current_jobs(store)
+    by_input = _input_reasons(
+        hasher, project_root, current, store.inputs_of_jobs([job.id for job in current])
+    )
     reasons: dict[int, list[str]] = {}
     for job in current:
-        found = _input_reasons(store, hasher, project_root, job)
-        found += _code_reasons(git, job, commits)
+        found = by_input[job.id] + _code_reasons(git, job, commits)
         if found:
             reasons[job.id] = found
     current_ids = {job.id for job in current}

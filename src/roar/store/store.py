@@ -267,21 +267,30 @@ class Store:
         self, job_ids: Sequence[int]
     ) -> tuple[list[tuple[int, FileRef]], list[tuple[int, FileRef]]]:
         """(inputs, outputs) of these jobs as (job id, file) pairs, ordered by job and path."""
-        result: list[list[tuple[int, FileRef]]] = [[], []]
         with self.db.read() as cur:
-            for index, table in enumerate(("job_inputs", "job_outputs")):
-                for chunk in _chunks(list(job_ids)):
-                    rows = cur.execute(
-                        f"SELECT f.job_id, f.path, {_ARTIFACT_COLUMNS} FROM {table} f "
-                        "JOIN artifacts a ON a.hash = f.artifact_hash "
-                        f"WHERE f.job_id IN ({_marks(len(chunk))}) ORDER BY f.job_id, f.path",
-                        chunk,
-                    ).fetchall()
-                    result[index] += [
-                        (row[0], FileRef(from_text(row[1]), self._artifact(row[2:])))
-                        for row in rows
-                    ]
-        return result[0], result[1]
+            return (
+                self._files_of_jobs(cur, "job_inputs", job_ids),
+                self._files_of_jobs(cur, "job_outputs", job_ids),
+            )
+
+    def inputs_of_jobs(self, job_ids: Sequence[int]) -> list[tuple[int, FileRef]]:
+        """The inputs alone of `files_of_jobs`."""
+        with self.db.read() as cur:
+            return self._files_of_jobs(cur, "job_inputs", job_ids)
+
+    def _files_of_jobs(
+        self, cur: Any, table: str, job_ids: Sequence[int]
+    ) -> list[tuple[int, FileRef]]:
+        found: list[tuple[int, FileRef]] = []
+        for chunk in _chunks(list(job_ids)):
+            rows = cur.execute(
+                f"SELECT f.job_id, f.path, {_ARTIFACT_COLUMNS} FROM {table} f "
+                "JOIN artifacts a ON a.hash = f.artifact_hash "
+                f"WHERE f.job_id IN ({_marks(len(chunk))}) ORDER BY f.job_id, f.path",
+                chunk,
+            ).fetchall()
+            found += [(row[0], FileRef(from_text(row[1]), self._artifact(row[2:]))) for row in rows]
+        return found
 
     def walk(
         self,
