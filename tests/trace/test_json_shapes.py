@@ -70,6 +70,7 @@ def test_every_json_output_matches_its_schema(annotated: Workspace) -> None:
     assert {d["type"] for d in seen["show"]} == {"job", "artifact"}
     assert {d["type"] for d in seen["diff"]} == {"jobs", "artifacts"}
     assert all(seen[name][0] for name in ("log", "status", "review", "tag-list", "history"))
+    assert all(doc["loops"] == [] for doc in seen["trace"])  # no content loops in this DAG
 
 
 def test_a_broken_shape_is_caught() -> None:

@@ -32,7 +32,7 @@ def test_trace_down_shows_impact(pipeline: Workspace) -> None:
 
 def test_trace_json_shape(pipeline: Workspace) -> None:
     doc = json.loads(roar_ok(pipeline, "trace", "model.bin", "--format", "json"))
-    assert set(doc) == {"direction", "roots", "root_job", "jobs", "artifacts", "edges"}
+    assert set(doc) == {"direction", "roots", "root_job", "jobs", "artifacts", "edges", "loops"}
     assert doc["direction"] == "up"
     assert [j["id"] for j in doc["jobs"]] == [1, 2, 3, 5]
     assert set(doc["jobs"][0]) >= {"id", "uid", "step", "command", "exit_code"}
@@ -124,3 +124,9 @@ def test_a_corrupt_cycle_still_terminates(ws: Workspace) -> None:
     assert up.code == 0
     assert "made by @2 b" in up.stdout
     assert "made by @1 a" not in up.stdout.split("made by @2 b")[0]
+    assert "p (111111111111) is in its own lineage: @1 read it and @2" in up.stderr
+    doc = json.loads(roar_ok(ws, "trace", "p", "--format", "json"))
+    assert doc["loops"] == [{"hash": x.hash, "path": "p", "read_by": "@1", "written_by": "@2"}]
+    down = run_roar("trace", "--down", "q", cwd=ws.root)
+    assert down.code == 0
+    assert "own lineage" not in down.stderr  # from q: @2 only, no loop in that graph

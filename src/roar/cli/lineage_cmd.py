@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from roar.cli.context import CliState, pass_state
-from roar.cli.output import echo_json
+from roar.cli.output import echo_json, echo_warning
 from roar.lineage import ArtifactTarget, JobTarget, load_lineage, resolve_ref
 from roar.lineage.render import to_dot, to_json, to_mermaid, to_tree
 from roar.models import FileRef
@@ -120,3 +120,10 @@ def trace(state: CliState, ref: str, down: bool, depth: int | None, fmt: str) ->
         target = resolve_ref(store, ref, project_root=project.root, cwd=state.cwd)
         graph = load_lineage(store, target, "down" if down else "up", depth)
     click.echo(_RENDER[fmt](graph))
+    if fmt != "json":  # JSON carries them as "loops"
+        for loop in graph.loops():
+            echo_warning(
+                f"{for_display(loop.path)} ({loop.digest[:12]}) is in its own lineage: "
+                f"@{loop.read_by} read it and @{loop.written_by}, downstream of it, wrote it "
+                "again; lineage follows time, so the walk stops at the earlier job"
+            )

@@ -9,7 +9,18 @@ from roar.models import Artifact, Job
 from roar.store import Store
 from roar.store.graph import Direction
 
-__all__ = ["LineageGraph", "load_lineage"]
+__all__ = ["ContentLoop", "LineageGraph", "load_lineage"]
+
+
+@dataclass(frozen=True)
+class ContentLoop:
+    """Content in its own lineage: job `read_by` read it, and its descendant `written_by`
+    wrote the same bytes again (a step that restores an earlier file, or corrupt records)."""
+
+    digest: str
+    path: str
+    read_by: int
+    written_by: int
 
 
 @dataclass
@@ -39,6 +50,37 @@ class LineageGraph:
         anywhere = [j for j, files in earlier if any(h == digest for _, h in files)]
         found = same_path or anywhere
         return max(found) if found else None
+
+    def loops(self) -> list[ContentLoop]:
+        """Every artifact that is in its own lineage within this graph.
+
+        Walks follow time (a producer is always an earlier job), so a loop can never make
+        one go round; this names it, so that a surprising tree can be explained.
+        """
+        read_by: dict[str, list[int]] = {}
+        for job_id, files in self.inputs.items():
+            for _, digest in files:
+                read_by.setdefault(digest, []).append(job_id)
+        found = []
+        for writer, files in sorted(self.outputs.items()):
+            for path, digest in files:
+                earlier = {k for k in read_by.get(digest, ()) if k < writer}
+                hits = earlier & self._ancestors(writer) if earlier else set()
+                if hits:
+                    found.append(ContentLoop(digest, path, max(hits), writer))
+        return found
+
+    def _ancestors(self, job_id: int) -> set[int]:
+        seen: set[int] = set()
+        stack = [job_id]
+        while stack:
+            current = stack.pop()
+            for path, digest in self.inputs.get(current, []):
+                producer = self.producer(digest, before=current, path=path)
+                if producer is not None and producer not in seen:
+                    seen.add(producer)
+                    stack.append(producer)
+        return seen
 
     def consumers(self, digest: str, after: int | None = None) -> list[int]:
         """Jobs in the graph that read `digest` after job `after`, oldest first."""

@@ -86,7 +86,7 @@ def job_record(job: Job) -> dict[str, Any]:
 
 
 def to_json(graph: LineageGraph) -> str:
-    """Stable shape: direction, roots, root_job, jobs[], artifacts[], edges[]."""
+    """Stable shape (docs/json/trace.schema.json): the graph, and any content loops."""
     edges = [
         {"from": digest, "to": f"@{job_id}", "kind": "input", "path": path}
         for job_id, files in sorted(graph.inputs.items())
@@ -106,6 +106,15 @@ def to_json(graph: LineageGraph) -> str:
             for a in sorted(graph.artifacts.values(), key=lambda a: a.hash)
         ],
         "edges": edges,
+        "loops": [
+            {
+                "hash": loop.digest,
+                "path": loop.path,
+                "read_by": f"@{loop.read_by}",
+                "written_by": f"@{loop.written_by}",
+            }
+            for loop in graph.loops()
+        ],
     }
     return json.dumps(document, indent=2)
 
