@@ -147,3 +147,9 @@ class TracerUnavailable(RoarError):
 class CommandNotFound(RoarError):
     exit_code = 127
     template = "command not found: {command}{hint}"
+
+
+class ReproduceError(RoarError):
+    """A reproduction cannot start, or its result differs from the record."""
+
+    exit_code = 8

@@ -47,6 +47,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("roar.cli.export_cmd:export", "Export lineage: OpenLineage, PROV, DOT, Mermaid."),
     "history": ("roar.cli.compare_cmd:history", "Show the runs of one step and what changed."),
     "diff": ("roar.cli.compare_cmd:diff", "Compare two jobs, or two artifacts' lineages."),
+    "reproduce": (
+        "roar.cli.reproduce_cmd:reproduce_command",
+        "Plan, replay and verify what made an artifact.",
+    ),
     "trace": ("roar.cli.lineage_cmd:trace", "Show where an artifact came from (or what it fed)."),
 }
 

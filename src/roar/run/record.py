@@ -37,6 +37,7 @@ class RunRequest:
     kind: JobKind = "run"
     name: str | None = None
     tracer: TracerName = "auto"
+    reproduces: int | None = None  # the job this run replays (kind "reproduce")
 
 
 @dataclass
@@ -70,7 +71,7 @@ class _TrackedFiles:
         return path in self._paths
 
 
-def _filters(project: Project, config: Config, git: GitState | None) -> Filters:
+def _filters(root: Path, config: Config, git: GitState | None) -> Filters:
     tracked: Container[str] = frozenset()
     if git is not None and not config.flag("output.track_repo_files"):
         tracked = _TrackedFiles(git.root)
@@ -78,7 +79,7 @@ def _filters(project: Project, config: Config, git: GitState | None) -> Filters:
     if os.environ.get("TMPDIR"):
         tmp.add(os.path.abspath(os.environ["TMPDIR"]))
     return Filters(
-        project_root=str(project.root),
+        project_root=str(root),
         ignore_system_reads=config.flag("filters.ignore_system_reads"),
         ignore_package_reads=config.flag("filters.ignore_package_reads"),
         ignore_torch_cache=config.flag("filters.ignore_torch_cache"),
@@ -104,21 +105,19 @@ def _hash_all(store: Store, paths: Sequence[str], notes: list[str]) -> dict[str,
         return digests
 
 
-def _relative(project: Project, path: str) -> str:
+def _relative(root: Path, path: str) -> str:
     """Paths inside the project are stored relative to it (portable to a worktree)."""
-    prefix = str(project.root) + os.sep
+    prefix = str(root) + os.sep
     return path[len(prefix) :] if path.startswith(prefix) else path
 
 
-def _refs(
-    project: Project, paths: Sequence[str], digests: Mapping[str, PathDigest]
-) -> list[FileRef]:
+def _refs(root: Path, paths: Sequence[str], digests: Mapping[str, PathDigest]) -> list[FileRef]:
     refs = []
     for path in paths:
         digest = digests.get(path)
         if digest is not None:
             artifact = Artifact(digest.hash, digest.size, "file", time.time())
-            refs.append(FileRef(_relative(project, path), artifact))
+            refs.append(FileRef(_relative(root, path), artifact))
     return refs
 
 
@@ -146,26 +145,33 @@ def run_job(
     *,
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    workspace: Path | None = None,
 ) -> RunOutcome:
-    """Trace `request.argv` to completion and record it; the command's failure is data."""
+    """Trace `request.argv` to completion and record it; the command's failure is data.
+
+    `workspace` is the tree the command works in when it is not the project itself (a
+    reproduction's worktree): paths are recorded relative to it, and its git state is
+    captured, while the record goes to the project's store.
+    """
     env = dict(os.environ if environ is None else environ)
+    root = (workspace or project.root).resolve()
     workdir = str((cwd or Path.cwd()).resolve())
     check_command(request.argv, workdir, env)
     tracer, notes = choose_tracer(
         request.tracer, project.root, project.roar_dir / "tracer-probe.json"
     )
-    git = capture_git_state(project.root)
+    git = capture_git_state(root)
     store = project.open_store(config)  # fail before running, not after an hour of training
     try:
         started, started_ns = time.time(), time.time_ns()
         result = tracer.run(request.argv, cwd=workdir, env=env)
         ended = time.time()
         notes.extend(result.notes)
-        filters = _filters(project, config, git)
+        filters = _filters(root, config, git)
         classified: Classified = classify(result.log, filters, started_ns)
         digests = _hash_all(store, [*classified.inputs, *classified.outputs], notes)
-        inputs = _refs(project, classified.inputs, digests)
-        outputs = _refs(project, classified.outputs, digests)
+        inputs = _refs(root, classified.inputs, digests)
+        outputs = _refs(root, classified.outputs, digests)
         patch_hash = None
         if git is not None and git.patch:
             patch_hash = ObjectStore(project.objects_dir).put_bytes(git.patch)
@@ -173,7 +179,7 @@ def run_job(
             kind=request.kind,
             step=request.name or step_name(request.argv),
             command=request.argv,
-            cwd=_relative(project, workdir) if workdir != str(project.root) else ".",
+            cwd=_relative(root, workdir) if workdir != str(root) else ".",
             started_at=started,
             ended_at=ended,
             exit_code=result.exit_code,
@@ -185,12 +191,13 @@ def run_job(
             env=_environment(
                 result,
                 env,
-                [_relative(project, p) for p in classified.source_reads],
+                [_relative(root, p) for p in classified.source_reads],
                 project.roar_dir / "package-index.json",
             ),
             host=capture_host(),
             trace_coverage=result.coverage,
             notes=_signal_note(result.signal),
+            reproduces_job=request.reproduces,
         )
         job = store.record_job(spec, inputs, outputs)
     finally:

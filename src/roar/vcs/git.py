@@ -113,3 +113,25 @@ class Git:
         out = self.run(["ls-files", "-z", "--full-name"])
         root = os.fsencode(self.root)
         return {os.fsdecode(os.path.join(root, p)) for p in out.split(b"\0") if p}
+
+    def has_commit(self, commit: str) -> bool:
+        out = self.run(["rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"], check=False)
+        return out.strip() != b""
+
+    def add_worktree(self, path: Path, commit: str) -> Git:
+        """A new detached work tree at `commit`; the user's checkout and HEAD are untouched."""
+        self.run(["worktree", "add", "--detach", "--force", str(path), commit])
+        return Git(path)
+
+    def remove_worktree(self, path: Path) -> None:
+        self.run(["worktree", "remove", "--force", str(path)], check=False)
+        self.run(["worktree", "prune"], check=False)
+
+    def apply_patch(self, patch: bytes) -> None:
+        """Apply a patch made by `diff_head` to this work tree."""
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(suffix=".patch") as handle:
+            handle.write(patch)
+            handle.flush()
+            self.run(["apply", "--binary", "--whitespace=nowarn", handle.name])
