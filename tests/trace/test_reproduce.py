@@ -54,7 +54,9 @@ def test_reproduce_regenerates_deleted_outputs_and_leaves_the_checkout_alone(
 
     plan = run_roar("reproduce", "metrics.txt", cwd=root)
     assert plan.code == 0, plan.stderr
-    assert "@1 prep" in plan.stdout and "raw.txt" in plan.stdout and "at its path" in plan.stdout
+    assert "@1 prep" in plan.stdout
+    assert "raw.txt" in plan.stdout
+    assert "at its path" in plan.stdout
     assert not (root / "metrics.txt").exists()  # the plan changes nothing
     assert _jobs(recorded) == 3
 
@@ -86,18 +88,22 @@ def test_a_changed_source_is_named_before_anything_runs(recorded: Workspace) -> 
     (recorded.root / "raw.txt").write_text("9\n")
     result = run_roar("reproduce", "metrics.txt", "--run", "-y", cwd=recorded.root)
     assert result.code == 8
-    assert "raw.txt" in result.stderr and "changed" in result.stderr
+    assert "raw.txt" in result.stderr
+    assert "changed" in result.stderr
     assert _jobs(recorded) == 3  # nothing ran
 
 
 def test_bad_references(recorded: Workspace) -> None:
     root = recorded.root
     unknown = run_roar("reproduce", "nope.txt", cwd=root)
-    assert unknown.code == 2 and "no job or artifact matches" in unknown.stderr
+    assert unknown.code == 2
+    assert "no job or artifact matches" in unknown.stderr
     source = run_roar("reproduce", "raw.txt", cwd=root)
-    assert source.code == 8 and "it is a source" in source.stderr
+    assert source.code == 8
+    assert "it is a source" in source.stderr
     with recorded.project.open_store() as store:
         store.db.write().__enter__().execute("UPDATE jobs SET git_commit = ?", ("f" * 40,))
     missing = run_roar("reproduce", "metrics.txt", "--run", "-y", cwd=root)
-    assert missing.code == 8 and "is not in this repository" in missing.stderr
+    assert missing.code == 8
+    assert "is not in this repository" in missing.stderr
     assert _jobs(recorded) == 3
