@@ -101,8 +101,8 @@ def test_bad_references(recorded: Workspace) -> None:
     source = run_roar("reproduce", "raw.txt", cwd=root)
     assert source.code == 8
     assert "it is a source" in source.stderr
-    with recorded.project.open_store() as store:
-        store.db.write().__enter__().execute("UPDATE jobs SET git_commit = ?", ("f" * 40,))
+    with recorded.project.open_store() as store, store.db.write() as cur:
+        cur.execute("UPDATE jobs SET git_commit = ?", ("f" * 40,))
     missing = run_roar("reproduce", "metrics.txt", "--run", "-y", cwd=root)
     assert missing.code == 8
     assert "is not in this repository" in missing.stderr

@@ -99,7 +99,7 @@ def reproduce_command(
         if not yes and not click.confirm("run these steps now?", default=False, err=True):
             raise UsageError("not run (answer y, or pass -y)")
         options = ReproduceOptions(workdir, keep, force, tracer)
-        report = reproduce(project, config, store, plan, options, progress=echo_note)
+        report = reproduce(project, config, store, plan, options, echo_note, states)
     _print_report(report)
     mismatch = report.first_mismatch
     if mismatch is not None:

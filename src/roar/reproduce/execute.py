@@ -120,9 +120,8 @@ class ReproduceReport:
 
     @property
     def target_matches(self) -> bool:
-        results = [got for s in self.steps for _, expected, got in s.outputs]
-        expected = [e for s in self.steps for _, e, _ in s.outputs]
-        return any(e == self.plan.target == g for e, g in zip(expected, results, strict=True))
+        target = self.plan.target
+        return any(e == g == target for s in self.steps for _, e, g in s.outputs)
 
 
 def _git_for(project: Project) -> Git:
@@ -169,8 +168,12 @@ def reproduce(
     plan: Plan,
     options: ReproduceOptions,
     progress: Callable[[str], None] = lambda _line: None,
+    states: dict[Source, SourceState] | None = None,
 ) -> ReproduceReport:
-    """Replay `plan` in a fresh worktree and compare every output with the record."""
+    """Replay `plan` in a fresh worktree and compare every output with the record.
+
+    `states` is `source_status` of the plan when the caller already has it (shown it).
+    """
     git = _git_for(project)
     if plan.commit is None:
         raise ReproduceError("the target's job recorded no git commit; it ran outside git")
@@ -180,7 +183,8 @@ def reproduce(
             "(fetch it, or reproduce in the clone where it was made)"
         )
     hasher = Hasher(store)
-    states = source_status(plan, project.root, ObjectStore(project.objects_dir), hasher)
+    if states is None:
+        states = source_status(plan, project.root, ObjectStore(project.objects_dir), hasher)
     _check_sources(states)
     patch = None
     if plan.patch_hash is not None:

@@ -106,19 +106,6 @@ def _path_of(outputs: Sequence[tuple[str, str]], digest: str) -> str:
     return next((path for path, h in outputs if h == digest), digest[:12])
 
 
-def independent_layers(steps: Sequence[PlanStep]) -> list[list[PlanStep]]:
-    """Steps grouped so that each group needs only earlier groups (for `-j N`)."""
-    layer_of: dict[int, int] = {}
-    layers: list[list[PlanStep]] = []
-    for step in steps:
-        level = 1 + max((layer_of[n] for n in step.needs if n in layer_of), default=-1)
-        layer_of[step.job.id] = level
-        while len(layers) <= level:
-            layers.append([])
-        layers[level].append(step)
-    return layers
-
-
 def package_differences(
     jobs: Sequence[Job], installed: Mapping[str, str], python: str
 ) -> list[str]:
