@@ -107,6 +107,16 @@ def test_parent_links(store: Store) -> None:
     assert store.get_job(child.id).parent_job == parent.id
 
 
+def test_successful_builds_at_a_commit(store: Store) -> None:
+    here, there = "a" * 40, "b" * 40
+    ok = store.record_job(JobSpec(step="make", kind="build", git_commit=here, exit_code=0))
+    store.record_job(JobSpec(step="make", kind="build", git_commit=here, exit_code=2))
+    store.record_job(JobSpec(step="make", kind="build", git_commit=there, exit_code=0))
+    store.record_job(JobSpec(step="train", kind="run", git_commit=here, exit_code=0))
+    newer = store.record_job(JobSpec(step="pip", kind="build", git_commit=here, exit_code=0))
+    assert [j.id for j in store.successful_builds_at(here)] == [newer.id, ok.id]
+
+
 def test_unknown_job_and_artifact(store: Store) -> None:
     with pytest.raises(RecordNotFound):
         store.get_job(12345)

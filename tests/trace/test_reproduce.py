@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_roar
+from roar.models import Job
+from tests.helpers import ROAR, run_roar
 from tests.trace.conftest import Workspace
 
 PREP = "import sys\nopen(sys.argv[2], 'w').write(''.join(sorted(open(sys.argv[1]))))\n"
@@ -106,4 +110,135 @@ def test_bad_references(recorded: Workspace) -> None:
     missing = run_roar("reproduce", "metrics.txt", "--run", "-y", cwd=root)
     assert missing.code == 8
     assert "is not in this repository" in missing.stderr
+    assert _jobs(recorded) == 3
+
+
+def _replays(ws: Workspace) -> dict[int, Job]:
+    """Reproduce jobs by the id of the job each one replays."""
+    with ws.project.open_store() as store:
+        return {j.reproduces_job: j for j in store.list_jobs() if j.kind == "reproduce"}
+
+
+def test_the_recorded_dirty_tree_patch_is_applied_in_the_worktree(recorded: Workspace) -> None:
+    root = recorded.root
+    (root / "prep.py").write_text(
+        PREP.replace("open(sys.argv[1]))", "open(sys.argv[1]), reverse=True)")
+    )
+    assert run_roar("run", "-q", "python3", "prep.py", "raw.txt", "dirty.txt", cwd=root).code == 0
+    assert (root / "dirty.txt").read_text() == "3\n2\n1\n"  # made by the uncommitted edit
+    (root / "dirty.txt").unlink()
+    status = _git(root, "status", "--porcelain", "--untracked-files=no")
+    plan = run_roar("reproduce", "dirty.txt", cwd=root)
+    assert "then apply dirty-tree patch" in plan.stdout
+    result = run_roar("reproduce", "dirty.txt", "--run", "-y", cwd=root)
+    assert result.code == 0, result.stderr
+    assert (root / "dirty.txt").read_text() == "3\n2\n1\n"
+    assert _git(root, "status", "--porcelain", "--untracked-files=no") == status  # still " M"
+
+
+def test_build_steps_run_before_pipeline_steps(ws: Workspace) -> None:
+    ws.write("raw.txt", "b\na\n")
+    assert run_roar("run", "-q", "sh", "-c", "sort raw.txt > sorted.txt", cwd=ws.root).code == 0
+    # recorded after the step, at the same commit: a build (compiling, installing) that
+    # no step reads from, which reproduction still runs first
+    build = run_roar("build", "-q", "-n", "compile", "sh", "-c", "echo so > native.so", cwd=ws.root)
+    assert build.code == 0
+    plan = run_roar("reproduce", "sorted.txt", cwd=ws.root)
+    assert plan.stdout.index("build steps:") < plan.stdout.index("@1 sort")
+    assert "@2 compile" in plan.stdout
+    result = run_roar("reproduce", "sorted.txt", "--run", "-y", cwd=ws.root)
+    assert result.code == 0, result.stderr
+    replays = _replays(ws)
+    assert replays[2].id < replays[1].id
+    assert replays[2].ended_at is not None
+    assert replays[2].ended_at <= replays[1].started_at
+
+
+def test_independent_branches_run_concurrently_with_j2(ws: Workspace) -> None:
+    ws.write("raw.txt", "b\na\n")
+    for argv in (
+        ["sh", "-c", "sleep 1; sort raw.txt > a.txt"],
+        ["sh", "-c", "sleep 1; sort -r raw.txt > b.txt"],
+        ["sh", "-c", "cat a.txt b.txt > both.txt"],
+    ):
+        assert run_roar("run", "-q", *argv, cwd=ws.root).code == 0
+    plan = run_roar("reproduce", "both.txt", cwd=ws.root)
+    assert "(after @1, @2)" in plan.stdout
+    result = run_roar("reproduce", "both.txt", "--run", "-y", "-j", "2", cwd=ws.root)
+    assert result.code == 0, result.stderr
+    assert "[3/3] @3 cat" in result.stderr  # progress, in dependency order
+    a, b, join = (_replays(ws)[i] for i in (1, 2, 3))
+    assert a.ended_at is not None
+    assert b.ended_at is not None
+    assert a.started_at < b.ended_at  # they overlapped
+    assert b.started_at < a.ended_at
+    assert join.started_at >= max(a.ended_at, b.ended_at)
+
+
+SLOW = 'echo $$ > "${MARK:-/dev/null}"; sleep "${DELAY:-0}"; sort raw.txt > out.txt'
+
+
+def test_a_step_past_its_timeout_is_ended_and_named(ws: Workspace) -> None:
+    ws.write("raw.txt", "b\na\n")
+    assert run_roar("run", "-q", "sh", "-c", SLOW, cwd=ws.root).code == 0
+    started = time.monotonic()
+    result = run_roar(
+        "reproduce", "out.txt", "--run", "-y", "--step-timeout", "0.5",
+        cwd=ws.root, env={"DELAY": "60"},
+    )  # fmt: skip
+    assert time.monotonic() - started < 30
+    assert result.code == 8
+    assert "timed out after 0.5 s" in result.stderr
+    assert len(_git(ws.root, "worktree", "list").splitlines()) == 1
+    assert _replays(ws)[1].notes == "stopped by roar: timed out after 0.5 s"
+
+
+def test_sigterm_ends_the_running_steps_and_removes_the_worktree(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    ws.write("raw.txt", "b\na\n")
+    assert run_roar("run", "-q", "sh", "-c", SLOW, cwd=ws.root).code == 0
+    mark = tmp_path / "step.pid"
+    proc = subprocess.Popen(
+        [ROAR, "reproduce", "out.txt", "--run", "-y"],
+        cwd=ws.root,
+        env={**os.environ, "DELAY": "60", "MARK": str(mark)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (mark.exists() and mark.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    step_pid = int(mark.read_text())
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 8
+    assert "stopped by SIGTERM" in stderr
+    with pytest.raises(ProcessLookupError):
+        os.kill(step_pid, 0)
+    assert len(_git(ws.root, "worktree", "list").splitlines()) == 1
+
+
+def test_outside_git_run_refuses_unless_in_place(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    root.mkdir()
+    assert run_roar("init", cwd=root).code == 0
+    (root / "raw.txt").write_text("b\na\n")
+    assert run_roar("run", "-q", "sh", "-c", "sort raw.txt > out.txt", cwd=root).code == 0
+    (root / "out.txt").unlink()
+    refused = run_roar("reproduce", "out.txt", "--run", "-y", cwd=root)
+    assert refused.code == 8
+    assert "ran outside git" in refused.stderr
+    assert "--in-place" in refused.stderr
+    assert not (root / "out.txt").exists()
+    result = run_roar("reproduce", "out.txt", "--run", "-y", "--in-place", cwd=root)
+    assert result.code == 0, result.stderr
+    assert (root / "out.txt").read_text() == "a\nb\n"
+
+
+def test_in_place_is_refused_for_a_job_recorded_at_a_commit(recorded: Workspace) -> None:
+    result = run_roar("reproduce", "metrics.txt", "--run", "-y", "--in-place", cwd=recorded.root)
+    assert result.code == 8
+    assert "only for jobs recorded outside git" in result.stderr
     assert _jobs(recorded) == 3

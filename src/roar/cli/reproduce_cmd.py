@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from roar.reproduce import (
     Plan,
     ReproduceOptions,
     ReproduceReport,
+    check_can_run,
     load_plan,
     reproduce,
     source_status,
@@ -34,7 +36,7 @@ def _print_plan(plan: Plan, states: dict[Source, SourceState], differences: list
             click.echo(f"  {title}:")
         for step in steps:
             needs = f"  (after {', '.join(f'@{n}' for n in step.needs)})" if step.needs else ""
-            click.echo(f"    @{step.job.id} {step.job.step}: {' '.join(step.job.command)}{needs}")
+            click.echo(f"    @{step.job.id} {step.job.step}: {shlex.join(step.job.command)}{needs}")
             for path, digest in step.outputs:
                 click.echo(f"        -> {path} {digest[:12]}")
     click.echo("  sources:" if plan.sources else "  sources: none")
@@ -53,6 +55,8 @@ def _print_report(report: ReproduceReport) -> None:
             verdict = "ok" if got == expected else ("missing" if got is None else "DIFFERS")
             rows.append((f"@{result.step.job.id}", path, expected[:12], (got or "-")[:12], verdict))
     click.echo(render_table(("STEP", "PATH", "EXPECTED", "GOT", "RESULT"), rows))
+    for step in report.not_run:
+        echo_note(f"not run: @{step.job.id} {step.job.step} (an earlier step failed)")
     for path in report.restored:
         echo_note(f"restored {path}")
     for path in report.kept_different:
@@ -72,6 +76,26 @@ def _installed() -> dict[str, str]:
 @click.option("--workdir", type=click.Path(path_type=Path), help="Worktree location.")
 @click.option("--keep", is_flag=True, help="Keep the worktree afterwards.")
 @click.option("--force", is_flag=True, help="Replace differing files when restoring outputs.")
+@click.option(
+    "-j",
+    "--jobs",
+    "parallel",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Run up to N independent steps at once.",
+)
+@click.option(
+    "--step-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="End a step still running after SECONDS (it counts as failed).",
+)
+@click.option(
+    "--in-place",
+    is_flag=True,
+    help="For jobs recorded outside git: run the steps in this project directory.",
+)
 @click.option("--tracer", type=click.Choice(["auto", "seccomp", "strace", "python"]),
               default="auto", show_default=True, help="As for `roar run`.")  # fmt: skip
 @pass_state
@@ -83,6 +107,9 @@ def reproduce_command(
     workdir: Path | None,
     keep: bool,
     force: bool,
+    parallel: int,
+    step_timeout: float | None,
+    in_place: bool,
     tracer: TracerName,
 ) -> None:
     """Plan how REF was made; with --run, make it again and prove it by hash."""
@@ -96,15 +123,18 @@ def reproduce_command(
         _print_plan(plan, states, package_differences(jobs, _installed(), python))
         if not do_run:
             return
+        options = ReproduceOptions(workdir, keep, force, tracer, parallel, step_timeout, in_place)
+        check_can_run(plan, options)
         if not yes and not click.confirm("run these steps now?", default=False, err=True):
             raise UsageError("not run (answer y, or pass -y)")
-        options = ReproduceOptions(workdir, keep, force, tracer)
         report = reproduce(project, config, store, plan, options, echo_note, states)
     _print_report(report)
     mismatch = report.first_mismatch
     if mismatch is not None:
         step = mismatch.step.job
-        why = f"exit {mismatch.exit_code}" if mismatch.exit_code else "outputs differ"
+        why = mismatch.stopped or (
+            f"exit {mismatch.exit_code}" if mismatch.exit_code else "outputs differ"
+        )
         message = f"first difference at @{step.id} {step.step} ({why})"
         if not report.target_matches:
             raise ReproduceError(f"{plan.target_path} was not reproduced: {message}")

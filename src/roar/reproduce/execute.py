@@ -22,12 +22,22 @@ from roar.models import Job
 from roar.objects import ObjectStore
 from roar.project import Project
 from roar.reproduce.plan import Plan, PlanStep, Source, make_plan
+from roar.reproduce.schedule import Finished, run_steps
 from roar.run import RunRequest, run_job
 from roar.store import Store
+from roar.trace.base import StepControl
 from roar.trace.choose import TracerName
 from roar.vcs.git import Git
 
-__all__ = ["ReproduceOptions", "ReproduceReport", "StepResult", "load_plan", "reproduce"]
+__all__ = [
+    "ReproduceOptions",
+    "ReproduceReport",
+    "StepResult",
+    "check_can_run",
+    "load_plan",
+    "reproduce",
+    "source_status",
+]
 
 
 def _builds_at(store: Store, commit: str | None) -> list[Job]:
@@ -35,9 +45,8 @@ def _builds_at(store: Store, commit: str | None) -> list[Job]:
     if commit is None:
         return []
     newest: dict[str, Job] = {}
-    for job in store.list_jobs():  # newest first
-        if job.kind == "build" and job.git_commit == commit and job.exit_code == 0:
-            newest.setdefault(job.step, job)
+    for job in store.successful_builds_at(commit):  # newest first
+        newest.setdefault(job.step, job)
     return list(newest.values())
 
 
@@ -92,6 +101,9 @@ class ReproduceOptions:
     keep: bool = False
     force: bool = False
     tracer: TracerName = "auto"
+    jobs: int = 1  # steps run at once, when the plan allows
+    step_timeout: float | None = None  # seconds; a step still running then is ended
+    in_place: bool = False  # outside git only: run in the project directory itself
 
 
 @dataclass
@@ -100,6 +112,7 @@ class StepResult:
     exit_code: int
     reproduced_job: int
     outputs: list[tuple[str, str, str | None]]  # (path, expected, got)
+    stopped: str | None = None  # why roar ended it ("timed out after 60 s")
 
     @property
     def matches(self) -> bool:
@@ -110,7 +123,9 @@ class StepResult:
 class ReproduceReport:
     plan: Plan
     workdir: Path
-    steps: list[StepResult] = field(default_factory=list)
+    in_place: bool = False
+    steps: list[StepResult] = field(default_factory=list)  # in plan order
+    not_run: list[PlanStep] = field(default_factory=list)  # after a step failed
     restored: list[str] = field(default_factory=list)
     kept_different: list[str] = field(default_factory=list)
 
@@ -128,8 +143,8 @@ def _git_for(project: Project) -> Git:
     git = Git.discover(project.root)
     if git is None:
         raise ReproduceError(
-            "this project is not in a git repository, so there is no commit to check out; "
-            "reproducing in place is not supported yet"
+            "the target was recorded at a git commit, but this project is no longer in a git "
+            "repository; reproduce it in a clone of the repository"
         )
     return git
 
@@ -137,10 +152,12 @@ def _git_for(project: Project) -> Git:
 def _place_sources(
     plan: Plan, project: Project, workspace: Path, states: dict[Source, SourceState]
 ) -> None:
+    """Copy every source into `workspace` by hash; in place, only the missing ones."""
     objects = ObjectStore(project.objects_dir)
+    in_place = workspace.resolve() == project.root.resolve()
     for source, state in states.items():
-        if os.path.isabs(source.path):
-            continue  # outside the project: used where it is
+        if os.path.isabs(source.path) or (in_place and state == "at its path"):
+            continue  # outside the project, or already right where it is: used there
         destination = workspace / source.path
         destination.parent.mkdir(parents=True, exist_ok=True)
         origin = project.root / source.path if state == "at its path" else None
@@ -161,6 +178,30 @@ def _check_sources(states: dict[Source, SourceState]) -> None:
         )
 
 
+def check_can_run(plan: Plan, options: ReproduceOptions) -> None:
+    """A clean worktree needs a recorded commit; in place is only for the jobs without one."""
+    if plan.commit is None and not options.in_place:
+        raise ReproduceError(
+            "the target's job ran outside git, so there is no commit to check out into a clean "
+            "worktree; pass --in-place to run the steps in this project directory itself "
+            "(its outputs are overwritten there)"
+        )
+    if plan.commit is not None and options.in_place:
+        raise ReproduceError(
+            f"--in-place is only for jobs recorded outside git; this one ran at commit "
+            f"{plan.commit[:12]} and is reproduced in a clean worktree of it (drop --in-place)"
+        )
+
+
+def _recorded_patch(project: Project, plan: Plan) -> bytes | None:
+    if plan.patch_hash is None:
+        return None
+    objects = ObjectStore(project.objects_dir)
+    if not objects.has(plan.patch_hash):
+        raise ReproduceError(f"the recorded dirty-tree patch {plan.patch_hash[:12]} is gone")
+    return objects.get_bytes(plan.patch_hash)
+
+
 def reproduce(
     project: Project,
     config: Config,
@@ -170,68 +211,111 @@ def reproduce(
     progress: Callable[[str], None] = lambda _line: None,
     states: dict[Source, SourceState] | None = None,
 ) -> ReproduceReport:
-    """Replay `plan` in a fresh worktree and compare every output with the record.
+    """Replay `plan` in a fresh worktree (or in place) and compare every output with the record.
 
     `states` is `source_status` of the plan when the caller already has it (shown it).
+    Everything that can refuse is checked before the first step runs.
     """
-    git = _git_for(project)
-    if plan.commit is None:
-        raise ReproduceError("the target's job recorded no git commit; it ran outside git")
-    if not git.has_commit(plan.commit):
-        raise ReproduceError(
-            f"the recorded commit {plan.commit[:12]} is not in this repository "
-            "(fetch it, or reproduce in the clone where it was made)"
-        )
+    check_can_run(plan, options)
+    git = None
+    if plan.commit is not None:
+        git = _git_for(project)
+        if not git.has_commit(plan.commit):
+            raise ReproduceError(
+                f"the recorded commit {plan.commit[:12]} is not in this repository "
+                "(fetch it, or reproduce in the clone where it was made)"
+            )
     hasher = Hasher(store)
     if states is None:
         states = source_status(plan, project.root, ObjectStore(project.objects_dir), hasher)
     _check_sources(states)
-    patch = None
-    if plan.patch_hash is not None:
-        objects = ObjectStore(project.objects_dir)
-        if not objects.has(plan.patch_hash):
-            raise ReproduceError(f"the recorded dirty-tree patch {plan.patch_hash[:12]} is gone")
-        patch = objects.get_bytes(plan.patch_hash)
+    patch = _recorded_patch(project, plan)
+    if git is None:
+        return _run_plan(project, config, hasher, plan, options, progress, states, project.root)
     workdir = options.workdir or project.roar_dir / "reproduce" / time.strftime("%Y%m%d-%H%M%S")
     if workdir.exists() and any(workdir.iterdir()):
         raise ReproduceError(f"{workdir} exists and is not empty; choose another --workdir")
+    assert plan.commit is not None
     worktree = git.add_worktree(workdir, plan.commit)
-    report = ReproduceReport(plan, workdir)
     try:
         if patch:
             worktree.apply_patch(patch)
         workspace = workdir / project.root.resolve().relative_to(git.root.resolve())
-        _place_sources(plan, project, workspace, states)
-        for step in plan.all_steps:
-            progress(f"@{step.job.id} {step.job.step}: {' '.join(step.job.command)}")
-            report.steps.append(_run_step(project, config, hasher, workspace, step, options))
-            if report.steps[-1].exit_code != 0:
-                break
-        _restore_outputs(project, hasher, workspace, report, options.force)
+        return _run_plan(project, config, hasher, plan, options, progress, states, workspace)
     finally:
         if not options.keep:
             git.remove_worktree(workdir)
+
+
+def _run_plan(
+    project: Project,
+    config: Config,
+    hasher: Hasher,
+    plan: Plan,
+    options: ReproduceOptions,
+    progress: Callable[[str], None],
+    states: dict[Source, SourceState],
+    workspace: Path,
+) -> ReproduceReport:
+    in_place = workspace == project.root
+    report = ReproduceReport(plan, workspace, in_place)
+    _place_sources(plan, project, workspace, states)
+    results: dict[int, StepResult] = {}
+
+    def run_one(step: PlanStep, control: StepControl) -> Finished:
+        result = _run_step(project, config, workspace, step, options, control)
+        results[step.job.id] = result
+        return Finished(result.exit_code == 0, _summary(result))
+
+    report.not_run = run_steps(
+        plan.builds,
+        plan.steps,
+        run_one,
+        jobs=options.jobs,
+        timeout=options.step_timeout,
+        progress=progress,
+    )
+    report.steps = [results[s.job.id] for s in plan.all_steps if s.job.id in results]
+    if not in_place:
+        _restore_outputs(project, hasher, workspace, report, options.force)
     return report
+
+
+def _summary(result: StepResult) -> str:
+    if result.stopped:
+        return f"stopped: {result.stopped}"
+    if result.exit_code != 0:
+        return f"failed with exit {result.exit_code}"
+    same = sum(1 for _, expected, got in result.outputs if expected == got)
+    return f"ok, {same} of {len(result.outputs)} outputs match"
 
 
 def _run_step(
     project: Project,
     config: Config,
-    hasher: Hasher,
     workspace: Path,
     step: PlanStep,
     options: ReproduceOptions,
+    control: StepControl,
 ) -> StepResult:
     job = step.job
     request = RunRequest(
         job.command, kind="reproduce", name=job.step, tracer=options.tracer, reproduces=job.id
     )
-    outcome = run_job(project, config, request, cwd=workspace / job.cwd, workspace=workspace)
+    outcome = run_job(
+        project, config, request, cwd=workspace / job.cwd, workspace=workspace, control=control
+    )
+    # The run hashed what it wrote; a file it did not write is hashed here, without the
+    # shared store (this runs in a worker thread), in case it was already in place.
+    written = {ref.path: ref.artifact.hash for ref in outcome.outputs}
     outputs = []
     for path, expected in step.outputs:
-        absolute = path if os.path.isabs(path) else str(workspace / path)
-        outputs.append((path, expected, _hash_or_none(hasher, absolute)))
-    return StepResult(step, outcome.exit_code, outcome.job.id, outputs)
+        got = written.get(path)
+        if got is None:
+            absolute = path if os.path.isabs(path) else str(workspace / path)
+            got = _hash_or_none(Hasher(), absolute)
+        outputs.append((path, expected, got))
+    return StepResult(step, outcome.exit_code, outcome.job.id, outputs, outcome.stopped)
 
 
 def _restore_outputs(

@@ -23,7 +23,7 @@ from roar.project import Project
 from roar.run.command import check_command, step_name
 from roar.store import Store
 from roar.trace import choose_tracer
-from roar.trace.base import TraceResult
+from roar.trace.base import StepControl, TraceResult
 from roar.trace.choose import TracerName
 from roar.trace.classify import Classified, Filters, classify
 from roar.vcs.git import Git
@@ -49,6 +49,7 @@ class RunOutcome:
     outputs: list[FileRef]
     tracer: str
     notes: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why roar ended the command early (time limit, cancel)
 
     @property
     def duration(self) -> float:
@@ -146,12 +147,14 @@ def run_job(
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
     workspace: Path | None = None,
+    control: StepControl | None = None,
 ) -> RunOutcome:
     """Trace `request.argv` to completion and record it; the command's failure is data.
 
     `workspace` is the tree the command works in when it is not the project itself (a
     reproduction's worktree): paths are recorded relative to it, and its git state is
-    captured, while the record goes to the project's store.
+    captured, while the record goes to the project's store. `control` bounds an unattended
+    run (time limit, cancel switch); roar's own signals are forwarded only without one.
     """
     env = dict(os.environ if environ is None else environ)
     root = (workspace or project.root).resolve()
@@ -164,7 +167,7 @@ def run_job(
     store = project.open_store(config)  # fail before running, not after an hour of training
     try:
         started, started_ns = time.time(), time.time_ns()
-        result = tracer.run(request.argv, cwd=workdir, env=env)
+        result = tracer.run(request.argv, cwd=workdir, env=env, control=control)
         ended = time.time()
         notes.extend(result.notes)
         filters = _filters(root, config, git)
@@ -196,7 +199,7 @@ def run_job(
             ),
             host=capture_host(),
             trace_coverage=result.coverage,
-            notes=_signal_note(result.signal),
+            notes=_job_note(result.signal, result.stopped),
             reproduces_job=request.reproduces,
         )
         job = store.record_job(spec, inputs, outputs)
@@ -206,10 +209,21 @@ def run_job(
         notes.append(
             f"the command read and wrote no files that roar records (tracer: {result.tracer})"
         )
-    return RunOutcome(job, result.exit_code, result.signal, inputs, outputs, result.tracer, notes)
+    return RunOutcome(
+        job,
+        result.exit_code,
+        result.signal,
+        inputs,
+        outputs,
+        result.tracer,
+        notes,
+        result.stopped,
+    )
 
 
-def _signal_note(signum: int | None) -> str | None:
+def _job_note(signum: int | None, stopped: str | None) -> str | None:
+    if stopped is not None:
+        return f"stopped by roar: {stopped}"
     if signum is None:
         return None
     import signal

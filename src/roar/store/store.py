@@ -215,6 +215,15 @@ class Store:
         with self.db.read() as cur:
             return [self._job(row) for row in cur.execute(query, params).fetchall()]
 
+    def successful_builds_at(self, commit: str) -> list[Job]:
+        """Build jobs that exited 0 at `commit`, newest first."""
+        query = (
+            f"{_JOB_SELECT} WHERE kind = 'build' AND git_commit = ? AND exit_code = 0 "
+            "ORDER BY id DESC"
+        )
+        with self.db.read() as cur:
+            return [self._job(row) for row in cur.execute(query, (commit,)).fetchall()]
+
     def file_counts(self, job_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         """{job id: (number of inputs, number of outputs)}."""
         counts = {job_id: (0, 0) for job_id in job_ids}

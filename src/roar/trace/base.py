@@ -6,14 +6,26 @@ import abc
 import contextlib
 import os
 import signal
+import subprocess
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
 from roar.models import TraceCoverage
 from roar.trace.model import AccessLog
 
-__all__ = ["ForwardSignals", "TraceResult", "Tracer", "exit_status"]
+__all__ = [
+    "ForwardSignals",
+    "StepControl",
+    "TraceResult",
+    "Tracer",
+    "exit_status",
+    "popen_options",
+    "wait_child",
+]
 
 
 @dataclass
@@ -24,6 +36,20 @@ class TraceResult:
     coverage: TraceCoverage
     tracer: str
     notes: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why roar ended it early ("timed out after 10 s")
+
+
+@dataclass(frozen=True)
+class StepControl:
+    """Bounds for an unattended run (a reproduction step): a time limit and a cancel switch.
+
+    A controlled command runs in its own process group with stdin from /dev/null, so the
+    whole tree it starts can be ended together, from any thread, without a terminal.
+    """
+
+    timeout: float | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    grace: float = 5.0  # seconds between SIGTERM and SIGKILL
 
 
 class Tracer(abc.ABC):
@@ -31,7 +57,14 @@ class Tracer(abc.ABC):
     coverage: TraceCoverage
 
     @abc.abstractmethod
-    def run(self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> TraceResult:
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str,
+        env: Mapping[str, str],
+        control: StepControl | None = None,
+    ) -> TraceResult:
         """Run `argv` to completion with stdio passed through, recording file accesses."""
 
 
@@ -70,3 +103,43 @@ class ForwardSignals:
     def __exit__(self, *_exc: object) -> None:
         for signum, handler in self._saved.items():
             signal.signal(signum, handler)  # type: ignore[arg-type]
+
+
+def popen_options(control: StepControl | None) -> dict[str, Any]:
+    """Extra Popen arguments for a controlled run: its own process group, no stdin."""
+    if control is None:
+        return {}
+    return {"process_group": 0, "stdin": subprocess.DEVNULL}
+
+
+def wait_child(
+    proc: subprocess.Popen[bytes], signal_target: Callable[[], int], control: StepControl | None
+) -> tuple[int, str | None]:
+    """Wait for `proc`: its returncode, and why roar stopped it early (None if it did not).
+
+    Without a control, signals sent to roar are forwarded as for an interactive run. With
+    one, the process group is ended (SIGTERM, then SIGKILL after the grace period) when the
+    time limit passes or the cancel switch is set.
+    """
+    if control is None:
+        with ForwardSignals(signal_target):
+            return proc.wait(), None
+    deadline = None if control.timeout is None else time.monotonic() + control.timeout
+    while True:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return proc.wait(timeout=0.1), None
+        if control.cancel.is_set():
+            return _end_group(proc, control.grace), "cancelled"
+        if deadline is not None and time.monotonic() >= deadline:
+            return _end_group(proc, control.grace), f"timed out after {control.timeout:g} s"
+
+
+def _end_group(proc: subprocess.Popen[bytes], grace: float) -> int:
+    """SIGTERM the group, give it `grace` seconds, then SIGKILL whatever is left of it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # stragglers that ignored SIGTERM, or all
+    return proc.wait()

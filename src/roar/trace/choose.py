@@ -20,7 +20,7 @@ from typing import Literal
 
 from roar.errors import TracerUnavailable
 from roar.fsutil import atomic_write_bytes
-from roar.trace.base import Tracer, TraceResult
+from roar.trace.base import StepControl, Tracer, TraceResult
 
 __all__ = ["AUTO_ORDER", "TracerChoice", "TracerName", "choose_tracer", "probe", "probe_tracers"]
 
@@ -169,13 +169,22 @@ class _FallBack(Tracer):
         self.first, self.later, self.project_root = first, later, project_root
         self.name, self.coverage = first.name, first.coverage
 
-    def run(self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> TraceResult:
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str,
+        env: Mapping[str, str],
+        control: StepControl | None = None,
+    ) -> TraceResult:
         try:
-            return self.first.run(argv, cwd=cwd, env=env)
+            return self.first.run(argv, cwd=cwd, env=env, control=control)
         except TracerUnavailable as refused:
             for name in self.later:
                 if probe(name).works:
-                    result = _make(name, self.project_root).run(argv, cwd=cwd, env=env)
+                    result = _make(name, self.project_root).run(
+                        argv, cwd=cwd, env=env, control=control
+                    )
                     why = refused.fields["detail"]
                     result.notes.insert(0, f"{self.first.name}: {why}; used {name}")
                     return result

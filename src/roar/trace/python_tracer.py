@@ -16,7 +16,14 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from roar.trace.base import ForwardSignals, Tracer, TraceResult, exit_status
+from roar.trace.base import (
+    StepControl,
+    Tracer,
+    TraceResult,
+    exit_status,
+    popen_options,
+    wait_child,
+)
 from roar.trace.model import AccessLog
 
 __all__ = ["PythonTracer", "scan_tree"]
@@ -84,7 +91,14 @@ class PythonTracer(Tracer):
     def __init__(self, project_root: Path) -> None:
         self.project_root = project_root
 
-    def run(self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> TraceResult:
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str,
+        env: Mapping[str, str],
+        control: StepControl | None = None,
+    ) -> TraceResult:
         before = scan_tree(self.project_root)
         with tempfile.TemporaryDirectory(prefix="roar-audit-") as workdir:
             audit_log = Path(workdir) / "audit.log"
@@ -92,9 +106,8 @@ class PythonTracer(Tracer):
             previous = child_env.get("PYTHONPATH")
             child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HOOK_DIR), previous]))
             child_env["ROAR_AUDIT_LOG"] = str(audit_log)
-            proc = subprocess.Popen(list(argv), cwd=cwd, env=child_env)
-            with ForwardSignals(lambda: proc.pid):
-                returncode = proc.wait()
+            proc = subprocess.Popen(list(argv), cwd=cwd, env=child_env, **popen_options(control))
+            returncode, stopped = wait_child(proc, lambda: proc.pid, control)
             log = AccessLog()
             read_audit_log(audit_log, log)
         after = scan_tree(self.project_root)
@@ -108,4 +121,4 @@ class PythonTracer(Tracer):
             "traced with the Python audit hook and a project scan (reduced coverage): reads "
             "by non-Python programs, and their writes outside the project, are not seen"
         ]
-        return TraceResult(code, signum, log, self.coverage, self.name, notes)
+        return TraceResult(code, signum, log, self.coverage, self.name, notes, stopped)

@@ -27,7 +27,14 @@ from collections.abc import Mapping, Sequence
 
 from roar.errors import TracerUnavailable
 from roar.models import TraceCoverage
-from roar.trace.base import ForwardSignals, Tracer, TraceResult, exit_status
+from roar.trace.base import (
+    StepControl,
+    Tracer,
+    TraceResult,
+    exit_status,
+    popen_options,
+    wait_child,
+)
 from roar.trace.model import AccessLog, PathState
 from roar.trace.seccomp_filter import SYSCALLS, Arch, SyscallSpec, build_filter, native_arch
 from roar.trace.seccomp_kernel import Listener, Notification, ProcessMemory, install_listener
@@ -152,7 +159,14 @@ class SeccompTracer(Tracer):
         self.arch = arch
         self.program, self.length = build_filter(arch)
 
-    def run(self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> TraceResult:
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str,
+        env: Mapping[str, str],
+        control: StepControl | None = None,
+    ) -> TraceResult:
         decoder = _Decoder(self.arch)
         supervisor = _Supervisor(decoder)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -175,12 +189,15 @@ class SeccompTracer(Tracer):
         try:
             try:
                 proc = subprocess.Popen(
-                    list(argv), cwd=cwd, env=dict(env), preexec_fn=install_in_child
+                    list(argv),
+                    cwd=cwd,
+                    env=dict(env),
+                    preexec_fn=install_in_child,
+                    **popen_options(control),
                 )
             finally:
                 theirs.close()  # the supervisor sees EOF if the child never sends
-            with ForwardSignals(lambda: proc.pid):
-                returncode = proc.wait()
+            returncode, stopped = wait_child(proc, lambda: proc.pid, control)
             thread.join()
         except subprocess.SubprocessError as exc:
             thread.join()
@@ -199,7 +216,7 @@ class SeccompTracer(Tracer):
             notes.append(
                 f"{supervisor.undecoded} syscalls could not be decoded ({supervisor.first_failure})"
             )
-        return TraceResult(code, signum, decoder.access_log(), coverage, self.name, notes)
+        return TraceResult(code, signum, decoder.access_log(), coverage, self.name, notes, stopped)
 
     @staticmethod
     def _not_installed(code: int | None) -> TracerUnavailable:

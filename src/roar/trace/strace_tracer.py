@@ -15,7 +15,14 @@ import threading
 from collections.abc import Mapping, Sequence
 
 from roar.errors import TracerUnavailable
-from roar.trace.base import ForwardSignals, Tracer, TraceResult, exit_status
+from roar.trace.base import (
+    StepControl,
+    Tracer,
+    TraceResult,
+    exit_status,
+    popen_options,
+    wait_child,
+)
 from roar.trace.model import AccessLog
 from roar.trace.strace_parse import TRACED_SYSCALLS, StraceParser
 
@@ -53,7 +60,14 @@ class StraceTracer(Tracer):
             )
         self.strace = found
 
-    def run(self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> TraceResult:
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str,
+        env: Mapping[str, str],
+        control: StepControl | None = None,
+    ) -> TraceResult:
         log = AccessLog()
         parser = StraceParser(log, cwd)
         workdir = tempfile.mkdtemp(prefix="roar-strace-")
@@ -72,10 +86,14 @@ class StraceTracer(Tracer):
         reader = threading.Thread(target=read_trace, name="roar-strace-reader", daemon=True)
         reader.start()
         try:
-            proc = subprocess.Popen(strace_argv(self.strace, fifo, argv), cwd=cwd, env=dict(env))
+            proc = subprocess.Popen(
+                strace_argv(self.strace, fifo, argv),
+                cwd=cwd,
+                env=dict(env),
+                **popen_options(control),
+            )
             # strace blocks fatal signals while it traces; the traced command gets them.
-            with ForwardSignals(lambda: parser.root_pid or proc.pid):
-                returncode = proc.wait()
+            returncode, stopped = wait_child(proc, lambda: parser.root_pid or proc.pid, control)
             _unblock_reader(fifo, reader)
             reader.join()
         finally:
@@ -86,7 +104,7 @@ class StraceTracer(Tracer):
         notes = []
         if parser.unparsed:
             notes.append(f"{parser.unparsed} of {parser.lines} strace lines were not understood")
-        return TraceResult(code, signum, log, self.coverage, self.name, notes)
+        return TraceResult(code, signum, log, self.coverage, self.name, notes, stopped)
 
 
 def _unblock_reader(fifo: str, reader: threading.Thread) -> None:
