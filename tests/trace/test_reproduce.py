@@ -242,3 +242,31 @@ def test_in_place_is_refused_for_a_job_recorded_at_a_commit(recorded: Workspace)
     assert result.code == 8
     assert "only for jobs recorded outside git" in result.stderr
     assert _jobs(recorded) == 3
+
+
+def _fake_distribution(site: Path, version: str) -> None:
+    (site / "fakepkg").mkdir(parents=True, exist_ok=True)
+    (site / "fakepkg" / "__init__.py").write_text("VALUE = 'v'\n")
+    for old in site.glob("fakepkg-*.dist-info"):
+        for file in old.iterdir():
+            file.unlink()
+        old.rmdir()
+    info = site / f"fakepkg-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: fakepkg\nVersion: {version}\n\n")
+    (info / "RECORD").write_text("fakepkg/__init__.py,,\n")
+
+
+def test_packages_are_compared_with_the_environment_the_job_used(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    site = tmp_path / "env" / "lib" / "python3.11" / "site-packages"
+    _fake_distribution(site, "1.0")
+    env = {"PYTHONPATH": str(site)}
+    code = "import fakepkg; open('v.txt', 'w').write(fakepkg.VALUE)"
+    assert run_roar("run", "-q", "python3", "-c", code, cwd=ws.root, env=env).code == 0
+    same = run_roar("reproduce", "v.txt", cwd=ws.root)
+    assert "environment: fakepkg" not in same.stdout  # where the job found it (not in roar's)
+    _fake_distribution(site, "2.0")
+    changed = run_roar("reproduce", "v.txt", cwd=ws.root)
+    assert f"environment: fakepkg 1.0 recorded, 2.0 in {site}" in changed.stdout

@@ -138,6 +138,22 @@ class PackageIndex:
                 used[owner[0]] = owner[1]
         return dict(sorted(used.items(), key=lambda item: item[0].lower()))
 
+    def sites_of(self, paths: Iterable[str]) -> dict[str, str]:
+        """{distribution name: the site directory it was used from} for `paths`."""
+        sites: dict[str, str] = {}
+        for path in paths:
+            split = site_split(path)
+            if split is None or _startup_only(top := split[1].split("/", 1)[0]):
+                continue
+            owner = self._index(split[0]).get(top)
+            if owner is not None and _normalize(owner[0]) not in _OWN:
+                sites.setdefault(owner[0], split[0])
+        return dict(sorted(sites.items()))
+
+    def installed(self, site: str) -> dict[str, str]:
+        """{distribution name: version} installed in `site` now (empty when it is gone)."""
+        return {name: version for name, version in self._index(site).values()}
+
 
 def _scan_site(site: str) -> dict[str, tuple[str, str]]:
     owners: dict[str, tuple[str, str]] = {}

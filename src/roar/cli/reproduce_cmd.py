@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 import click
@@ -18,12 +17,13 @@ from roar.reproduce import (
     ReproduceOptions,
     ReproduceReport,
     check_can_run,
+    environment_differences,
     load_plan,
     reproduce,
     source_status,
 )
 from roar.reproduce.execute import SourceState
-from roar.reproduce.plan import Source, package_differences
+from roar.reproduce.plan import Source
 from roar.trace.choose import TracerName
 
 
@@ -61,12 +61,6 @@ def _print_report(report: ReproduceReport) -> None:
         echo_note(f"restored {path}")
     for path in report.kept_different:
         echo_note(f"left {path} alone: it holds other content (--force replaces it)")
-
-
-def _installed() -> dict[str, str]:
-    from importlib import metadata
-
-    return {d.metadata["Name"]: d.version for d in metadata.distributions()}
 
 
 @click.command()
@@ -118,9 +112,8 @@ def reproduce_command(
     with project.open_store(config) as store:
         plan = load_plan(store, ref, project_root=project.root, cwd=state.cwd)
         states = source_status(plan, project.root, ObjectStore(project.objects_dir), Hasher(store))
-        python = ".".join(map(str, sys.version_info[:3]))
-        jobs = [s.job for s in plan.all_steps]
-        _print_plan(plan, states, package_differences(jobs, _installed(), python))
+        differences = environment_differences(plan, project.roar_dir / "package-index.json")
+        _print_plan(plan, states, differences)
         if not do_run:
             return
         options = ReproduceOptions(workdir, keep, force, tracer, parallel, step_timeout, in_place)

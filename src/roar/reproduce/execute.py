@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from roar.capture.packages import PackageIndex
 from roar.config import Config
 from roar.errors import HashError, ReproduceError
 from roar.hashing import Hasher
@@ -21,7 +23,7 @@ from roar.lineage import ArtifactTarget, JobTarget, load_lineage, resolve_ref
 from roar.models import Job
 from roar.objects import ObjectStore
 from roar.project import Project
-from roar.reproduce.plan import Plan, PlanStep, Source, make_plan
+from roar.reproduce.plan import Plan, PlanStep, Source, make_plan, package_differences
 from roar.reproduce.schedule import Finished, run_steps
 from roar.run import RunRequest, run_job
 from roar.store import Store
@@ -34,6 +36,7 @@ __all__ = [
     "ReproduceReport",
     "StepResult",
     "check_can_run",
+    "environment_differences",
     "load_plan",
     "reproduce",
     "source_status",
@@ -93,6 +96,24 @@ def source_status(
             state = "collected"
         found[source] = state
     return found
+
+
+def environment_differences(plan: Plan, package_index: Path) -> list[str]:
+    """Python and package differences between the record and the environments now."""
+    from importlib import metadata
+
+    jobs = [step.job for step in plan.all_steps]
+    index = PackageIndex(package_index)
+    sites = {site for job in jobs for site in (job.env.get("package_sites") or {}).values()}
+    installed_in = {site: index.installed(site) for site in sorted(sites)}
+    index.save()
+    here: dict[str, str] = {}
+    if any(
+        set(job.env.get("packages", {})) - set(job.env.get("package_sites") or {}) for job in jobs
+    ):
+        here = {d.metadata["Name"]: d.version for d in metadata.distributions()}
+    python = ".".join(map(str, sys.version_info[:3]))
+    return package_differences(jobs, installed_in, here, python)
 
 
 @dataclass(frozen=True)

@@ -107,20 +107,32 @@ def _path_of(outputs: Sequence[tuple[str, str]], digest: str) -> str:
 
 
 def package_differences(
-    jobs: Sequence[Job], installed: Mapping[str, str], python: str
+    jobs: Sequence[Job],
+    installed_in: Mapping[str, Mapping[str, str]],
+    installed_here: Mapping[str, str],
+    python: str,
 ) -> list[str]:
-    """The environment differences that matter: Python and the packages the jobs used."""
-    found = []
+    """The environment differences that matter: Python and the packages the jobs used.
+
+    A package is compared with what the site directory it was used from holds now
+    (`installed_in`, by site); one recorded before sites were kept is compared with the
+    environment roar runs in (`installed_here`).
+    """
+    found: list[str] = []
     recorded_python = {v for job in jobs for v in job.env.get("python_versions", [])}
     if recorded_python and not any(
         python.startswith(f"{v}.") or python == v for v in recorded_python
     ):
         found.append(f"python {', '.join(sorted(recorded_python))} recorded, {python} here")
-    used: dict[str, str] = {}
     for job in jobs:
-        used.update(job.env.get("packages", {}))
-    for name, version in sorted(used.items()):
-        now = installed.get(name)
-        if now != version:
-            found.append(f"{name} {version} recorded, {now or 'not installed'} here")
+        sites: Mapping[str, str] = job.env.get("package_sites") or {}
+        for name, version in sorted(job.env.get("packages", {}).items()):
+            site = sites.get(name)
+            current = installed_in.get(site, {}) if site else installed_here
+            now = current.get(name)
+            if now != version:
+                where = f"in {site}" if site else "here"
+                line = f"{name} {version} recorded, {now or 'not installed'} {where}"
+                if line not in found:
+                    found.append(line)
     return found

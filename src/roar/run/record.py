@@ -128,11 +128,14 @@ def _environment(
     seen = list(result.log.paths)
     index = PackageIndex(index_cache)
     packages = index.distributions(seen)
+    sites = index.sites_of(seen)
     index.save()
     return {
         # git-tracked files the job read: pinned by the commit, checked by `roar status`
         "source_files": sources,
         "packages": packages,
+        # where each was installed: a reproduction compares with that environment, not roar's
+        "package_sites": sites,
         "python_versions": python_versions_from_paths(seen),
         "roar_python": ".".join(map(str, sys.version_info[:3])),
         "variables": redact_environment(environ),
