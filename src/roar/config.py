@@ -96,6 +96,20 @@ SETTINGS: Mapping[str, Setting] = _declare(
         "Drop files under /tmp and $TMPDIR (never those inside the project).",
     ),
     Setting(
+        "reproduce.collect_sources",
+        "bool",
+        False,
+        "Copy each run's source inputs (project files no recorded job wrote) into "
+        ".roar/objects, so `roar reproduce` has them after the originals change.",
+    ),
+    Setting(
+        "reproduce.collect_max_mb",
+        "int",
+        1024,
+        "At most this many MiB of new source inputs copied per run; files past it are "
+        "skipped with a warning.",
+    ),
+    Setting(
         "store.url",
         "url",
         None,

@@ -13,8 +13,10 @@
     │   ├── SchemaTooNew                    written by a newer roar
     │   ├── SchemaMissing                   the database was never migrated
     │   ├── StoreUnavailable                cannot connect / locked for too long
-    │   └── RecordNotFound                  no job or artifact with that id
+    │   ├── RecordNotFound                  no job or artifact with that id
+    │   └── ObjectCopyFailed                a file cannot be copied into .roar/objects
     ├── HashError                  exit 6   a path cannot be read for hashing
+    │   └── ContentChanged                  a file no longer holds the content roar hashed
     ├── TracerUnavailable          exit 7   the requested tracer cannot run here
     └── CommandNotFound            exit 127 `roar run` was given a command that does not exist
 
@@ -33,9 +35,11 @@ __all__ = [
     "ConfigError",
     "CorruptConfigFile",
     "CommandNotFound",
+    "ContentChanged",
     "HashError",
     "InvalidConfigValue",
     "NotInitialized",
+    "ObjectCopyFailed",
     "ProjectError",
     "RecordNotFound",
     "RoarError",
@@ -134,9 +138,20 @@ class RecordNotFound(StoreError):
     template = "{detail}"
 
 
+class ObjectCopyFailed(StoreError):
+    template = "cannot copy {path} into {objects}: {detail}"
+
+
 class HashError(RoarError):
     exit_code = 6
     template = "cannot hash {path}: {detail}"
+
+
+class ContentChanged(HashError):
+    template = (
+        "{path} changed after roar hashed it (hashed {expected:.12}, now {got:.12}); "
+        "nothing was stored"
+    )
 
 
 class TracerUnavailable(RoarError):

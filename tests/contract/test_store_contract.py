@@ -141,6 +141,21 @@ def test_artifacts_are_stored_once(store: Store) -> None:
     assert count(store, "job_inputs") == 6
 
 
+def test_produced_hashes_in_one_batch(store: Store) -> None:
+    raw, clean, model = art("raw"), art("clean"), art("model")
+    prep = store.record_job(JobSpec(step="prep"), [FileRef("raw", raw)], [FileRef("clean", clean)])
+    train = store.record_job(
+        JobSpec(step="train"), [FileRef("clean", clean)], [FileRef("model", model)]
+    )
+    asked = [raw.hash, clean.hash, model.hash, "f" * 64]
+    assert store.produced_hashes(asked) == {clean.hash, model.hash}
+    assert store.produced_hashes(asked, before=train.id) == {clean.hash}
+    assert store.produced_hashes(asked, before=prep.id) == set()
+    assert store.produced_hashes([]) == set()
+    many = [art(str(i)).hash for i in range(12_000)] + [model.hash]  # more than one chunk
+    assert store.produced_hashes(many) == {model.hash}
+
+
 def test_hash_cache_round_trip_with_full_64_bit_stat_fields(store: Store) -> None:
     entry = HashCacheEntry(
         "/data/x",

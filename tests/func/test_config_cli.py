@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from roar.config import SETTINGS
 from tests.helpers import run_roar
 
 
@@ -97,3 +98,9 @@ def test_bad_override_flag_is_a_usage_error(project: Path) -> None:
     result = run_roar("-c", "output.quiet", "config", "list", cwd=project)
     assert result.code == 2
     assert "KEY=VALUE" in _one_line_error(result.stderr)
+
+
+def test_every_setting_is_in_the_readme_table() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for key, setting in SETTINGS.items():
+        assert f"| `{key}` | {setting.type_name} |" in readme, f"README lacks {key}"

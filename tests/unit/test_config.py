@@ -24,6 +24,8 @@ DESIGN_KEYS = {
     "filters.ignore_package_reads": True,
     "filters.ignore_torch_cache": True,
     "filters.ignore_tmp_files": True,
+    "reproduce.collect_sources": False,
+    "reproduce.collect_max_mb": 1024,
     "glaas.url": None,
     "store.url": None,
 }

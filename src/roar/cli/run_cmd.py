@@ -29,6 +29,13 @@ def _options(function: click.decorators.FC) -> click.decorators.FC:
     function = click.option(
         "-n", "--name", help="Step name (default: derived from the command, e.g. train)."
     )(function)
+    function = click.option(
+        "--collect-sources/--no-collect-sources",
+        default=None,
+        help="Copy the source inputs (project files no recorded job wrote) into .roar/objects "
+        "so `roar reproduce` still has them after they change (default: "
+        "reproduce.collect_sources; size cap: reproduce.collect_max_mb).",
+    )(function)
     return function
 
 
@@ -61,7 +68,12 @@ def _run(state: CliState, request: RunRequest, quiet: bool) -> int:
 @_options
 @pass_state
 def run(
-    state: CliState, command: tuple[str, ...], name: str | None, tracer: TracerName, quiet: bool
+    state: CliState,
+    command: tuple[str, ...],
+    name: str | None,
+    tracer: TracerName,
+    quiet: bool,
+    collect_sources: bool | None,
 ) -> int:
     """Run COMMAND, recording every file it reads and writes, its code and environment.
 
@@ -69,17 +81,24 @@ def run(
     (128+N when a signal N killed it). Put roar's options before COMMAND; everything
     after it belongs to COMMAND. Example: roar run python train.py --epochs 3
     """
-    return _run(state, RunRequest(command, "run", name, tracer), quiet)
+    request = RunRequest(command, "run", name, tracer, collect_sources=collect_sources)
+    return _run(state, request, quiet)
 
 
 @click.command(context_settings=_SETTINGS)
 @_options
 @pass_state
 def build(
-    state: CliState, command: tuple[str, ...], name: str | None, tracer: TracerName, quiet: bool
+    state: CliState,
+    command: tuple[str, ...],
+    name: str | None,
+    tracer: TracerName,
+    quiet: bool,
+    collect_sources: bool | None,
 ) -> int:
     """Run and record a build step (compiling, installing); reproduction runs these first.
 
     Example: roar build make -C native
     """
-    return _run(state, RunRequest(command, "build", name, tracer), quiet)
+    request = RunRequest(command, "build", name, tracer, collect_sources=collect_sources)
+    return _run(state, request, quiet)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from roar.hashing.cache import HashCache
-from roar.hashing.digest import hash_bytes, hash_file
+from roar.hashing.digest import copy_hashing, hash_bytes, hash_file
 from roar.hashing.hasher import Hasher, PathDigest, ProgressSink
 from roar.hashing.tree import tree_digest
 
@@ -12,6 +12,7 @@ __all__ = [
     "Hasher",
     "PathDigest",
     "ProgressSink",
+    "copy_hashing",
     "hash_bytes",
     "hash_file",
     "tree_digest",

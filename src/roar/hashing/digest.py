@@ -1,20 +1,24 @@
-"""BLAKE3 of one file: small files in one read, big ones through mmap on all cores."""
+"""BLAKE3 of one file: small files in one read, big ones through mmap on all cores; and
+a streaming copy that hashes the bytes it copies."""
 
 from __future__ import annotations
 
 import mmap
 import os
 from collections.abc import Callable
+from typing import BinaryIO
 
 from blake3 import blake3
 
-__all__ = ["BIG_FILE_BYTES", "CHUNK_BYTES", "hash_bytes", "hash_file"]
+__all__ = ["BIG_FILE_BYTES", "CHUNK_BYTES", "COPY_BYTES", "copy_hashing", "hash_bytes", "hash_file"]
 
 #: Files at least this big are mapped and hashed with blake3's thread pool.
 BIG_FILE_BYTES = 4 << 20
 #: Bytes fed to blake3 per call on big files: large enough to keep every core busy,
 #: small enough to report progress several times a second.
 CHUNK_BYTES = 64 << 20
+#: Bytes per read and write when copying a big file: memory stays bounded whatever its size.
+COPY_BYTES = 8 << 20
 
 
 def hash_bytes(data: bytes) -> str:
@@ -43,3 +47,22 @@ def hash_file(path: str | os.PathLike[str], advance: Callable[[int], None] | Non
             finally:
                 view.release()
         return hasher.hexdigest()
+
+
+def copy_hashing(source: str | os.PathLike[str], target: BinaryIO) -> str:
+    """Copy the file at `source` into `target` in bounded chunks; the hex BLAKE3 of the
+    bytes copied (which differ from an earlier hash of `source` if it changed since)."""
+    with open(source, "rb", buffering=0) as handle:
+        big = os.fstat(handle.fileno()).st_size >= BIG_FILE_BYTES
+        hasher = blake3(max_threads=blake3.AUTO) if big else blake3()
+        buffer = bytearray(COPY_BYTES if big else 1 << 16)
+        view = memoryview(buffer)
+        try:
+            while count := handle.readinto(buffer):
+                chunk = view[:count]
+                hasher.update(chunk)
+                target.write(chunk)
+                chunk.release()
+        finally:
+            view.release()
+    return hasher.hexdigest()

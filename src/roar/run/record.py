@@ -20,6 +20,7 @@ from roar.hashing import Hasher, PathDigest
 from roar.models import Artifact, FileRef, Job, JobKind, JobSpec
 from roar.objects import ObjectStore
 from roar.project import Project
+from roar.run.collect import collect_for_job
 from roar.run.command import check_command, step_name
 from roar.store import Store
 from roar.trace import choose_tracer
@@ -38,6 +39,7 @@ class RunRequest:
     name: str | None = None
     tracer: TracerName = "auto"
     reproduces: int | None = None  # the job this run replays (kind "reproduce")
+    collect_sources: bool | None = None  # copy source inputs to .roar/objects; None: config
 
 
 @dataclass
@@ -206,6 +208,9 @@ def run_job(
             reproduces_job=request.reproduces,
         )
         job = store.record_job(spec, inputs, outputs)
+        notes += collect_for_job(
+            store, project.objects_dir, config, request.collect_sources, root, job.id, inputs
+        )
     finally:
         store.close()
     if not inputs and not outputs:

@@ -356,6 +356,20 @@ class Store:
                 found.append([int(r[0]) for r in rows])
         return found[0], found[1]
 
+    def produced_hashes(self, digests: Sequence[str], before: int | None = None) -> set[str]:
+        """The `digests` that some job (before job `before`, when given) wrote."""
+        bound = NO_LIMIT if before is None else before
+        found: set[str] = set()
+        with self.db.read() as cur:
+            for chunk in _chunks(sorted(set(digests))):
+                rows = cur.execute(
+                    "SELECT DISTINCT artifact_hash FROM job_outputs "
+                    f"WHERE artifact_hash IN ({_marks(len(chunk))}) AND job_id < ?",
+                    [*chunk, bound],
+                ).fetchall()
+                found.update(str(row[0]) for row in rows)
+        return found
+
     def producer_of(self, digest: str, path: str | None, before: int | None) -> int | None:
         """The newest job before `before` that wrote `digest` at `path`, else anywhere
         (the same rule the lineage walks use)."""
