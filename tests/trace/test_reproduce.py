@@ -270,3 +270,16 @@ def test_packages_are_compared_with_the_environment_the_job_used(
     _fake_distribution(site, "2.0")
     changed = run_roar("reproduce", "v.txt", cwd=ws.root)
     assert f"environment: fakepkg 1.0 recorded, 2.0 in {site}" in changed.stdout
+
+
+def test_a_second_reproduction_replays_the_original_jobs(recorded: Workspace) -> None:
+    root = recorded.root
+    assert run_roar("run", "-q", "python3", "prep.py", "raw.txt", "clean.txt", cwd=root).code == 0
+    for _ in range(2):
+        (root / "metrics.txt").unlink()
+        result = run_roar("reproduce", "metrics.txt", "--run", "-y", cwd=root)
+        assert result.code == 0, result.stderr
+    with recorded.project.open_store() as store:
+        replays = [j.reproduces_job for j in store.list_jobs() if j.kind == "reproduce"]
+    # job 4 re-ran prep after metrics.txt was made: the plan keeps the job 3 saw (@1)
+    assert sorted(replays) == [1, 1, 2, 2, 3, 3]

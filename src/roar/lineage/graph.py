@@ -34,6 +34,12 @@ class LineageGraph:
     outputs: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
     paths: dict[str, str] = field(default_factory=dict)  # hash -> a path it was seen at
 
+    # digest -> [(job id, path)] of every write in the graph; built on the first question,
+    # once load_lineage has filled `outputs` (the graph is not changed after that).
+    _writes: dict[str, list[tuple[int, str]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
     def producer(
         self, digest: str, before: int | None = None, path: str | None = None
     ) -> int | None:
@@ -41,15 +47,19 @@ class LineageGraph:
 
         Identical content is common (empty files, copies), so the path breaks ties.
         """
-        earlier = [
-            (job_id, files)
-            for job_id, files in self.outputs.items()
-            if before is None or job_id < before
-        ]
-        same_path = [j for j, files in earlier if (path, digest) in files]
-        anywhere = [j for j, files in earlier if any(h == digest for _, h in files)]
-        found = same_path or anywhere
-        return max(found) if found else None
+        if self._writes is None:
+            self._writes = {}
+            for job_id, files in self.outputs.items():
+                for written_path, written in files:
+                    self._writes.setdefault(written, []).append((job_id, written_path))
+        same_path = anywhere = -1
+        for job_id, written_path in self._writes.get(digest, ()):
+            if before is None or job_id < before:
+                anywhere = max(anywhere, job_id)
+                if written_path == path:
+                    same_path = max(same_path, job_id)
+        found = same_path if same_path >= 0 else anywhere
+        return found if found >= 0 else None
 
     def loops(self) -> list[ContentLoop]:
         """Every artifact that is in its own lineage within this graph.

@@ -70,8 +70,12 @@ def load_plan(store: Store, ref: str, *, project_root: Path, cwd: Path) -> Plan:
             f"no recorded job produced {ref} ({digest[:12]}); it is a source: "
             "there is nothing to reproduce"
         )
-    graph = load_lineage(store, ArtifactTarget(store.get_artifact(digest)), "up", None)
-    target_job = graph.jobs[max(producers)]
+    # Replay what first made it, not an earlier reproduction of that (which would make the
+    # plan a replay of a replay); walks from there only see the jobs before it.
+    jobs = store.jobs_by_ids(producers)
+    originals = [p for p in producers if jobs[p].kind != "reproduce"]
+    target_job = jobs[max(originals or producers)]
+    graph = load_lineage(store, JobTarget(target_job), "up", None)
     return make_plan(graph, digest, target_job, _builds_at(store, target_job.git_commit))
 
 
