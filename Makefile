@@ -54,6 +54,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/trace.py
 	$(BIN)/python bench/lineage.py
 	$(BIN)/python bench/status.py
+	$(BIN)/python bench/reproduce.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
