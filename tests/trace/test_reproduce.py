@@ -88,13 +88,22 @@ def test_a_step_that_writes_the_time_is_the_first_mismatch(ws: Workspace) -> Non
     assert "DIFFERS" in result.stdout
 
 
-def test_a_changed_source_is_named_before_anything_runs(recorded: Workspace) -> None:
-    (recorded.root / "raw.txt").write_text("9\n")
+@pytest.mark.parametrize("state", ["changed", "missing"])
+def test_an_unusable_source_is_named_before_anything_runs(recorded: Workspace, state: str) -> None:
+    raw = recorded.root / "raw.txt"
+    if state == "changed":
+        raw.write_text("9\n")
+    else:
+        raw.unlink()
+    plan = run_roar("reproduce", "metrics.txt", cwd=recorded.root)
+    source_line = next(line for line in plan.stdout.splitlines() if line.startswith("    raw.txt"))
+    assert source_line.endswith(f"  {state}")
     result = run_roar("reproduce", "metrics.txt", "--run", "-y", cwd=recorded.root)
     assert result.code == 8
-    assert "raw.txt" in result.stderr
-    assert "changed" in result.stderr
+    assert "raw.txt (" in result.stderr
+    assert f", {state})" in result.stderr
     assert _jobs(recorded) == 3  # nothing ran
+    assert len(_git(recorded.root, "worktree", "list").splitlines()) == 1
 
 
 def test_bad_references(recorded: Workspace) -> None:
