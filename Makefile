@@ -16,12 +16,12 @@ $(BIN)/python:
 
 # compileall: editable installs get no bytecode from pip, and with PYTHONDONTWRITEBYTECODE
 # set every `roar` call would compile its modules again (30-50 ms each time).
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml setup.py src/roar/trace/_supervisor.c | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/python -m compileall -q src
 	touch $@
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
+$(DEV_STAMP): pyproject.toml setup.py src/roar/trace/_supervisor.c | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m compileall -q src
 	touch $@ $(STAMP)

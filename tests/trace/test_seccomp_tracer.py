@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sysconfig
+from pathlib import Path
+
+import pytest
 
 from roar.trace.seccomp_filter import SYSCALLS, build_filter, native_arch
 from tests.helpers import run_roar
@@ -55,3 +60,14 @@ def test_roar_inside_roar_hands_the_inner_job_to_strace(ws: Workspace) -> None:
     assert "cannot trace with seccomp" in outer.stderr
     assert (ws.root / "auto.txt").read_text() == "x"
     assert not (ws.root / "x.txt").exists()  # refused before the command ran
+
+
+def test_the_c_supervisor_loop_is_built_and_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    headers = Path(sysconfig.get_paths()["include"], "Python.h")
+    if shutil.which("gcc") is None or not headers.exists():
+        pytest.skip("no C compiler or Python headers: roar installed without its C loop")
+    from roar.trace.seccomp_tracer import SeccompTracer
+
+    assert SeccompTracer().native_loop
+    monkeypatch.setenv("ROAR_SECCOMP_LOOP", "python")
+    assert not SeccompTracer().native_loop

@@ -18,10 +18,15 @@ import pytest
 from tests.trace.conftest import PY, Workspace, compile_c
 
 
-@pytest.fixture(autouse=True, params=["strace", "seccomp"])
-def backend(request: pytest.FixtureRequest, ws: Workspace) -> str:
-    ws.tracer = request.param
-    return str(request.param)
+@pytest.fixture(autouse=True, params=["strace", "seccomp", "seccomp-python-loop"])
+def backend(request: pytest.FixtureRequest, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> str:
+    """seccomp runs its C supervisor loop when built; the Python loop is checked too."""
+    name = str(request.param)
+    if name == "seccomp-python-loop":
+        monkeypatch.setenv("ROAR_SECCOMP_LOOP", "python")
+        name = "seccomp"
+    ws.tracer = name  # type: ignore[assignment]
+    return name
 
 
 def test_relative_paths_after_chdir(ws: Workspace) -> None:

@@ -21,6 +21,7 @@ import ctypes
 import errno
 import os
 import socket
+import struct
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
@@ -46,6 +47,28 @@ _RENAME_EXCHANGE = 2
 _O_ACCMODE = 3
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _NOT_A_FILE = os.O_DIRECTORY | getattr(os, "O_PATH", 0)  # O_TMPFILE carries O_DIRECTORY
+
+
+# One record of the C loop: nr, path length, old path length, padding, flags; then bytes.
+_RECORD = struct.Struct("=iIIIQ")
+_KIND_CODES = {"open": 1, "openat2": 2, "exec": 3, "rename": 4, "creat": 5, "truncate": 5,
+               "link": 5}  # fmt: skip
+
+try:  # the optional C build (setup.py); without it the same loop runs in Python
+    from roar.trace import _supervisor as _native  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - exercised where no compiler was available
+    _native = None
+
+
+def native_table(decoder_specs: Mapping[int, SyscallSpec]) -> bytes:
+    """The C loop's table: 6 signed bytes per syscall number, -1 for "none"."""
+    size = max(decoder_specs, default=-1) + 1
+    table = bytearray(b"\xff" * (6 * size))
+    for number, spec in decoder_specs.items():
+        fields = (spec.path, spec.dirfd, spec.flags, spec.old_path, spec.old_dirfd)
+        values = [-1 if f is None else f for f in fields] + [_KIND_CODES[spec.kind]]
+        table[6 * number : 6 * number + 6] = struct.pack("6b", *values)
+    return bytes(table)
 
 
 def _signed32(value: int) -> int:
@@ -86,6 +109,7 @@ class _Decoder:
         return state
 
     def apply(self, note: Notification) -> None:
+        """Decode a stopped call while its process waits (the Python loop)."""
         spec = self.by_number.get(note.nr)
         if spec is None:
             return
@@ -93,23 +117,42 @@ class _Decoder:
         path = self._path(pid, args, spec.path, spec.dirfd)
         if path is None:
             return
-        kind = spec.kind
-        if kind == "open":
-            self._opened(path, args[spec.flags or 0])
-        elif kind == "openat2":
+        flags = args[spec.flags] if spec.flags is not None else 0
+        if spec.kind == "openat2":
             raw = self.memory.read_bytes(pid, args[2], 8)  # struct open_how starts with flags
-            if raw is not None and len(raw) == 8:
-                self._opened(path, int.from_bytes(raw, "little"))
+            if raw is None or len(raw) != 8:
+                return
+            flags = int.from_bytes(raw, "little")
+        old = None
+        if spec.kind == "rename" and flags & _RENAME_EXCHANGE and spec.old_path is not None:
+            old = self._path(pid, args, spec.old_path, spec.old_dirfd)
+        self.record(spec, path, flags, old)
+
+    def apply_records(self, records: bytes) -> None:
+        """Decode what the C loop read while the processes waited (see _supervisor.c)."""
+        unpack, size, by_number = _RECORD.unpack_from, _RECORD.size, self.by_number
+        offset, end = 0, len(records)
+        while offset < end:
+            nr, path_length, old_length, _pad, flags = unpack(records, offset)
+            offset += size
+            path = records[offset : offset + path_length]
+            offset += path_length
+            old = records[offset : offset + old_length] if old_length else None
+            offset += old_length
+            self.record(by_number[nr], path, flags, old)
+
+    def record(self, spec: SyscallSpec, path: bytes, flags: int, old: bytes | None) -> None:
+        """What a call on `path` means; `old` is the other name of an exchanging rename."""
+        kind = spec.kind
+        if kind in ("open", "openat2"):
+            self._opened(path, flags)
         elif kind in ("creat", "truncate", "link"):
             self._state(path).write_intent = True
         elif kind == "exec":
             self._state(path).executed = True
         elif kind == "rename":
-            flags = args[spec.flags] if spec.flags is not None else 0
-            if flags & _RENAME_EXCHANGE and spec.old_path is not None:
-                old = self._path(pid, args, spec.old_path, spec.old_dirfd)
-                if old is not None:
-                    self._state(old).write_intent = True
+            if old is not None:
+                self._state(old).write_intent = True
             # The source needs no note: whether it still exists at the end decides.
             self._state(path).write_intent = True
 
@@ -152,7 +195,14 @@ class SeccompTracer(Tracer):
     name = "seccomp"
     coverage = "full"
 
-    def __init__(self) -> None:
+    def __init__(self, *, native_loop: bool | None = None) -> None:
+        """`native_loop`: supervise with the C loop (default: when it was built, unless
+        ROAR_SECCOMP_LOOP=python asks for the Python loop, to compare or to debug)."""
+        if native_loop is None:
+            native_loop = _native is not None and os.environ.get("ROAR_SECCOMP_LOOP") != "python"
+        self.native_loop = native_loop
+        if self.native_loop and _native is None:
+            raise TracerUnavailable("roar's C supervisor was not built", tracer="seccomp")
         arch = native_arch()
         if arch is None:
             raise TracerUnavailable(f"no syscall table for {os.uname().machine}", tracer="seccomp")
@@ -168,7 +218,9 @@ class SeccompTracer(Tracer):
         control: StepControl | None = None,
     ) -> TraceResult:
         decoder = _Decoder(self.arch)
-        supervisor = _Supervisor(decoder)
+        supervisor = _Supervisor(
+            decoder, native_table(decoder.by_number) if self.native_loop else None
+        )
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         program, length, machine = self.program, self.length, self.arch.machine
 
@@ -230,8 +282,9 @@ class SeccompTracer(Tracer):
 
 
 class _Supervisor:
-    def __init__(self, decoder: _Decoder) -> None:
+    def __init__(self, decoder: _Decoder, native: bytes | None = None) -> None:
         self.decoder = decoder
+        self.native = native  # the C loop's syscall table, or None for the Python loop
         self.receive_error: OSError | None = None  # the listener never arrived
         self.install_errno: int | None = None
         self.synchronous = True
@@ -252,9 +305,30 @@ class _Supervisor:
         listener = Listener(fds[0])
         self.synchronous = listener.wake_synchronously()
         try:
-            self._loop(listener)
+            if self.native is not None:
+                self._native_loop(listener, self.native)
+            else:
+                self._loop(listener)
         finally:
-            listener.close()
+            listener.close()  # releases any process still waiting (after a failure)
+
+    def _native_loop(self, listener: Listener, table: bytes) -> None:
+        assert _native is not None
+        try:
+            records, complete = _native.serve(listener.fd, table)
+        except OSError as exc:
+            self._failed(exc)
+            return
+        if not complete:
+            self._failed(MemoryError("out of memory: later calls were not recorded"))
+        try:
+            self.decoder.apply_records(records)
+        except Exception as exc:  # noqa: BLE001 - a note on the job
+            self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.undecoded += 1
+        self.first_failure = self.first_failure or f"{type(exc).__name__}: {exc}"
 
     def _loop(self, listener: Listener) -> None:
         apply = self.decoder.apply
@@ -263,7 +337,6 @@ class _Supervisor:
             try:
                 apply(note)
             except Exception as exc:  # noqa: BLE001 - a note on the job; the command goes on
-                self.undecoded += 1
-                self.first_failure = self.first_failure or f"{type(exc).__name__}: {exc}"
+                self._failed(exc)
             finally:
                 listener.resume()

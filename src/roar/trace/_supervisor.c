@@ -1,0 +1,227 @@
+/* The seccomp tracer's supervisor loop in C, run without the GIL.
+ *
+ * Python's loop costs tens of microseconds per stopped syscall and competes for the GIL
+ * with roar's other threads; this one costs a few. It does only what must happen while
+ * the traced process is stopped: read the path argument(s) from its memory, resolve a
+ * relative path against its cwd or directory descriptor, and let the call go on. Every
+ * decision about what the call means stays in Python (seccomp_tracer._Decoder), which
+ * reads the records this loop returns after the run.
+ *
+ * serve(listener_fd, table) -> (records: bytes, complete: bool)
+ *   table: 6 signed bytes per syscall number (path, dirfd, flags, old_path, old_dirfd,
+ *          kind), -1 for "none"; a number whose path index is -1 is not decoded.
+ *   records: each `<i nr><I path_len><I old_len><I pad><Q flags>` then the path and the
+ *           old path bytes (old only for renames that exchange).
+ *   complete: False when memory ran out and later records were dropped.
+ * Raises OSError when answering the kernel fails for another reason than a vanished
+ * process; the caller closes the listener, which releases every waiting process.
+ * Nothing here is static: two supervisors (parallel reproduction steps) run at once.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define FIELDS 6
+#define F_PATH 0
+#define F_DIRFD 1
+#define F_FLAGS 2
+#define F_OLD_PATH 3
+#define F_OLD_DIRFD 4
+#define F_KIND 5
+#define KIND_OPENAT2 2
+#define KIND_RENAME 4
+#define RENAME_EXCHANGE_FLAG 2
+#define PAGE 4096
+#define FIRST_READ 256
+#define AT_FDCWD_VALUE (-100)
+
+typedef struct {
+    char *data;
+    size_t size;
+    size_t capacity;
+    int failed; /* out of memory: the rest is lost, the run goes on */
+} Buffer;
+
+static void buffer_add(Buffer *buffer, const void *bytes, size_t count) {
+    if (buffer->failed) return;
+    if (buffer->size + count > buffer->capacity) {
+        size_t capacity = buffer->capacity ? buffer->capacity : 1 << 16;
+        while (capacity < buffer->size + count) capacity *= 2;
+        char *grown = realloc(buffer->data, capacity);
+        if (grown == NULL) {
+            buffer->failed = 1;
+            return;
+        }
+        buffer->data = grown;
+        buffer->capacity = capacity;
+    }
+    memcpy(buffer->data + buffer->size, bytes, count);
+    buffer->size += count;
+}
+
+/* Up to `size` bytes at `address` in `pid`, split at the page boundary so a string that
+ * ends just before an unmapped page still comes back. */
+static ssize_t read_remote(pid_t pid, uint64_t address, char *into, size_t size) {
+    size_t first = PAGE - (address & (PAGE - 1));
+    if (first > size) first = size;
+    struct iovec local = {into, size};
+    struct iovec remote[2] = {
+        {(void *)(uintptr_t)address, first},
+        {(void *)(uintptr_t)(address + first), size - first},
+    };
+    return process_vm_readv(pid, &local, 1, remote, size > first ? 2 : 1, 0);
+}
+
+/* The NUL-terminated string at `address` (at most PATH_MAX bytes) into `out`; its length,
+ * or -1 when it cannot be read. */
+static ssize_t read_string(pid_t pid, uint64_t address, char *out) {
+    if (address == 0) return -1;
+    size_t sizes[2] = {FIRST_READ, PATH_MAX};
+    for (int attempt = 0; attempt < 2; attempt++) {
+        ssize_t got = read_remote(pid, address, out, sizes[attempt]);
+        if (got <= 0) return -1;
+        char *end = memchr(out, '\0', (size_t)got);
+        if (end != NULL) return end - out;
+        if ((size_t)got < sizes[attempt]) return -1; /* runs into unreadable memory */
+    }
+    return -1; /* longer than PATH_MAX: the kernel refuses it too */
+}
+
+/* The absolute form of the path argument `path_index`, relative to `dirfd_index` (or the
+ * cwd); its length in `out`, or -1 when the process or its descriptor is gone. */
+static ssize_t read_path(const struct seccomp_notif *note, int path_index, int dirfd_index,
+                         char *out, size_t out_size) {
+    char raw[PATH_MAX + 1];
+    ssize_t length = read_string(note->pid, note->data.args[path_index], raw);
+    if (length < 0) return -1;
+    if (length > 0 && raw[0] == '/') {
+        memcpy(out, raw, (size_t)length);
+        return length;
+    }
+    int fd = dirfd_index < 0 ? AT_FDCWD_VALUE : (int32_t)note->data.args[dirfd_index];
+    char link[64];
+    if (fd == AT_FDCWD_VALUE)
+        snprintf(link, sizeof link, "/proc/%u/cwd", note->pid);
+    else
+        snprintf(link, sizeof link, "/proc/%u/fd/%d", note->pid, fd);
+    ssize_t base = readlink(link, out, out_size - 1);
+    if (base < 0) return -1;
+    if (length == 0) return base;
+    if ((size_t)base + 1 + (size_t)length > out_size) return -1;
+    out[base] = '/';
+    memcpy(out + base + 1, raw, (size_t)length);
+    return base + 1 + length;
+}
+
+static int hung_up(int fd) {
+    struct pollfd poller = {fd, POLLIN, 0};
+    return poll(&poller, 1, 0) > 0 && (poller.revents & (POLLHUP | POLLERR));
+}
+
+typedef struct {
+    int32_t nr;
+    uint32_t path_length;
+    uint32_t old_length;
+    uint32_t pad;
+    uint64_t flags;
+} Record;
+
+#define PATH_ROOM (2 * PATH_MAX + 2) /* a directory's name, '/', and a relative path */
+
+static void decode(const struct seccomp_notif *note, const signed char *spec, Buffer *out,
+                   char *path, char *old) {
+    ssize_t length = read_path(note, spec[F_PATH], spec[F_DIRFD], path, PATH_ROOM);
+    if (length < 0) return;
+    Record record = {note->data.nr, (uint32_t)length, 0, 0, 0};
+    if (spec[F_KIND] == KIND_OPENAT2) {
+        char how[8];
+        if (read_remote(note->pid, note->data.args[spec[F_FLAGS]], how, 8) != 8) return;
+        memcpy(&record.flags, how, 8); /* struct open_how starts with its u64 flags */
+    } else if (spec[F_FLAGS] >= 0) {
+        record.flags = note->data.args[spec[F_FLAGS]];
+    }
+    ssize_t old_length = -1;
+    if (spec[F_KIND] == KIND_RENAME && (record.flags & RENAME_EXCHANGE_FLAG) &&
+        spec[F_OLD_PATH] >= 0) {
+        old_length = read_path(note, spec[F_OLD_PATH], spec[F_OLD_DIRFD], old, PATH_ROOM);
+        if (old_length > 0) record.old_length = (uint32_t)old_length;
+    }
+    buffer_add(out, &record, sizeof record);
+    buffer_add(out, path, (size_t)length);
+    if (old_length > 0) buffer_add(out, old, (size_t)old_length);
+}
+
+static PyObject *serve(PyObject *module, PyObject *args) {
+    int fd;
+    Py_buffer table;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "iy*", &fd, &table)) return NULL;
+    Py_ssize_t known = table.len / FIELDS;
+    const signed char *specs = table.buf;
+    Buffer out = {NULL, 0, 0, 0};
+    int failure = 0;
+    char *paths = malloc(2 * PATH_ROOM);
+    if (paths == NULL) {
+        PyBuffer_Release(&table);
+        return PyErr_NoMemory();
+    }
+    struct seccomp_notif note;
+    struct seccomp_notif_resp response;
+
+    Py_BEGIN_ALLOW_THREADS
+    for (;;) {
+        memset(&note, 0, sizeof note);
+        if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &note) != 0) {
+            if (errno == EINTR) continue;
+            if (errno == ENOENT && !hung_up(fd)) continue; /* that one died; others remain */
+            break; /* no traced process is left */
+        }
+        if (note.data.nr >= 0 && note.data.nr < known) {
+            const signed char *spec = specs + (size_t)note.data.nr * FIELDS;
+            if (spec[F_PATH] >= 0) decode(&note, spec, &out, paths, paths + PATH_ROOM);
+        }
+        memset(&response, 0, sizeof response);
+        response.id = note.id;
+        response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &response) != 0 && errno != ENOENT) {
+            failure = errno; /* a process we cannot release: stop rather than hang it */
+            break;
+        }
+    }
+    Py_END_ALLOW_THREADS
+
+    PyBuffer_Release(&table);
+    free(paths);
+    if (failure != 0) {
+        free(out.data);
+        errno = failure;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    PyObject *result = Py_BuildValue("(y#O)", out.data ? out.data : "", (Py_ssize_t)out.size,
+                                     out.failed ? Py_False : Py_True);
+    free(out.data);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"serve", serve, METH_VARARGS, "Supervise a seccomp listener until no process is left."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_supervisor", "The seccomp supervisor loop, without the GIL.", -1,
+    methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__supervisor(void) { return PyModule_Create(&module); }
