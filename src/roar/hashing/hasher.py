@@ -161,18 +161,24 @@ class Hasher:
         advance = progress.advance if progress is not None else None
         small = [f for f in missing if f.st.st_size < BIG_FILE_BYTES]
         big = [f for f in missing if f.st.st_size >= BIG_FILE_BYTES]
+
+        def hash_share(share: list[_File]) -> None:
+            for item in share:
+                item.hash = _hash_one(item, advance)
+
         try:
             if len(small) > 1:
                 # Imported here: concurrent.futures pulls in logging, which every
                 # `roar run` of a job that wrote nothing new would pay for at start-up.
                 from concurrent.futures import ThreadPoolExecutor
 
+                # One task per worker, not per file: submitting costs more than hashing
+                # a small file, and a job may write thousands of them.
+                shares = [small[i :: self._workers] for i in range(self._workers)]
                 with ThreadPoolExecutor(self._workers) as pool:
-                    digests = list(pool.map(lambda f: _hash_one(f, advance), small))
+                    list(pool.map(hash_share, shares))
             else:
-                digests = [_hash_one(f, advance) for f in small]
-            for item, digest in zip(small, digests, strict=True):
-                item.hash = digest
+                hash_share(small)
             for item in big:  # blake3 spreads each big file over every core already
                 item.hash = _hash_one(item, advance)
         finally:
