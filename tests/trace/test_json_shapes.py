@@ -37,6 +37,7 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("collection", "list", "--json"): "collection-list",
     ("collection", "show", "inputs", "--json"): "collection-show",
     ("status", "--json"): "status",
+    ("reproduce", "model.bin", "--json"): "reproduce",
     ("hash", "raw.txt", "--json"): "hash",
     ("config", "list", "--json"): "config-list",
 }

@@ -292,3 +292,26 @@ def test_a_second_reproduction_replays_the_original_jobs(recorded: Workspace) ->
         replays = [j.reproduces_job for j in store.list_jobs() if j.kind == "reproduce"]
     # job 4 re-ran prep after metrics.txt was made: the plan keeps the job 3 saw (@1)
     assert sorted(replays) == [1, 1, 2, 2, 3, 3]
+
+
+def test_json_gives_the_plan_and_the_result_in_the_documented_shape(recorded: Workspace) -> None:
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    schema_path = Path(__file__).resolve().parents[2] / "docs" / "json" / "reproduce.schema.json"
+    validator = Draft202012Validator(json.loads(schema_path.read_text()))
+    (recorded.root / "metrics.txt").unlink()
+    plan = run_roar("reproduce", "metrics.txt", "--json", cwd=recorded.root)
+    result = run_roar("reproduce", "metrics.txt", "--json", "--run", "-y", cwd=recorded.root)
+    assert result.code == 0, result.stderr
+    for document in (json.loads(plan.stdout), json.loads(result.stdout)):
+        assert not [e.message for e in validator.iter_errors(document)]
+    planned, done = json.loads(plan.stdout), json.loads(result.stdout)
+    assert planned["result"] is None
+    assert [s["id"] for s in planned["steps"]] == [1, 2, 3]
+    assert planned["steps"][2]["needs"] == [2]
+    assert planned["sources"][0]["state"] == "at its path"
+    assert done["result"]["target_matches"] is True
+    assert [s["replays"] for s in done["result"]["steps"]] == [1, 2, 3]
+    assert done["result"]["restored"] == ["metrics.txt"]

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from roar.cli.context import CliState, pass_state
-from roar.cli.output import echo_note, echo_warning, render_table
+from roar.cli.output import echo_json, echo_note, echo_warning, render_table
+from roar.cli.reproduce_json import reproduce_document
 from roar.errors import ReproduceError, UsageError
 from roar.hashing import Hasher
 from roar.objects import ObjectStore
@@ -90,6 +91,12 @@ def _print_report(report: ReproduceReport) -> None:
     is_flag=True,
     help="For jobs recorded outside git: run the steps in this project directory.",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the plan (and with --run, the result) as JSON on stdout.",
+)
 @click.option("--tracer", type=click.Choice(["auto", "seccomp", "strace", "python"]),
               default="auto", show_default=True, help="As for `roar run`.")  # fmt: skip
 @pass_state
@@ -104,6 +111,7 @@ def reproduce_command(
     parallel: int,
     step_timeout: float | None,
     in_place: bool,
+    as_json: bool,
     tracer: TracerName,
 ) -> None:
     """Plan how REF was made; with --run, make it again and prove it by hash."""
@@ -113,15 +121,21 @@ def reproduce_command(
         plan = load_plan(store, ref, project_root=project.root, cwd=state.cwd)
         states = source_status(plan, project.root, ObjectStore(project.objects_dir), Hasher(store))
         differences = environment_differences(plan, project.roar_dir / "package-index.json")
-        _print_plan(plan, states, differences)
+        if not as_json:
+            _print_plan(plan, states, differences)
         if not do_run:
+            if as_json:
+                echo_json(reproduce_document(plan, states, differences, None))
             return
         options = ReproduceOptions(workdir, keep, force, tracer, parallel, step_timeout, in_place)
         check_can_run(plan, options)
         if not yes and not click.confirm("run these steps now?", default=False, err=True):
             raise UsageError("not run (answer y, or pass -y)")
         report = reproduce(project, config, store, plan, options, echo_note, states)
-    _print_report(report)
+    if as_json:
+        echo_json(reproduce_document(plan, states, differences, report))
+    else:
+        _print_report(report)
     mismatch = report.first_mismatch
     if mismatch is not None:
         step = mismatch.step.job
