@@ -315,3 +315,19 @@ def test_json_gives_the_plan_and_the_result_in_the_documented_shape(recorded: Wo
     assert done["result"]["target_matches"] is True
     assert [s["replays"] for s in done["result"]["steps"]] == [1, 2, 3]
     assert done["result"]["restored"] == ["metrics.txt"]
+
+
+def test_python_is_compared_with_the_interpreter_the_step_would_start(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    code = "import json; open('p.txt', 'w').write('x')"
+    assert run_roar("run", "-q", "python3", "-c", code, cwd=ws.root).code == 0
+    same = run_roar("reproduce", "p.txt", cwd=ws.root)
+    assert "environment: python" not in same.stdout
+    fake = tmp_path / "bin" / "python3"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 3.99.0\n")
+    fake.chmod(0o755)
+    path = f"{fake.parent}{os.pathsep}{os.environ['PATH']}"
+    other = run_roar("reproduce", "p.txt", cwd=ws.root, env={"PATH": path})
+    assert "recorded, python3 is 3.99.0 now" in other.stdout

@@ -8,10 +8,11 @@ missing (or, with `force`, where they hold other content).
 from __future__ import annotations
 
 import os
+import re
 import shutil
-import sys
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,8 +117,40 @@ def environment_differences(plan: Plan, package_index: Path) -> list[str]:
         set(job.env.get("packages", {})) - set(job.env.get("package_sites") or {}) for job in jobs
     ):
         here = {d.metadata["Name"]: d.version for d in metadata.distributions()}
-    python = ".".join(map(str, sys.version_info[:3]))
-    return package_differences(jobs, installed_in, here, python)
+    versions: dict[str, str | None] = {}
+    pythons = {}
+    for job in jobs:
+        interpreter = _interpreter(job.command)
+        if interpreter not in versions:
+            versions[interpreter] = _python_version(interpreter)
+        pythons[job.id] = (interpreter, versions[interpreter])
+    return package_differences(jobs, installed_in, here, pythons)
+
+
+_PYTHON_NAME = re.compile(r"python(\d+(\.\d+)?)?$")
+
+
+def _interpreter(command: Sequence[str]) -> str:
+    """The Python a step starts: its program when that is a python, else PATH's python3."""
+    if command and _PYTHON_NAME.match(os.path.basename(command[0])):
+        return command[0]
+    return "python3"
+
+
+def _python_version(interpreter: str) -> str | None:
+    """X.Y.Z of `interpreter` as the step would find it now, or None if there is none."""
+    found = shutil.which(interpreter)
+    if found is None:
+        return None
+    try:
+        proc = subprocess.run(
+            [found, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    version = proc.stdout.strip()
+    return version if proc.returncode == 0 and version else None
 
 
 @dataclass(frozen=True)

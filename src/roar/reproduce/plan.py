@@ -110,20 +110,29 @@ def package_differences(
     jobs: Sequence[Job],
     installed_in: Mapping[str, Mapping[str, str]],
     installed_here: Mapping[str, str],
-    python: str,
+    pythons: Mapping[int, tuple[str, str | None]],
 ) -> list[str]:
     """The environment differences that matter: Python and the packages the jobs used.
 
-    A package is compared with what the site directory it was used from holds now
-    (`installed_in`, by site); one recorded before sites were kept is compared with the
-    environment roar runs in (`installed_here`).
+    `pythons` maps a job to the interpreter its command would start now and that
+    interpreter's version (None: not found). A package is compared with what the site
+    directory it was used from holds now (`installed_in`, by site); one recorded before
+    sites were kept is compared with the environment roar runs in (`installed_here`).
     """
     found: list[str] = []
-    recorded_python = {v for job in jobs for v in job.env.get("python_versions", [])}
-    if recorded_python and not any(
-        python.startswith(f"{v}.") or python == v for v in recorded_python
-    ):
-        found.append(f"python {', '.join(sorted(recorded_python))} recorded, {python} here")
+    for job in jobs:
+        recorded = sorted(job.env.get("python_versions", []))
+        if not recorded or job.id not in pythons:
+            continue
+        interpreter, now = pythons[job.id]
+        if now is None:
+            line = f"python {', '.join(recorded)} recorded, no {interpreter} found now"
+        elif not any(now == v or now.startswith(f"{v}.") for v in recorded):
+            line = f"python {', '.join(recorded)} recorded, {interpreter} is {now} now"
+        else:
+            continue
+        if line not in found:
+            found.append(line)
     for job in jobs:
         sites: Mapping[str, str] = job.env.get("package_sites") or {}
         for name, version in sorted(job.env.get("packages", {}).items()):
