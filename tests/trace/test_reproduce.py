@@ -166,7 +166,7 @@ def test_build_steps_run_before_pipeline_steps(ws: Workspace) -> None:
 def test_independent_branches_run_concurrently_with_j2(ws: Workspace) -> None:
     ws.write("raw.txt", "b\na\n")
     for argv in (
-        ["sh", "-c", "sleep 1; sort raw.txt > a.txt"],
+        ["sh", "-c", "sleep 1; echo branch-$((1+1)); sort raw.txt > a.txt"],
         ["sh", "-c", "sleep 1; sort -r raw.txt > b.txt"],
         ["sh", "-c", "cat a.txt b.txt > both.txt"],
     ):
@@ -176,6 +176,9 @@ def test_independent_branches_run_concurrently_with_j2(ws: Workspace) -> None:
     result = run_roar("reproduce", "both.txt", "--run", "-y", "-j", "2", cwd=ws.root)
     assert result.code == 0, result.stderr
     assert "[3/3] @3 cat" in result.stderr  # progress, in dependency order
+    assert "branch-2" not in result.stdout  # side by side, output goes to a log per step
+    (log,) = (ws.root / ".roar" / "runs").glob("reproduce-*/1-*.log")
+    assert log.read_text() == "branch-2\n"
     a, b, join = (_replays(ws)[i] for i in (1, 2, 3))
     assert a.ended_at is not None
     assert b.ended_at is not None

@@ -7,6 +7,8 @@ missing (or, with `force`, where they hold other content).
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -171,6 +173,7 @@ class StepResult:
     reproduced_job: int
     outputs: list[tuple[str, str, str | None]]  # (path, expected, got)
     stopped: str | None = None  # why roar ended it ("timed out after 60 s")
+    log: Path | None = None  # its stdout and stderr, when steps ran side by side
 
     @property
     def matches(self) -> bool:
@@ -320,8 +323,15 @@ def _run_plan(
     _place_sources(plan, project, workspace, states)
     results: dict[int, StepResult] = {}
 
+    # Side by side, steps' output would interleave on the terminal: each gets a log file.
+    logs = None
+    if options.jobs > 1:
+        logs = project.runs_dir / f"reproduce-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        logs.mkdir(parents=True, exist_ok=True)
+        progress(f"steps' output goes to {logs}/")
+
     def run_one(step: PlanStep, control: StepControl) -> Finished:
-        result = _run_step(project, config, workspace, step, options, control)
+        result = _run_step(project, config, workspace, step, options, control, logs)
         results[step.job.id] = result
         return Finished(result.exit_code == 0, _summary(result))
 
@@ -340,12 +350,18 @@ def _run_plan(
 
 
 def _summary(result: StepResult) -> str:
+    log = f" (output: {result.log})" if result.log is not None else ""
     if result.stopped:
-        return f"stopped: {result.stopped}"
+        return f"stopped: {result.stopped}{log}"
     if result.exit_code != 0:
-        return f"failed with exit {result.exit_code}"
+        return f"failed with exit {result.exit_code}{log}"
     same = sum(1 for _, expected, got in result.outputs if expected == got)
     return f"ok, {same} of {len(result.outputs)} outputs match"
+
+
+def _log_path(logs: Path, step: PlanStep) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", step.job.step)[:40]
+    return logs / f"{step.job.id}-{safe}.log"
 
 
 def _run_step(
@@ -355,14 +371,20 @@ def _run_step(
     step: PlanStep,
     options: ReproduceOptions,
     control: StepControl,
+    logs: Path | None,
 ) -> StepResult:
     job = step.job
     request = RunRequest(
         job.command, kind="reproduce", name=job.step, tracer=options.tracer, reproduces=job.id
     )
-    outcome = run_job(
-        project, config, request, cwd=workspace / job.cwd, workspace=workspace, control=control
-    )
+    log = _log_path(logs, step) if logs is not None else None
+    with contextlib.ExitStack() as stack:
+        if log is not None:
+            handle = stack.enter_context(open(log, "wb"))  # noqa: SIM115 - closed by the stack
+            control = dataclasses.replace(control, output=handle.fileno())
+        outcome = run_job(
+            project, config, request, cwd=workspace / job.cwd, workspace=workspace, control=control
+        )
     # The run hashed what it wrote; a file it did not write is hashed here, without the
     # shared store (this runs in a worker thread), in case it was already in place.
     written = {ref.path: ref.artifact.hash for ref in outcome.outputs}
@@ -373,7 +395,7 @@ def _run_step(
             absolute = path if os.path.isabs(path) else str(workspace / path)
             got = _hash_or_none(Hasher(), absolute)
         outputs.append((path, expected, got))
-    return StepResult(step, outcome.exit_code, outcome.job.id, outputs, outcome.stopped)
+    return StepResult(step, outcome.exit_code, outcome.job.id, outputs, outcome.stopped, log)
 
 
 def _restore_outputs(

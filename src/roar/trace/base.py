@@ -50,6 +50,7 @@ class StepControl:
     timeout: float | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     grace: float = 5.0  # seconds between SIGTERM and SIGKILL
+    output: int | None = None  # a file descriptor for stdout and stderr (None: roar's own)
 
 
 class Tracer(abc.ABC):
@@ -109,7 +110,10 @@ def popen_options(control: StepControl | None) -> dict[str, Any]:
     """Extra Popen arguments for a controlled run: its own process group, no stdin."""
     if control is None:
         return {}
-    return {"process_group": 0, "stdin": subprocess.DEVNULL}
+    options: dict[str, Any] = {"process_group": 0, "stdin": subprocess.DEVNULL}
+    if control.output is not None:
+        options.update(stdout=control.output, stderr=subprocess.STDOUT)
+    return options
 
 
 def wait_child(
