@@ -161,10 +161,7 @@ class ObjectCopyFailed(StoreError):
 
 
 class ArtifactMissing(StoreError):
-    template = (
-        "object {hash} ({path}, made by @{run_id} {step}) is gone from {objects}; "
-        "reproduce it by calling {step} again with the arguments `roar.inp({run_id})` returns"
-    )
+    template = "object {hash} ({path}, recorded by @{run_id} {step}) is gone from {objects}; {fix}"
 
 
 class HashError(RoarError):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from roar.errors import ArtifactMissing, DeserializationFailed
+from roar.models import VALUE_PATH_PREFIX
 from roar.project import Project
 from roar.tasks.serializers import serializer_named
 
@@ -43,12 +44,20 @@ class Artifact:
         try:
             handle = open(self.object_path, "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError:
+            fix = (
+                f"reproduce it: call {self.step} again with the arguments "
+                f"`roar.inp({self.run_id})` returns"
+            )
+            if self.path.startswith(f"{VALUE_PATH_PREFIX}{self.step}/in/"):
+                # passed to the run by value: only its caller ever had it
+                fix = f"it was an argument of @{self.run_id}: pass the value again"
             raise ArtifactMissing(
                 hash=self.hash,
                 path=self.path,
                 run_id=self.run_id,
                 step=self.step,
                 objects=Project(self.root).objects_dir,
+                fix=fix,
             ) from None
         with handle:
             found = os.fstat(handle.fileno()).st_size
