@@ -171,3 +171,13 @@ def test_lookups_work_from_another_project_directory(proj: Path, tmp_path: Path)
         tmp_path,
     )
     assert out == "[0, 1, 2]\n"
+
+
+def test_reproduce_explains_it_cannot_replay_a_task(proj: Path) -> None:
+    made = source()
+    plan = run_roar("reproduce", made.hash[:12], cwd=proj)
+    assert plan.code == 0, plan.stderr
+    assert "@1 source is a Python task: --run replays commands only" in plan.stdout + plan.stderr
+    replay = run_roar("reproduce", made.hash[:12], "--run", "-y", cwd=proj)
+    assert replay.code == 8
+    assert "@1 source: Python task(s), which roar reproduce cannot replay yet" in replay.stderr
