@@ -254,3 +254,22 @@ def test_no_project_says_run_roar_init(tmp_path: Path, monkeypatch: pytest.Monke
 def test_run_dir_cannot_be_passed(proj: Path) -> None:
     with pytest.raises(roar.errors.UsageError, match="run_dir is filled in by roar"):
         count_lines(roar.File("x"), run_dir=Path("elsewhere"))  # type: ignore[call-arg]
+
+
+def test_make_task_is_terras_spelling(proj: Path) -> None:
+    @roar.Task.make_task
+    def plain(x: int) -> int:
+        return x + 1
+
+    @roar.Task.make_task(name="renamed", description="says what it does")
+    def other(x: int) -> int:
+        return x
+
+    assert isinstance(plain, roar.Task)
+    assert plain(1).load() == 2
+    assert other(5).load() == 5
+    meta = roar.get_meta(2)
+    assert (meta["name"], meta["description"]) == ("renamed", "says what it does")
+    assert meta["function"].endswith("test_make_task_is_terras_spelling.<locals>.other")
+    with pytest.raises(roar.errors.UsageError, match="tags must be a list"):
+        roar.task(tags="one")(plain)  # type: ignore[arg-type]
