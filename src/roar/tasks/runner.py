@@ -18,6 +18,7 @@ import contextvars
 import inspect
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -34,6 +35,7 @@ from roar.objects import ObjectStore
 from roar.project import Project, require_project
 from roar.store import PARENT_UID_ENV
 from roar.tasks.capture import LOG_NAME, captured, write_to_log
+from roar.tasks.connections import pooled_store
 from roar.tasks.console import say, warn
 from roar.tasks.notify import notify
 from roar.tasks.snapshot import CodeState, code_state, host, packages_in_use
@@ -85,9 +87,24 @@ def job_environment(
         "package_sites": sites,
         "python_versions": [f"{version[0]}.{version[1]}"],
         "roar_python": ".".join(map(str, version[:3])),
-        "variables": redact_environment(os.environ),
+        "variables": _variables(),
         **extra,
     }
+
+
+_variables_lock = threading.Lock()
+_variables_seen: tuple[dict[str, str], dict[str, str]] | None = None
+
+
+def _variables() -> dict[str, str]:
+    """The environment, redacted; redacting again only when it changed (a dict compare
+    costs a fraction of the redaction's regex over every name)."""
+    global _variables_seen
+    current = dict(os.environ)
+    with _variables_lock:
+        if _variables_seen is None or _variables_seen[0] != current:
+            _variables_seen = (current, redact_environment(current))
+        return dict(_variables_seen[1])
 
 
 def _cwd(root: Path) -> str:
@@ -103,7 +120,7 @@ def run_task(definition: TaskDefinition, function: Callable[..., Any], bound: An
     objects = ObjectStore(project.objects_dir)
     wants_run_dir = "run_dir" in bound.signature.parameters
     arguments = {k: v for k, v in bound.arguments.items() if not (wants_run_dir and k == "run_dir")}
-    with project.open_store(config) as store:
+    with pooled_store(project, config) as store:
         prepared = prepare_arguments(
             arguments, task=definition.name, root=project.root, objects=objects, store=store
         )
@@ -180,7 +197,7 @@ def _execute(
         _fail(project, config, job, log, exc)
         raise
     try:
-        with project.open_store(config) as store:
+        with pooled_store(project, config) as store:
             result = store_result(
                 value,
                 task=job.step,
@@ -224,7 +241,7 @@ def _fail(project: Project, config: Config, job: Job, log: Path, exc: BaseExcept
         write_to_log(log, "".join(traceback.format_exception(type(exc), exc, _user_frames(exc))))
         first_line = (str(exc).splitlines() or [""])[0]
         note = f"{type(exc).__name__}: {first_line}".rstrip(": ")[:_NOTE_CHARS]
-        with project.open_store(config) as store:
+        with pooled_store(project, config) as store:
             done = store.finish_job(
                 job.id, ended_at=time.time(), exit_code=_exit_code(exc), notes=note, env=job.env
             )
