@@ -122,5 +122,10 @@ def test_terra_walkthrough_across_processes_and_in_the_cli(proj: Path) -> None:
         "task:train_model/out/setosa",
         "task:train_model/out/virginica",
     ]
+    (proj / "sub").mkdir()
+    by_path = json.loads(
+        run_roar("show", "task:split_data/out/1", "--json", cwd=proj / "sub").stdout
+    )
+    assert (by_path["produced_by"], by_path["consumed_by"]) == ([2], [4])
     split = json.loads(run_roar("show", "@2", "--json", cwd=proj).stdout)
     assert split["params"] == {"test_frac": 0.3, "seed": 0}
