@@ -116,6 +116,24 @@ SETTINGS: Mapping[str, Setting] = _declare(
         "Database URL; unset means sqlite at .roar/roar.db (postgresql+psycopg://... works).",
     ),
     Setting("glaas.url", "url", None, "URL of a GLaaS lineage server to publish to."),
+    Setting(
+        "tasks.staleness_days",
+        "int",
+        30,
+        "A task that reads an artifact made more than this many days ago warns (0: never).",
+    ),
+    Setting(
+        "notify.enabled",
+        "bool",
+        False,
+        "Post a message to notify.url when a task finishes or fails.",
+    ),
+    Setting(
+        "notify.url",
+        "url",
+        None,
+        "Slack-compatible incoming-webhook URL that task notifications are posted to.",
+    ),
 )
 
 

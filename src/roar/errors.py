@@ -14,10 +14,16 @@
     │   ├── SchemaMissing                   the database was never migrated
     │   ├── StoreUnavailable                cannot connect / locked for too long
     │   ├── RecordNotFound                  no job or artifact with that id
-    │   └── ObjectCopyFailed                a file cannot be copied into .roar/objects
+    │   │   └── UnknownRun                  no job with that run_id (task API)
+    │   ├── ObjectCopyFailed                a file cannot be copied into .roar/objects
+    │   └── ArtifactMissing                 an object file is gone from .roar/objects
     ├── HashError                  exit 6   a path cannot be read for hashing
     │   └── ContentChanged                  a file no longer holds the content roar hashed
     ├── TracerUnavailable          exit 7   the requested tracer cannot run here
+    ├── TaskError                  exit 1   the task API (`@roar.task`) cannot do what was asked
+    │   ├── SerializationFailed             a task's result cannot be stored
+    │   ├── DeserializationFailed           a stored artifact cannot be loaded back
+    │   └── RunNotFinished                  outputs asked of a failed or unfinished run
     └── CommandNotFound            exit 127 `roar run` was given a command that does not exist
 
 The CLI funnel (`roar.cli.main`) prints `roar: error: <message>` in red on stderr and exits
@@ -32,10 +38,12 @@ from typing import Any, ClassVar
 
 __all__ = [
     "EXIT_INTERNAL",
-    "ConfigError",
-    "CorruptConfigFile",
+    "ArtifactMissing",
     "CommandNotFound",
+    "ConfigError",
     "ContentChanged",
+    "CorruptConfigFile",
+    "DeserializationFailed",
     "HashError",
     "InvalidConfigValue",
     "NotInitialized",
@@ -43,13 +51,17 @@ __all__ = [
     "ProjectError",
     "RecordNotFound",
     "RoarError",
+    "RunNotFinished",
     "SchemaMissing",
     "SchemaTooNew",
+    "SerializationFailed",
     "StoreCorrupt",
     "StoreError",
     "StoreUnavailable",
+    "TaskError",
     "TracerUnavailable",
     "UnknownConfigKey",
+    "UnknownRun",
     "UsageError",
 ]
 
@@ -138,8 +150,18 @@ class RecordNotFound(StoreError):
     template = "{detail}"
 
 
+class UnknownRun(RecordNotFound):
+    template = (
+        "no run_id {run_id} in {location}; `roar log` lists the runs (run_id is the number after @)"
+    )
+
+
 class ObjectCopyFailed(StoreError):
     template = "cannot copy {path} into {objects}: {detail}"
+
+
+class ArtifactMissing(StoreError):
+    template = "object {hash} ({path}, recorded by @{run_id} {step}) is gone from {objects}; {fix}"
 
 
 class HashError(RoarError):
@@ -157,6 +179,26 @@ class ContentChanged(HashError):
 class TracerUnavailable(RoarError):
     exit_code = 7
     template = "cannot trace with {tracer}: {detail}"
+
+
+class TaskError(RoarError):
+    """The task API cannot do what was asked; the message says what to change."""
+
+
+class SerializationFailed(TaskError):
+    template = (
+        "task {task} could not store {where} (a {type}) with the {serializer} serializer: "
+        "{detail}; return something {serializer} can write, or register a serializer for "
+        "{type} with `roar.register_serializer(type, save, load, ext)`"
+    )
+
+
+class DeserializationFailed(TaskError):
+    template = "cannot load artifact {hash:.12} ({serializer} serializer): {detail}"
+
+
+class RunNotFinished(TaskError):
+    template = "run_id {run_id} ({step}) {state}, so it has no outputs; {hint}"
 
 
 class CommandNotFound(RoarError):

@@ -18,7 +18,13 @@ __all__ = [
     "JobSpec",
     "Tag",
     "TraceCoverage",
+    "VALUE_PATH_PREFIX",
+    "is_value_path",
 ]
+
+#: Jobs record values a task returned or was passed (stored in .roar/objects, not on disk)
+#: at paths like `task:split_data/out/0`; a file's path never starts with this.
+VALUE_PATH_PREFIX = "task:"
 
 ArtifactKind = Literal["file", "dir", "blob", "collection"]
 JobKind = Literal["run", "build", "task", "reproduce"]
@@ -112,3 +118,8 @@ class HashCacheEntry:
     mtime_ns: int
     ctime_ns: int
     hash: str
+
+
+def is_value_path(path: str) -> bool:
+    """True for a task's stored value, which lives in .roar/objects rather than at a path."""
+    return path.startswith(VALUE_PATH_PREFIX)

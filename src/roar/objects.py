@@ -2,14 +2,73 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from roar.errors import ContentChanged, ObjectCopyFailed
-from roar.fsutil import atomic_write_bytes, atomic_writer
-from roar.hashing import copy_hashing, hash_bytes
+from roar.fsutil import atomic_write_bytes, atomic_writer, fsync_directory
+from roar.hashing import copy_hashing, hash_bytes, hash_file
+from roar.hashing.digest import BIG_FILE_BYTES
 
-__all__ = ["ObjectStore"]
+__all__ = ["ObjectStore", "StagedObject"]
+
+_STAGING_PREFIX = ".staging-"
+
+
+@dataclass
+class StagedObject:
+    """Bytes written and hashed under a temporary name in the store, not yet visible under
+    their hash: `publish` moves them into place, `discard` drops them."""
+
+    temp: Path
+    digest: str
+    size: int
+    _store: ObjectStore
+
+    def publish(self) -> bool:
+        """Move into place; False when the content was already stored (the copy is dropped)."""
+        target = self._store.path_for(self.digest)
+        if target.is_file():
+            self.discard()
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.temp, target)
+        fsync_directory(target.parent)
+        return True
+
+    def discard(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.temp)
+
+
+def _sync_and_hash(fd: int, path: Path) -> str:
+    """fsync `fd` and hash the file; for big files both at once (the disk and the CPU)."""
+    if os.fstat(fd).st_size < BIG_FILE_BYTES:
+        os.fsync(fd)
+        return hash_file(path)
+    failed: list[OSError] = []
+
+    def sync() -> None:
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            failed.append(exc)
+
+    syncing = threading.Thread(target=sync, name="roar-fsync")
+    syncing.start()
+    try:
+        digest = hash_file(path)
+    finally:
+        syncing.join()
+    if failed:
+        raise failed[0]
+    return digest
 
 
 class ObjectStore:
@@ -51,6 +110,30 @@ class ObjectStore:
             detail = exc.strerror or str(exc)
             raise ObjectCopyFailed(detail, path=os.fspath(path), objects=self.root) from exc
         return True
+
+    def stage(self, write: Callable[[BinaryIO], None]) -> StagedObject:
+        """Let `write` fill a new temp file in the store, then make it durable and hash it.
+
+        The bytes go to disk once (no copy in memory): whoever writes gets a real file, so
+        libraries that write straight from their own buffers (numpy's `tofile`) keep their
+        speed. The fsync runs in a thread while the page-cached bytes are hashed, so the
+        hash costs little beyond the wait for the disk. If `write` raises, nothing is left.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=_STAGING_PREFIX, dir=self.root)
+        temp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                write(handle)
+                handle.flush()
+                digest = _sync_and_hash(handle.fileno(), temp)
+                size = os.fstat(handle.fileno()).st_size
+            os.chmod(temp, 0o444)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise
+        return StagedObject(temp, digest, size, self)
 
     def get_bytes(self, digest: str) -> bytes:
         return self.path_for(digest).read_bytes()

@@ -20,7 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from roar.errors import RecordNotFound, StoreError
 from roar.models import Artifact, FileRef, HashCacheEntry, JobSpec
-from roar.store import Store, parse_store_url
+from roar.store import Store, new_job_uid, parse_store_url
 from roar.store import schema as t
 from roar.store.migrate import HEAD_REVISION, KNOWN_REVISIONS, MIGRATIONS
 from tests.contract.workers import job_files
@@ -105,6 +105,57 @@ def test_parent_links(store: Store) -> None:
     parent = store.record_job(JobSpec(step="pipeline"))
     child = store.record_job(JobSpec(step="task", kind="task", parent_job=parent.id))
     assert store.get_job(child.id).parent_job == parent.id
+
+
+def test_a_job_adopts_the_children_that_named_its_announced_uid(store: Store) -> None:
+    uid = new_job_uid()
+    started = 1_700_000_000.0
+    before = store.record_job(
+        JobSpec(step="older", started_at=started - 60, env={"parent_uid": uid})
+    )
+    child = store.record_job(JobSpec(step="t", kind="task", started_at=started + 1,
+                                     env={"parent_uid": uid}))  # fmt: skip
+    other = store.record_job(JobSpec(step="u", kind="task", started_at=started + 2,
+                                     env={"parent_uid": new_job_uid()}))  # fmt: skip
+    run = store.record_job(JobSpec(step="run", started_at=started), uid=uid, tags=["a", "b"])
+    assert run.uid == uid
+    assert store.get_job(child.id).parent_job == run.id
+    assert store.get_job(other.id).parent_job is None
+    assert store.get_job(before.id).parent_job is None  # started before the run: not its own
+    assert [t.name for t in store.tags_of(f"job:{uid}")] == ["a", "b"]
+
+
+def test_finish_job_completes_an_unfinished_job_once(store: Store) -> None:
+    job = store.record_job(JobSpec(step="t", kind="task", env={"params": {"a": 1}}),
+                           [FileRef("in", art("in"))])  # fmt: skip
+    assert (job.exit_code, job.ended_at) == (None, None)
+    done = store.finish_job(
+        job.id,
+        ended_at=job.started_at + 2,
+        exit_code=0,
+        notes=None,
+        env={"params": {"a": 1}, "task": {"result": 1}},
+        outputs=[FileRef("task:t/out", art("out", 3))],
+    )
+    assert (done.exit_code, done.ended_at, done.env["task"]) == (
+        0,
+        job.started_at + 2,
+        {"result": 1},
+    )
+    assert [r.path for r in store.job_outputs(job.id)] == ["task:t/out"]
+    assert [r.path for r in store.job_inputs(job.id)] == ["in"]
+    with pytest.raises(RecordNotFound, match="no unfinished job"):
+        store.finish_job(job.id, ended_at=0, exit_code=1, notes="again", env={})
+    assert store.get_job(job.id).exit_code == 0
+
+
+def test_successful_runs_after(store: Store) -> None:
+    first = store.record_job(JobSpec(step="s", exit_code=0))
+    store.record_job(JobSpec(step="s", exit_code=1))
+    store.record_job(JobSpec(step="other", exit_code=0))
+    third = store.record_job(JobSpec(step="s", exit_code=0))
+    assert store.successful_runs_after("s", first.id) == [third.id]
+    assert store.successful_runs_after("s", third.id) == []
 
 
 def test_successful_builds_at_a_commit(store: Store) -> None:

@@ -29,7 +29,11 @@ def test_hashing_bench_quick_prints_its_table() -> None:
 
 
 def test_lineage_and_status_benches_quick_give_right_answers() -> None:
-    for script, args in (("lineage.py", ["--quick", "--no-postgres"]), ("status.py", ["--quick"])):
+    for script, args in (
+        ("lineage.py", ["--quick", "--no-postgres"]),
+        ("status.py", ["--quick"]),
+        ("tasks.py", ["--quick"]),
+    ):
         proc = subprocess.run(
             [sys.executable, str(REPO / "bench" / script), *args],
             capture_output=True,

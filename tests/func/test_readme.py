@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from roar.project import init_project
+
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()
 
@@ -61,7 +63,7 @@ def test_test_runner_fails_on_failing_and_on_missing_tests(tmp_path: Path) -> No
 
 
 def test_python_example_runs(tmp_path: Path) -> None:
-    (snippet,) = _code_blocks("python")
+    (snippet,) = [block for block in _code_blocks("python") if "Hasher" in block]
     proc = subprocess.run(
         [sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True, check=False
     )
@@ -69,3 +71,16 @@ def test_python_example_runs(tmp_path: Path) -> None:
     digest, size, cached = proc.stdout.split()
     assert len(digest) == 64
     assert (size, cached) == ("8", "False")
+
+
+def test_task_example_runs(tmp_path: Path) -> None:
+    (snippet,) = [block for block in _code_blocks("python") if "@roar.task" in block]
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    init_project(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "adding 3 numbers\n60 10 60\n"
+    assert proc.stderr.splitlines() == ["task: load, run_id=1", "task: total, run_id=2"]
+    assert (tmp_path / ".roar" / "runs" / "2" / "output.log").read_text() == "adding 3 numbers\n"

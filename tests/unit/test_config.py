@@ -28,6 +28,9 @@ DESIGN_KEYS = {
     "reproduce.collect_max_mb": 1024,
     "glaas.url": None,
     "store.url": None,
+    "tasks.staleness_days": 30,
+    "notify.enabled": False,
+    "notify.url": None,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import click
@@ -42,6 +43,8 @@ def show(state: CliState, ref: str, as_json: bool) -> None:
                 "type": "job",
                 **{k: v for k, v in vars(job).items() if k not in {"env", "host", "command"}},
                 "command": list(job.command),
+                "params": job.env.get("params", {}),
+                "description": job.env.get("task", {}).get("description"),
                 "packages": job.env.get("packages", {}),
                 "python_versions": job.env.get("python_versions", []),
                 "host": dict(job.host),
@@ -76,6 +79,14 @@ def _print_job(doc: dict[str, Any]) -> None:
     status = "ok" if doc["exit_code"] == 0 else f"exit {doc['exit_code']}"
     click.echo(f"job @{doc['id']} ({doc['uid']})  {doc['kind']} {doc['step']}: {status}")
     click.echo(f"  command   {' '.join(doc['command'])}")
+    if doc["description"]:
+        click.echo(f"  about     {doc['description']}")
+    if doc["params"]:
+        click.echo(f"  params    {json.dumps(doc['params'], sort_keys=True)[:200]}")
+    if doc["owner"]:
+        click.echo(f"  owner     {doc['owner']}")
+    if doc["parent_job"] is not None:
+        click.echo(f"  parent    @{doc['parent_job']}")
     click.echo(f"  cwd       {doc['cwd']}")
     click.echo(f"  started   {_when(doc['started_at'])}   ended {_when(doc['ended_at'])}")
     dirty = " (dirty, patch " + str(doc["patch_hash"])[:12] + ")" if doc["git_dirty"] else ""

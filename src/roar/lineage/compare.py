@@ -43,6 +43,7 @@ def job_differences(
         for name in _FIELDS
         if getattr(a, name) != getattr(b, name)
     ]
+    found += _map_differences("param", a.env.get("params", {}), b.env.get("params", {}))
     found += _map_differences("package", a.env.get("packages", {}), b.env.get("packages", {}))
     if a.env.get("python_versions") != b.env.get("python_versions"):
         found.append(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roar.errors import RecordNotFound, UsageError
-from roar.models import Artifact, Job
+from roar.models import Artifact, Job, is_value_path
 from roar.store import Store
 
 __all__ = ["AmbiguousRef", "ArtifactTarget", "JobTarget", "Target", "UnknownRef", "resolve_ref"]
@@ -42,6 +42,8 @@ Target = JobTarget | ArtifactTarget
 
 
 def _by_path(store: Store, ref: str, project_root: Path, cwd: Path) -> Artifact | None:
+    if is_value_path(ref):  # a task's value: not a file, so not relative to the cwd
+        return store.newest_artifact_at(ref)
     absolute = os.path.normpath(os.path.join(cwd, ref))
     prefix = str(project_root) + os.sep
     stored = absolute[len(prefix) :] if absolute.startswith(prefix) else absolute

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from roar.errors import HashError
 from roar.hashing import Hasher
-from roar.models import FileRef, Job
+from roar.models import FileRef, Job, is_value_path
+from roar.objects import ObjectStore
+from roar.project import Project
 from roar.store import Store
 from roar.vcs.git import Git
 
@@ -40,10 +42,17 @@ def _absolute(root: Path, path: str) -> str:
 def _input_reasons(
     hasher: Hasher, root: Path, current: list[Job], inputs: list[tuple[int, FileRef]]
 ) -> dict[int, list[str]]:
-    """Per job, its missing and changed inputs; every file is hashed once, in one batch."""
+    """Per job, its missing and changed inputs; every file is hashed once, in one batch.
+
+    A task's value input is stored by content and cannot change; it can only be lost."""
     reasons: dict[int, list[str]] = {job.id: [] for job in current}
     present: list[tuple[int, FileRef, str]] = []
+    objects = ObjectStore(Project(root).objects_dir)
     for job_id, ref in inputs:
+        if is_value_path(ref.path):
+            if not objects.has(ref.artifact.hash):
+                reasons[job_id].append(f"input {ref.path} is gone from .roar/objects")
+            continue
         path = _absolute(root, ref.path)
         if os.path.isfile(path):
             present.append((job_id, ref, path))

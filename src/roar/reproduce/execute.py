@@ -240,7 +240,15 @@ def _check_sources(states: dict[Source, SourceState]) -> None:
 
 
 def check_can_run(plan: Plan, options: ReproduceOptions) -> None:
-    """A clean worktree needs a recorded commit; in place is only for the jobs without one."""
+    """A clean worktree needs a recorded commit; in place is only for the jobs without one;
+    a task (`@roar.task`) is a function call, not a command to replay."""
+    tasks = [s.job for s in plan.all_steps if s.job.kind == "task"]
+    if tasks:
+        names = ", ".join(f"@{job.id} {job.step}" for job in tasks)
+        raise ReproduceError(
+            f"{names}: Python task(s), which roar reproduce cannot replay yet (it replays "
+            f"commands); call them again with the arguments `roar.inp(N)` returns"
+        )
     if plan.commit is None and not options.in_place:
         raise ReproduceError(
             "the target's job ran outside git, so there is no commit to check out into a clean "

@@ -87,6 +87,12 @@ def make_plan(graph: LineageGraph, target: str, target_job: Job, builds: Sequenc
         for s in steps
         if s.job.exit_code != 0
     ]
+    warnings += [
+        f"@{s.job.id} {s.job.step} is a Python task: --run replays commands only; call it "
+        f"again with the arguments `roar.inp({s.job.id})` returns"
+        for s in steps
+        if s.job.kind == "task"
+    ]
     return Plan(
         target=target,
         target_path=_path_of(graph.outputs.get(target_job.id, []), target),

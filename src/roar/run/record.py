@@ -22,7 +22,7 @@ from roar.objects import ObjectStore
 from roar.project import Project
 from roar.run.collect import collect_for_job
 from roar.run.command import check_command, step_name
-from roar.store import Store
+from roar.store import PARENT_UID_ENV, Store, new_job_uid
 from roar.trace import choose_tracer
 from roar.trace.base import StepControl, TraceResult
 from roar.trace.choose import TracerName
@@ -172,7 +172,10 @@ def run_job(
     store = project.open_store(config)  # fail before running, not after an hour of training
     try:
         started, started_ns = time.time(), time.time_ns()
-        result = tracer.run(request.argv, cwd=workdir, env=env, control=control)
+        # Tasks (`@roar.task`) inside the command name this uid; record_job adopts them.
+        uid = new_job_uid()
+        child_env = {**env, PARENT_UID_ENV: uid}
+        result = tracer.run(request.argv, cwd=workdir, env=child_env, control=control)
         ended = time.time()
         notes.extend(result.notes)
         filters = _filters(root, config, git)
@@ -207,7 +210,7 @@ def run_job(
             notes=_job_note(result.signal, result.stopped),
             reproduces_job=request.reproduces,
         )
-        job = store.record_job(spec, inputs, outputs)
+        job = store.record_job(spec, inputs, outputs, uid=uid)
         notes += collect_for_job(
             store, project.objects_dir, config, request.collect_sources, root, job.id, inputs
         )

@@ -16,7 +16,11 @@ from roar.store.graph import NO_LIMIT, Direction, walk_jobs
 from roar.store.migrate import check_schema, upgrade
 from roar.store.url import StoreUrl, parse_store_url
 
-__all__ = ["Store"]
+__all__ = ["PARENT_UID_ENV", "Store", "new_job_uid"]
+
+#: Set by a job for its child processes to the uid it will be recorded under: a task
+#: recorded inside it names that uid, and the job adopts it as a child when it is recorded.
+PARENT_UID_ENV = "ROAR_PARENT_JOB_UID"
 
 T = TypeVar("T")
 
@@ -24,6 +28,8 @@ T = TypeVar("T")
 # large enough that 10,000 cached paths cost two round trips, not twenty.
 _CHUNK = 5_000
 _UID_ATTEMPTS = 5
+# Children are recorded after their parent started; this covers clocks read a little apart.
+_CLOCK_SLACK_S = 1.0
 _I64 = 1 << 63
 
 JOB_COLUMNS = (
@@ -74,6 +80,11 @@ def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
 
 def _marks(count: int) -> str:
     return ", ".join("?" * count)
+
+
+def new_job_uid() -> str:
+    """A fresh 48-bit job uid (12 hex digits), as `record_job` draws them."""
+    return os.urandom(6).hex()
 
 
 class Store:
@@ -171,27 +182,85 @@ class Store:
     # -- jobs ------------------------------------------------------------------------------
 
     def record_job(
-        self, spec: JobSpec, inputs: Sequence[FileRef] = (), outputs: Sequence[FileRef] = ()
+        self,
+        spec: JobSpec,
+        inputs: Sequence[FileRef] = (),
+        outputs: Sequence[FileRef] = (),
+        *,
+        uid: str | None = None,
+        tags: Sequence[str] = (),
     ) -> Job:
-        """Record a job with its inputs and outputs in one transaction: all or nothing."""
+        """Record a job with its inputs, outputs and tags in one transaction: all or nothing.
+
+        `uid` is one the caller drew beforehand (`new_job_uid`) and announced to the job's
+        children through PARENT_UID_ENV: jobs recorded since `spec.started_at` that named
+        it become this job's children in the same transaction. Should that uid be taken
+        (1 in 2**48), the job gets another and still adopts the children that named it.
+        """
+        announced = uid
         for attempt in range(_UID_ATTEMPTS):
-            uid = os.urandom(6).hex()
+            uid = announced if attempt == 0 and announced is not None else new_job_uid()
             try:
                 with self.db.write() as cur:
                     self._put_artifacts(cur, [f.artifact for f in (*inputs, *outputs)])
                     job_id = cur.insert_returning_id(_JOB_INSERT, self._job_params(spec, uid))
-                    for table, refs in (("job_inputs", inputs), ("job_outputs", outputs)):
-                        rows = {(to_text(ref.path), ref.artifact.hash) for ref in refs}
-                        cur.executemany(
-                            f"INSERT INTO {table} (job_id, artifact_hash, path) VALUES (?, ?, ?)",
-                            [(job_id, digest, path) for path, digest in sorted(rows)],
-                        )
+                    self._insert_files(cur, job_id, "job_inputs", inputs)
+                    self._insert_files(cur, job_id, "job_outputs", outputs)
+                    cur.executemany(
+                        "INSERT INTO tags (target, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                        [(f"job:{uid}", name) for name in sorted(set(tags))],
+                    )
+                    if announced is not None:
+                        self._adopt_children(cur, job_id, announced, spec.started_at)
             except IntegrityViolation:
                 if attempt + 1 < _UID_ATTEMPTS and not self._uid_free(uid):
                     continue  # 48-bit uid collision: draw another
                 raise
             return self.get_job(job_id)
         raise StoreError("could not allocate a unique job uid")  # pragma: no cover
+
+    def _insert_files(self, cur: Any, job_id: int, table: str, refs: Sequence[FileRef]) -> None:
+        rows = {(to_text(ref.path), ref.artifact.hash) for ref in refs}
+        cur.executemany(
+            f"INSERT INTO {table} (job_id, artifact_hash, path) VALUES (?, ?, ?)",
+            [(job_id, digest, path) for path, digest in sorted(rows)],
+        )
+
+    def _adopt_children(self, cur: Any, job_id: int, uid: str, since: float) -> None:
+        # The uid sits in the children's env JSON; JSON operators differ between SQLite
+        # and PostgreSQL, so the few candidates (orphans started since) are checked here.
+        rows = cur.execute(
+            "SELECT id, env FROM jobs WHERE parent_job IS NULL AND started_at >= ? AND id <> ?",
+            (since - _CLOCK_SLACK_S, job_id),
+        ).fetchall()
+        children = [row[0] for row in rows if self.db.json_value(row[1]).get("parent_uid") == uid]
+        cur.executemany(
+            "UPDATE jobs SET parent_job = ? WHERE id = ?", [(job_id, c) for c in children]
+        )
+
+    def finish_job(
+        self,
+        job_id: int,
+        *,
+        ended_at: float,
+        exit_code: int,
+        notes: str | None,
+        env: Mapping[str, Any],
+        outputs: Sequence[FileRef] = (),
+    ) -> Job:
+        """Complete a job recorded unfinished (exit_code NULL): its end, status, final env
+        and outputs in one transaction. A job already finished is refused, never rewritten."""
+        with self.db.write() as cur:
+            cur.execute(
+                "UPDATE jobs SET ended_at = ?, exit_code = ?, notes = ?, env = ? "
+                "WHERE id = ? AND exit_code IS NULL",
+                (ended_at, exit_code, notes, self.db.json_param(dict(env)), job_id),
+            )
+            if cur.rowcount != 1:
+                raise RecordNotFound(f"no unfinished job @{job_id} in {self.location}")
+            self._put_artifacts(cur, [f.artifact for f in outputs])
+            self._insert_files(cur, job_id, "job_outputs", outputs)
+        return self.get_job(job_id)
 
     def _uid_free(self, uid: str) -> bool:
         with self.db.read() as cur:
@@ -214,6 +283,15 @@ class Store:
             query, params = f"{query} LIMIT ?", [*params, limit]
         with self.db.read() as cur:
             return [self._job(row) for row in cur.execute(query, params).fetchall()]
+
+    def successful_runs_after(self, step: str, job_id: int) -> list[int]:
+        """Ids of the jobs of `step` newer than `job_id` that exited 0, oldest first."""
+        with self.db.read() as cur:
+            rows = cur.execute(
+                "SELECT id FROM jobs WHERE step = ? AND id > ? AND exit_code = 0 ORDER BY id",
+                (step, job_id),
+            ).fetchall()
+        return [int(row[0]) for row in rows]
 
     def successful_builds_at(self, commit: str) -> list[Job]:
         """Build jobs that exited 0 at `commit`, newest first."""
