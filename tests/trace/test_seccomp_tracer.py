@@ -60,6 +60,10 @@ def test_roar_inside_roar_hands_the_inner_job_to_strace(ws: Workspace) -> None:
     assert "cannot trace with seccomp" in outer.stderr
     assert (ws.root / "auto.txt").read_text() == "x"
     assert not (ws.root / "x.txt").exists()  # refused before the command ran
+    with ws.project.open_store() as store:
+        inner, outer_job = sorted(store.list_jobs(), key=lambda job: job.id)
+    assert inner.step == "cp"
+    assert inner.parent_job == outer_job.id  # the outer run adopted the nested one
 
 
 def test_the_c_supervisor_loop_is_built_and_chosen(monkeypatch: pytest.MonkeyPatch) -> None:

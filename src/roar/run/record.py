@@ -141,6 +141,8 @@ def _environment(
         "python_versions": python_versions_from_paths(seen),
         "roar_python": ".".join(map(str, sys.version_info[:3])),
         "variables": redact_environment(environ),
+        # a `roar run` inside another: the outer one adopts this job when it is recorded
+        **({"parent_uid": environ[PARENT_UID_ENV]} if environ.get(PARENT_UID_ENV) else {}),
     }
 
 
