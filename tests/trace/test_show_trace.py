@@ -10,7 +10,7 @@ import pytest
 from roar.lineage import ArtifactTarget, JobTarget, load_lineage, resolve_ref
 from roar.lineage.refs import AmbiguousRef, UnknownRef
 from roar.models import Artifact, FileRef, JobSpec
-from tests.helpers import run_roar
+from tests.helpers import git, run_roar
 from tests.trace.conftest import Workspace, roar_ok
 
 
@@ -87,6 +87,20 @@ def test_bad_references(pipeline: Workspace) -> None:
         result = run_roar(*args, cwd=pipeline.root)
         assert result.code == code, (args, result.stderr)
         assert words in result.stderr
+
+
+def test_a_file_in_no_record_says_why(ws: Workspace) -> None:
+    ws.write("data.csv", "a,b\n")
+    git("add", "data.csv", cwd=ws.root)
+    git("commit", "-qm", "data", cwd=ws.root)
+    ws.write("loose.txt", "x\n")
+    tracked = run_roar("trace", "--down", "data.csv", cwd=ws.root)
+    assert tracked.code == 2
+    assert "tracked by git" in tracked.stderr
+    assert "output.track_repo_files" in tracked.stderr
+    loose = run_roar("show", "loose.txt", cwd=ws.root)
+    assert loose.code == 2
+    assert "no recorded job read or wrote it" in loose.stderr
 
 
 def test_ambiguous_prefix_lists_candidates(ws: Workspace) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from roar.errors import RecordNotFound, UsageError
 from roar.models import Artifact, Job, is_value_path
 from roar.store import Store
+from roar.vcs.git import Git
 
 __all__ = ["AmbiguousRef", "ArtifactTarget", "JobTarget", "Target", "UnknownRef", "resolve_ref"]
 
@@ -77,4 +78,20 @@ def resolve_ref(store: Store, ref: str, *, project_root: Path, cwd: Path) -> Tar
     hint = ""
     if len(lowered) < MIN_PREFIX and _HEX.match(lowered):
         hint = f" (hash and uid prefixes need at least {MIN_PREFIX} characters)"
+    elif os.path.isfile(os.path.join(cwd, text)):
+        hint = _why_unrecorded(os.path.abspath(os.path.join(cwd, text)))
     raise UnknownRef(ref=ref, hint=hint)
+
+
+def _why_unrecorded(path: str) -> str:
+    """For a file that exists but is in no record: most often, git tracks it."""
+    git = Git.discover(Path(path).parent)
+    if git is not None and os.path.realpath(path) in {
+        os.path.realpath(p) for p in git.tracked_files()
+    }:
+        return (
+            ": the file is tracked by git, and roar pins tracked files by commit instead of "
+            "recording them as inputs (`roar config set output.track_repo_files true` "
+            "records them from the next run on)"
+        )
+    return ": the file exists, but no recorded job read or wrote it"
