@@ -6,7 +6,28 @@ import os
 import tempfile
 from collections.abc import Sequence
 
-__all__ = ["finish", "format_table", "scratch_parent"]
+__all__ = ["SPIN_PY", "finish", "format_table", "scratch_parent"]
+
+
+#: Workload source: `spin(n)`, pure-Python CPU work that makes no syscalls, and with the
+#: argument `calibrate` a print of loops per second. Needs `sys` and `time` imported.
+SPIN_PY = """\
+def spin(n):
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+
+if sys.argv[1] == "calibrate":  # loops per second, best of 5: a VM's CPU speed wanders
+    n, best = 1_000_000, float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        spin(n)
+        best = min(best, time.perf_counter() - start)
+    print(n / best)
+    sys.exit()
+"""
 
 
 def _is_tmpfs(path: str) -> bool:

@@ -62,7 +62,7 @@ from pathlib import Path
 # bench/trace.py, not the stdlib's trace: a script's own directory comes first on sys.path
 from trace import ToolFailed, ensure_venv
 
-from benchlib import finish, format_table, scratch_parent
+from benchlib import SPIN_PY, finish, format_table, scratch_parent
 from lineage import ENV, HOST
 
 from roar.hashing import Hasher
@@ -332,28 +332,11 @@ def plan_rows(result: PlanResult, sizes: Sizes) -> list[tuple[str, ...]]:
 
 # -- case 2: replaying a pipeline ------------------------------------------------------------
 
-PIPELINE_STEP_PY = """\
-import hashlib
-import sys
-import time
-
-
-def spin(n):
-    total = 0
-    for i in range(n):
-        total += i * i % 7
-    return total
-
-
-if sys.argv[1] == "calibrate":  # loops per second, best of 5: a VM's CPU speed wanders
-    n, best = 1_000_000, float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        spin(n)
-        best = min(best, time.perf_counter() - start)
-    print(n / best)
-    sys.exit()
-source, target, loops, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+PIPELINE_STEP_PY = (
+    "import hashlib\nimport sys\nimport time\n\n\n"
+    + SPIN_PY
+    + """source, target = sys.argv[1], sys.argv[2]
+loops, pause = int(sys.argv[3]), float(sys.argv[4])
 with open(source, "rb") as f:
     data = f.read()
 total = spin(loops)
@@ -362,6 +345,7 @@ with open(target, "wb") as f:
     f.write(data)
     f.write(hashlib.sha256(data + str(total).encode()).hexdigest().encode() + b"\\n")
 """
+)
 
 
 def _stage_path(index: int) -> str:

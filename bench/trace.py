@@ -60,7 +60,7 @@ from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from benchlib import finish, format_table, scratch_parent
+from benchlib import SPIN_PY, finish, format_table, scratch_parent
 
 MIB = 1 << 20
 GIB = 1 << 30
@@ -135,28 +135,12 @@ with open("big.bin", "wb") as f:
         f.write(block)
 """
 
-CPU_PY = """\
-import sys
-import time
-
-
-def spin(n):
-    total = 0
-    for i in range(n):
-        total += i * i % 7
-    return total
-
-
-if sys.argv[1] == "calibrate":  # loops per second, best of 5: a VM's CPU speed wanders
-    n, best = 1_000_000, float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        spin(n)
-        best = min(best, time.perf_counter() - start)
-    print(n / best)
-else:
-    spin(int(sys.argv[1]))
+CPU_PY = (
+    "import sys\nimport time\n\n\n"
+    + SPIN_PY
+    + """spin(int(sys.argv[1]))
 """
+)
 
 PIPES_SH = """\
 set -eu
