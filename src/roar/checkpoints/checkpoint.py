@@ -20,7 +20,7 @@ from roar.checkpoints.client import Client
 from roar.checkpoints.model import Commit, FolderState, Manifest, check_ref_name
 from roar.errors import CheckpointError, ConflictError, NotFoundError, VerifyFailed
 
-__all__ = ["CheckpointStore"]
+__all__ = ["CheckpointStore", "resolve_name", "restore"]
 
 _KIND = "roar.kind"
 _SERIALIZER = "roar.serializer"
@@ -195,3 +195,28 @@ class CheckpointStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def resolve_name(client: Client, name: str) -> str:
+    """A ref name, a commit id, or a unique prefix (>= 6 chars) of one -> a commit id."""
+    if name.startswith("c_"):
+        matches = [c for c in client.repo.all_commit_prefixes() if c.startswith(name)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1 and len(name) >= 6:
+            raise NotFoundError(f"commit prefix {name!r} is ambiguous; give more characters")
+        raise NotFoundError(f"no commit {name!r} in {client.url}; `roar ckpt list` shows them")
+    return client.get_ref(name).target
+
+
+def restore(client: Client, name: str, dest: Path) -> Manifest:
+    """Verify the commit `name` (ref or commit id) and copy its files into `dest`, a new
+    or empty directory."""
+    if dest.exists() and any(dest.iterdir()):
+        raise CheckpointError(f"{dest} is not empty; restore into a new directory")
+    manifest, source = client.repo.materialize(resolve_name(client, name), verify=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in manifest.files:
+        (dest / entry.path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / entry.path, dest / entry.path)
+    return manifest
