@@ -254,3 +254,14 @@ def test_load_skips_a_commit_that_does_not_verify(
 def test_load_of_an_unknown_ref(ckpt_store: CheckpointStore) -> None:
     with pytest.raises(NotFoundError, match="no ref 'nope'"):
         ckpt_store.load("nope")
+
+
+def test_async_save_of_a_state_dict_keeps_the_state_at_save_time(
+    ckpt_store: CheckpointStore,
+) -> None:
+    torch = pytest.importorskip("torch")
+    weights = torch.zeros(1000)
+    commit = ckpt_store.save({"w": weights, "step": 1}, async_=True)
+    weights += 1  # the training loop goes on while the commit runs
+    ckpt_store.client.wait_for_commit(commit.id, timeout=30)
+    assert torch.equal(ckpt_store.load()["w"], torch.zeros(1000))

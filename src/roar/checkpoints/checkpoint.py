@@ -8,6 +8,7 @@ Only load state dicts from stores you trust: unpickling runs code.
 
 from __future__ import annotations
 
+import copy
 import os
 import pickle
 import shutil
@@ -38,6 +39,19 @@ def _holds_tensors(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return any(_holds_tensors(v) for v in value)
     return False
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy the training loop can no longer change: tensors cloned (detached, to CPU
+    memory if they are elsewhere), containers rebuilt, anything else deep-copied."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return type(value)((k, _snapshot(v)) for k, v in value.items())
+    if isinstance(value, list | tuple) and type(value) in (list, tuple):
+        return type(value)(_snapshot(v) for v in value)
+    return copy.deepcopy(value)
 
 
 def _copy_into(source: Path, target: Path) -> None:
@@ -72,6 +86,7 @@ class CheckpointStore:
         check_ref_name(ref)
         self.client.raise_failures()
         extra = dict(metadata or {})
+        pending_state: list[Any] = []
         if isinstance(checkpoint, str | os.PathLike):
             source = Path(checkpoint)
             if not source.exists():
@@ -84,12 +99,18 @@ class CheckpointStore:
             folder = self.client.create_folder(None, "state_dict")
             assert folder.path is not None
             extra[_KIND] = "state_dict"
-            extra[_SERIALIZER] = self._serialize(checkpoint, Path(folder.path))
+            extra[_SERIALIZER] = "torch" if _holds_tensors(checkpoint) else "pickle"
+            if async_:  # an in-memory copy now; serialized in the background
+                pending_state.append(_snapshot(checkpoint))
+            else:
+                self._serialize(checkpoint, Path(folder.path), extra[_SERIALIZER])
         parent = self._current_target(ref)
         repo = self.client.repo
         staged, commit_id = repo.begin_commit(folder.id)
 
         def finish() -> Commit:
+            if pending_state:
+                self._serialize(pending_state.pop(), Path(folder.path or ""), extra[_SERIALIZER])
             commit = repo.finish_commit(
                 staged, commit_id, message=message, metadata=extra, parent=parent
             )
@@ -102,15 +123,14 @@ class CheckpointStore:
         return Commit(commit_id, FolderState.SEALING, None)
 
     @staticmethod
-    def _serialize(state: Any, directory: Path) -> str:
-        if _holds_tensors(state):
+    def _serialize(state: Any, directory: Path, serializer: str) -> None:
+        if serializer == "torch":
             import torch
 
             torch.save(state, directory / "state.pt")
-            return "torch"
+            return
         with open(directory / "state.pkl", "wb") as handle:
             pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        return "pickle"
 
     def _current_target(self, ref: str) -> str | None:
         try:
