@@ -31,6 +31,7 @@ class RetryingBackend(Backend):
     def __init__(self, inner: Backend, max_retries: int, base_delay: float = 0.05) -> None:
         self.inner = inner
         self.url = inner.url
+        self.publishes_in_place = inner.publishes_in_place
         self.max_retries = max_retries
         self.base_delay = base_delay
 

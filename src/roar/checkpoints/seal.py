@@ -44,19 +44,21 @@ def _stamp(stat: os.stat_result) -> tuple[int, int, int]:
     return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
-def _sync_and_hash(fd: int, path: Path, size: int) -> str:
+def _sync_and_hash(fd: int, path: Path, size: int, sync: bool) -> str:
+    if not sync:
+        return hash_file(path)
     if size < BIG_FILE_BYTES:
         os.fsync(fd)
         return hash_file(path)
     failed: list[OSError] = []
 
-    def sync() -> None:
+    def flush() -> None:
         try:
             os.fsync(fd)
         except OSError as exc:
             failed.append(exc)
 
-    syncing = threading.Thread(target=sync, name="roar-ckpt-fsync")
+    syncing = threading.Thread(target=flush, name="roar-ckpt-fsync")
     syncing.start()
     try:
         digest = hash_file(path)
@@ -67,13 +69,13 @@ def _sync_and_hash(fd: int, path: Path, size: int) -> str:
     return digest
 
 
-def _seal_file(root: Path, rel: str, folder: str) -> FileEntry:
+def _seal_file(root: Path, rel: str, folder: str, sync: bool) -> FileEntry:
     path = root / rel
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
         _assert_not_open_for_writing(fd, folder, rel)
         before = _stamp(os.fstat(fd))
-        digest = _sync_and_hash(fd, path, before[0])
+        digest = _sync_and_hash(fd, path, before[0], sync)
         after = _stamp(os.fstat(fd))
     finally:
         os.close(fd)
@@ -103,14 +105,16 @@ def list_files(root: Path, folder: str) -> tuple[list[str], list[Path]]:
     return sorted(files), dirs
 
 
-def seal_directory(root: Path, folder: str) -> list[FileEntry]:
+def seal_directory(root: Path, folder: str, *, sync: bool = True) -> list[FileEntry]:
     """fsync and hash every file under `root` (and fsync its directories), refusing a
-    folder that is still being written. Returns the manifest entries, sorted by path."""
+    folder that is still being written. Returns the manifest entries, sorted by path.
+    `sync=False` skips the fsyncs: for remote stores, where the staged copy is only the
+    source of an upload and durability comes from the store."""
     files, dirs = list_files(root, folder)
     try:
         with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="roar-seal") as pool:
-            entries = list(pool.map(lambda rel: _seal_file(root, rel, folder), files))
-        for directory in dirs:
+            entries = list(pool.map(lambda rel: _seal_file(root, rel, folder, sync), files))
+        for directory in dirs if sync else []:
             fsync_directory(directory)
     except FileNotFoundError as exc:
         raise FolderBusy(f"{exc.filename} vanished while sealing", folder=folder) from None

@@ -160,7 +160,7 @@ class Repository:
         assert folder.path is not None
         staged = Path(folder.path)
         try:
-            entries = seal_directory(staged, folder.id)
+            entries = seal_directory(staged, folder.id, sync=self.backend.publishes_in_place)
         except FolderBusy:
             self._save_folder(replace(folder, state=FolderState.STAGING, commit_id=None))
             raise

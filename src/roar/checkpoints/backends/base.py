@@ -39,6 +39,9 @@ class Backend(abc.ABC):
     """One checkpoint store's storage. Instances may be used from several threads."""
 
     url: str
+    #: True when published files are the staged files themselves (moved, not copied), so
+    #: sealing must make them durable on this machine's disk.
+    publishes_in_place: bool = False
 
     @abc.abstractmethod
     def read(self, key: str) -> Blob:

@@ -42,6 +42,8 @@ def _translate(exc: OSError, what: str) -> BackendError:
 
 
 class LocalBackend(Backend):
+    publishes_in_place = True
+
     def __init__(self, root: Path) -> None:
         self.root = root.expanduser().absolute()
         self.url = str(self.root)
