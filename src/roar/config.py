@@ -134,6 +134,43 @@ SETTINGS: Mapping[str, Setting] = _declare(
         None,
         "Slack-compatible incoming-webhook URL that task notifications are posted to.",
     ),
+    Setting(
+        "checkpoints.url",
+        "str",
+        None,
+        "Default checkpoint store for `roar ckpt`: a local path or s3://bucket/prefix.",
+    ),
+    Setting(
+        "checkpoints.s3_endpoint_url",
+        "url",
+        None,
+        "S3 endpoint for checkpoint stores (unset: AWS_ENDPOINT_URL, else AWS itself).",
+    ),
+    Setting(
+        "checkpoints.s3_region",
+        "str",
+        None,
+        "S3 region for checkpoint stores (unset: AWS_REGION / AWS_DEFAULT_REGION).",
+    ),
+    Setting(
+        "checkpoints.timeout",
+        "int",
+        30,
+        "Seconds one checkpoint storage request may take before it counts as failed.",
+    ),
+    Setting(
+        "checkpoints.max_retries",
+        "int",
+        3,
+        "Retries (with exponential backoff) of a checkpoint storage request that failed "
+        "transiently (connection error, timeout, 5xx, throttling).",
+    ),
+    Setting(
+        "checkpoints.cache_dir",
+        "str",
+        None,
+        "Where S3 checkpoints are staged and downloaded (unset: ~/.cache/roar/checkpoints).",
+    ),
 )
 
 

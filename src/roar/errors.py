@@ -24,6 +24,18 @@
     │   ├── SerializationFailed             a task's result cannot be stored
     │   ├── DeserializationFailed           a stored artifact cannot be loaded back
     │   └── RunNotFinished                  outputs asked of a failed or unfinished run
+    ├── ReproduceError             exit 8   a reproduction cannot start or does not match
+    ├── CheckpointError            exit 9   roar.checkpoints cannot do what was asked
+    │   ├── NotFoundError                   no such commit, ref, folder or commit group
+    │   ├── ConflictError                   lost a race: a create-only or compare-and-swap
+    │   │                                   write found another writer first (412/409/404)
+    │   ├── BackendError                    the storage failed (code, message); transient
+    │   │                                   failures are retried with backoff first
+    │   ├── UnsupportedStoreUrl             a store URL with a scheme no backend handles
+    │   ├── FolderBusy                      a folder changed, or was open for writing,
+    │   │                                   while it was being sealed
+    │   ├── VerifyFailed                    a committed file does not match its manifest
+    │   └── CommitTimeout                   wait_for_commit ran out of time
     └── CommandNotFound            exit 127 `roar run` was given a command that does not exist
 
 The CLI funnel (`roar.cli.main`) prints `roar: error: <message>` in red on stderr and exits
@@ -39,6 +51,14 @@ from typing import Any, ClassVar
 __all__ = [
     "EXIT_INTERNAL",
     "ArtifactMissing",
+    "BackendError",
+    "CheckpointError",
+    "CommitTimeout",
+    "ConflictError",
+    "FolderBusy",
+    "NotFoundError",
+    "UnsupportedStoreUrl",
+    "VerifyFailed",
     "CommandNotFound",
     "ConfigError",
     "ContentChanged",
@@ -50,6 +70,7 @@ __all__ = [
     "ObjectCopyFailed",
     "ProjectError",
     "RecordNotFound",
+    "ReproduceError",
     "RoarError",
     "RunNotFinished",
     "SchemaMissing",
@@ -210,3 +231,59 @@ class ReproduceError(RoarError):
     """A reproduction cannot start, or its result differs from the record."""
 
     exit_code = 8
+
+
+class CheckpointError(RoarError):
+    """A checkpoint store cannot do what was asked (`roar.checkpoints`, `roar ckpt`)."""
+
+    exit_code = 9
+
+
+class NotFoundError(CheckpointError):
+    template = "{detail}"
+
+
+class ConflictError(CheckpointError):
+    """Another writer got there first; re-read and decide again (nothing was changed)."""
+
+    template = "{detail}"
+
+
+class BackendError(CheckpointError):
+    """The storage itself failed. `code` is the backend's own (an S3 error code, an errno
+    name, `unreachable`); `retryable` marks failures worth trying again."""
+
+    template = "{message}"
+
+    def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
+        self.code = code
+        self.retryable = retryable
+        super().__init__(code=code, message=message)
+
+
+class UnsupportedStoreUrl(CheckpointError):
+    template = (
+        "cannot open checkpoint store {url!r}: unknown scheme {scheme!r}; "
+        "use a local path (or file://) or s3://bucket/prefix"
+    )
+
+
+class FolderBusy(CheckpointError):
+    template = (
+        "folder {folder} is still being written ({detail}); close every writer of its "
+        "files, then commit again"
+    )
+
+
+class VerifyFailed(CheckpointError):
+    template = (
+        "commit {commit} does not verify: {path} {detail}; it is skipped on load, and "
+        "`roar ckpt restore` of an older commit gets the last good state"
+    )
+
+
+class CommitTimeout(CheckpointError):
+    template = (
+        "commit {commit} is not committed after {timeout} s; wait longer, or check the "
+        "writer that made it (`roar ckpt show {commit}`)"
+    )

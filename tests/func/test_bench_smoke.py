@@ -33,6 +33,7 @@ def test_lineage_and_status_benches_quick_give_right_answers() -> None:
         ("lineage.py", ["--quick", "--no-postgres"]),
         ("status.py", ["--quick"]),
         ("tasks.py", ["--quick"]),
+        ("checkpoints.py", ["--quick", "--no-s3"]),
     ):
         proc = subprocess.run(
             [sys.executable, str(REPO / "bench" / script), *args],

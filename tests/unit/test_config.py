@@ -31,6 +31,12 @@ DESIGN_KEYS = {
     "tasks.staleness_days": 30,
     "notify.enabled": False,
     "notify.url": None,
+    "checkpoints.url": None,
+    "checkpoints.s3_endpoint_url": None,
+    "checkpoints.s3_region": None,
+    "checkpoints.timeout": 30,
+    "checkpoints.max_retries": 3,
+    "checkpoints.cache_dir": None,
 }
 
 

@@ -4,7 +4,8 @@ Exit codes (also in the README):
     0   success            4   config error           70  unexpected error (a bug)
     1   other roar error   5   store error            130 interrupted (Ctrl-C)
     2   usage error        6   hashing error
-    3   no project
+    3   no project           8   reproduction mismatch
+                             9   checkpoint error
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Plan, replay and verify what made an artifact.",
     ),
     "trace": ("roar.cli.lineage_cmd:trace", "Show where an artifact came from (or what it fed)."),
+    "ckpt": ("roar.cli.ckpt_cmd:ckpt", "Inspect, verify, restore and prune checkpoint stores."),
 }
 
 

@@ -1,0 +1,197 @@
+"""`roar ckpt list|show|refs|verify|restore|gc`: look after a checkpoint store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from roar.cli.context import CliState, pass_state
+from roar.cli.output import echo_note, render_table
+from roar.errors import UsageError
+
+if TYPE_CHECKING:
+    from roar.checkpoints import Client
+
+__all__ = ["ckpt"]
+
+
+def _open(state: CliState, url: str | None) -> Client:
+    from roar.checkpoints import Client
+
+    config = state.config()
+    chosen = url or config.get("checkpoints.url")
+    if not chosen:
+        raise UsageError("no checkpoint store: pass --store URL or set checkpoints.url")
+    cache = config.get("checkpoints.cache_dir")
+    endpoint = config.get("checkpoints.s3_endpoint_url")
+    region = config.get("checkpoints.s3_region")
+    timeout = config.get("checkpoints.timeout")
+    retries = config.get("checkpoints.max_retries")
+    assert isinstance(timeout, int)
+    assert isinstance(retries, int)
+    return Client(
+        str(chosen),
+        timeout=timeout,
+        max_retries=retries,
+        endpoint_url=str(endpoint) if endpoint else None,
+        region=str(region) if region else None,
+        cache_dir=str(cache) if cache else None,
+    )
+
+
+def _when(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024  # type: ignore[assignment]
+    return str(count)  # pragma: no cover
+
+
+@click.group("ckpt")
+@click.option(
+    "-s",
+    "--store",
+    "url",
+    metavar="URL",
+    help="Checkpoint store: a local path or s3://bucket/prefix (default: checkpoints.url).",
+)
+@click.pass_context
+def ckpt(ctx: click.Context, url: str | None) -> None:
+    """Inspect, verify, restore and prune a checkpoint store (`roar.checkpoints`)."""
+    ctx.meta["roar.ckpt.url"] = url
+
+
+def _url(ctx: click.Context) -> str | None:
+    value = ctx.meta.get("roar.ckpt.url")
+    return str(value) if value else None
+
+
+@ckpt.command("list")
+@click.pass_context
+@pass_state
+def list_command(state: CliState, ctx: click.Context) -> None:
+    """List complete commits, newest first, with the refs that point at them."""
+    with _open(state, _url(ctx)) as client:
+        refs: dict[str, list[str]] = {}
+        for ref in client.list_refs():
+            refs.setdefault(ref.target, []).append(ref.name)
+        rows = []
+        for commit in client.list_commits():
+            manifest = commit.manifest
+            assert manifest is not None
+            rows.append(
+                [
+                    commit.id,
+                    _when(manifest.created_at),
+                    str(len(manifest.files)),
+                    _size(manifest.size),
+                    ",".join(refs.get(commit.id, [])),
+                    manifest.message,
+                ]
+            )
+    if not rows:
+        echo_note("no commits yet")
+        return
+    click.echo(render_table(["commit", "created", "files", "size", "refs", "message"], rows))
+
+
+@ckpt.command("show")
+@click.argument("name")
+@click.pass_context
+@pass_state
+def show(state: CliState, ctx: click.Context, name: str) -> None:
+    """Show one commit (by ref name or commit id): state, message, parent, files."""
+    from roar.checkpoints.checkpoint import resolve_name
+
+    with _open(state, _url(ctx)) as client:
+        commit = client.get_commit(resolve_name(client, name))
+    click.echo(f"commit   {commit.id}")
+    click.echo(f"state    {commit.state.value}{'' if commit.visible else ' (not visible)'}")
+    manifest = commit.manifest
+    if manifest is None:
+        return
+    click.echo(f"created  {_when(manifest.created_at)}")
+    click.echo(f"message  {manifest.message}")
+    click.echo(f"parent   {manifest.parent or '-'}")
+    if manifest.group_id:
+        click.echo(f"group    {manifest.group_id}")
+    for key, value in sorted(manifest.metadata.items()):
+        click.echo(f"meta     {key} = {value}")
+    rows = [[f.blake3[:16], _size(f.size), f.path] for f in manifest.files]
+    click.echo(render_table(["blake3", "size", "path"], rows))
+
+
+@ckpt.command("refs")
+@click.pass_context
+@pass_state
+def refs(state: CliState, ctx: click.Context) -> None:
+    """List refs and the commit (or commit group) each points at."""
+    with _open(state, _url(ctx)) as client:
+        rows = [
+            [r.name, r.target, str(r.generation), _when(r.updated_at)] for r in client.list_refs()
+        ]
+    if not rows:
+        echo_note("no refs yet")
+        return
+    click.echo(render_table(["ref", "target", "moves", "updated"], rows))
+
+
+@ckpt.command("verify")
+@click.argument("names", nargs=-1)
+@click.pass_context
+@pass_state
+def verify(state: CliState, ctx: click.Context, names: tuple[str, ...]) -> None:
+    """Re-hash commits (refs or ids; default: every commit) against their manifests.
+
+    Exits 9 naming the first file that does not match."""
+    from roar.checkpoints.checkpoint import resolve_name
+
+    with _open(state, _url(ctx)) as client:
+        ids = [resolve_name(client, n) for n in names] or client.repo.commit_ids()
+        for commit_id in ids:
+            manifest = client.verify(commit_id)
+            click.echo(f"ok  {commit_id}  {len(manifest.files)} files, {_size(manifest.size)}")
+
+
+@ckpt.command("restore")
+@click.argument("name")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+@pass_state
+def restore(state: CliState, ctx: click.Context, name: str, dest: Path) -> None:
+    """Verify a commit (ref or id) and copy its files into DEST (new or empty)."""
+    from roar.checkpoints.checkpoint import restore as restore_commit
+
+    with _open(state, _url(ctx)) as client:
+        manifest = restore_commit(client, name, state.cwd / dest)
+    click.echo(f"restored {manifest.commit_id} ({len(manifest.files)} files) into {dest}")
+
+
+@ckpt.command("gc")
+@click.option(
+    "--keep-last",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Complete commits to keep besides those refs point at (and anything newer).",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; remove nothing.")
+@click.pass_context
+@pass_state
+def gc(state: CliState, ctx: click.Context, keep_last: int, dry_run: bool) -> None:
+    """Remove old commits; never what a ref points at, nor anything newer than it."""
+    from roar.checkpoints.gc import collect_garbage
+
+    with _open(state, _url(ctx)) as client:
+        plan = collect_garbage(client.repo, keep_last, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for commit_id in plan.remove:
+        click.echo(f"{verb} {commit_id}")
+    click.echo(f"{verb} {len(plan.remove)} commits, kept {len(plan.keep)}")
