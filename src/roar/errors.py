@@ -18,6 +18,17 @@
     ├── HashError                  exit 6   a path cannot be read for hashing
     │   └── ContentChanged                  a file no longer holds the content roar hashed
     ├── TracerUnavailable          exit 7   the requested tracer cannot run here
+    ├── RegistryError              exit 9   the Git-tag registry refused (roar registry ...)
+    │   ├── InvalidArtifactName    exit 2   not [dir:]name; the message shows the grammar
+    │   ├── InvalidVersion         exit 2   not SemVer with a leading v
+    │   ├── InvalidStage           exit 2   not a valid stage name
+    │   ├── NotAllowed                      a stage or type outside .gto's list
+    │   ├── UnknownArtifact                 no tags (and no annotation) for that name
+    │   ├── UnknownVersion                  that version was never registered
+    │   ├── VersionExists                   the version, or a version at that commit, exists
+    │   ├── NotInStage                      unassign of a stage the version is not in
+    │   ├── NotACommit                      a REF git cannot resolve to a commit
+    │   └── RegistryGitError                git failed (not a repository, clone, push, tag)
     └── CommandNotFound            exit 127 `roar run` was given a command that does not exist
 
 The CLI funnel (`roar.cli.main`) prints `roar: error: <message>` in red on stderr and exits
@@ -41,7 +52,15 @@ __all__ = [
     "NotInitialized",
     "ObjectCopyFailed",
     "ProjectError",
+    "InvalidArtifactName",
+    "InvalidStage",
+    "InvalidVersion",
+    "NotACommit",
+    "NotAllowed",
+    "NotInStage",
     "RecordNotFound",
+    "RegistryError",
+    "RegistryGitError",
     "RoarError",
     "SchemaMissing",
     "SchemaTooNew",
@@ -49,8 +68,11 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "TracerUnavailable",
+    "UnknownArtifact",
     "UnknownConfigKey",
+    "UnknownVersion",
     "UsageError",
+    "VersionExists",
 ]
 
 #: Exit status for unexpected errors (BSD sysexits EX_SOFTWARE).
@@ -168,3 +190,52 @@ class ReproduceError(RoarError):
     """A reproduction cannot start, or its result differs from the record."""
 
     exit_code = 8
+
+
+class RegistryError(RoarError):
+    """The Git-tag registry refused a command; no tag was created or deleted."""
+
+    exit_code = 9
+
+
+class InvalidArtifactName(RegistryError):
+    exit_code = 2
+    template = "invalid artifact name {name!r}: write {grammar}"
+
+
+class InvalidVersion(RegistryError):
+    exit_code = 2
+    template = "invalid version {version!r}: write {grammar}"
+
+
+class InvalidStage(RegistryError):
+    exit_code = 2
+    template = "invalid stage {stage!r}: a stage is {grammar}"
+
+
+class NotAllowed(RegistryError):
+    template = "{kind} {value!r} is not allowed; allowed {kind}s: {allowed} (set in {source})"
+
+
+class UnknownArtifact(RegistryError):
+    template = "no artifact {name!r} in the registry{hint}; `roar registry show` lists them"
+
+
+class UnknownVersion(RegistryError):
+    template = "{name} has no {what}{hint}; `roar registry show {name}` lists its versions"
+
+
+class VersionExists(RegistryError):
+    template = "{detail}"
+
+
+class NotInStage(RegistryError):
+    template = "{detail}"
+
+
+class NotACommit(RegistryError):
+    template = "{ref!r} is not a commit in {repo}; give a branch, tag or commit sha"
+
+
+class RegistryGitError(RegistryError):
+    template = "{detail}"
