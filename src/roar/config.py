@@ -116,6 +116,18 @@ SETTINGS: Mapping[str, Setting] = _declare(
         "Database URL; unset means sqlite at .roar/roar.db (postgresql+psycopg://... works).",
     ),
     Setting("glaas.url", "url", None, "URL of a GLaaS lineage server to publish to."),
+    Setting(
+        "registry.stages",
+        "str",
+        None,
+        "Comma-separated stages `roar registry assign` allows (overrides .gto; unset: any).",
+    ),
+    Setting(
+        "registry.types",
+        "str",
+        None,
+        "Comma-separated artifact types `roar registry annotate` allows (overrides .gto).",
+    ),
 )
 
 

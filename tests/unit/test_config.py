@@ -28,6 +28,8 @@ DESIGN_KEYS = {
     "reproduce.collect_max_mb": 1024,
     "glaas.url": None,
     "store.url": None,
+    "registry.stages": None,
+    "registry.types": None,
 }
 
 
