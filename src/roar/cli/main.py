@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Plan, replay and verify what made an artifact.",
     ),
     "trace": ("roar.cli.lineage_cmd:trace", "Show where an artifact came from (or what it fed)."),
+    "registry": ("roar.cli.registry_cmd:registry", "Versions and stages as Git tags (GTO)."),
 }
 
 

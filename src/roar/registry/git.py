@@ -129,7 +129,7 @@ class RegistryGit:
                     tagger=tagger,
                     tagger_email=email.strip("<>"),
                     timestamp=int(date) if date.isdigit() else 0,
-                    message=message,
+                    message=message.rstrip("\n"),  # git ends every message with one
                 )
             )
         return records
