@@ -12,6 +12,7 @@ from roar.cli.context import CliState, pass_state
 from roar.cli.output import echo_json, echo_note, echo_warning, render_table
 from roar.errors import UsageError
 from roar.registry import Registry, WriteResult, open_registry, views
+from roar.registry.git import is_remote
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,7 +57,8 @@ def delete_option(function: F) -> F:
 
 @contextmanager
 def _registry(state: CliState, repo: str) -> Iterator[Registry]:
-    with open_registry(repo, config=state.config()) as registry:
+    where = repo if is_remote(repo) else str(state.cwd / repo)  # `roar -C DIR` counts
+    with open_registry(where, config=state.config()) as registry:
         try:
             yield registry
         finally:

@@ -477,7 +477,9 @@ class Registry:
         return push or self.git.url is not None
 
     def _write(self, writes: list[tuple[Tag, str, str]], push: bool) -> WriteResult:
+        """Create the tags (tag, commit, message) in order, then push when asked."""
         result = WriteResult()
+        registered_here: dict[str, str] = {}  # commit -> version registered in this batch
         for tag, commit, text in writes:
             name = format_tag(tag)
             try:
@@ -489,9 +491,20 @@ class Registry:
                         "read the tags; run it again"
                     ) from exc
                 raise
-            result.changes.append(Change(name, tag.action, tag.artifact, tag.version, tag.stage))
+            if tag.action is Action.REGISTER and tag.version is not None:
+                registered_here[commit] = tag.version
+            version = tag.version or registered_here.get(commit)
+            if version is None and tag.stage is not None:
+                version = self._version_label(tag.artifact, commit)
+            result.changes.append(Change(name, tag.action, tag.artifact, version, tag.stage))
         self._push(result, push)
         return result
+
+    def _version_label(self, artifact: str, commit: str) -> str | None:
+        """The version a stage tag at `commit` applies to (for messages)."""
+        found = self.state.artifacts.get(artifact)
+        here = found.version_at(commit) if found is not None else None
+        return here.version if here is not None else None
 
     def _delete(self, names: list[str], artifact: str, push: bool) -> WriteResult:
         events = [self.state.by_tag[n] for n in names]
