@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -220,3 +222,19 @@ def test_push_failure_keeps_the_local_tag_and_says_how_to_retry(repo: Path, roar
     assert "created model@v0.0.1 here, but the push failed" in result.stderr
     assert "git push origin model@v0.0.1" in result.stderr
     assert tags(repo) == ["model@v0.0.1"]
+
+
+def test_reads_import_nothing_heavy(promoted: Path) -> None:
+    """`roar registry show` must start fast: no SQLAlchemy, sqlite3, blake3, rich or YAML."""
+    probe = (
+        "import sys, json\n"
+        "from roar.cli.main import main\n"
+        "sys.argv = ['roar', 'registry', 'show']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)), file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=promoted, capture_output=True, text=True, check=True
+    )
+    loaded = set(json.loads(proc.stderr.strip().splitlines()[-1]))
+    assert loaded & {"sqlalchemy", "sqlite3", "blake3", "rich", "yaml"} == set()
