@@ -251,7 +251,7 @@ def show(
     (NAME, NAME@latest, NAME@vX.Y.Z, NAME#STAGE) versions with stages, dates and refs."""
     with _registry(state, repo) as reg:
         if ref is None:
-            doc = views.registry_doc(reg.state, reg.rules, reg.index, last_stage)
+            doc = reg.table(last_only=last_stage)
             if as_json:
                 echo_json(doc)
             else:
@@ -276,9 +276,7 @@ def history(
 ) -> None:
     """Every registry event (of NAME), newest first; same-second events in counter order."""
     with _registry(state, repo) as reg:
-        if name is not None:
-            reg.artifact(name)
-        events = views.history_events(reg.state, name, ascending)
+        events = reg.history(name, ascending=ascending)
     if as_json:
         echo_json([views.history_doc(e) for e in events])
     else:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from roar.errors import RegistryError
-from roar.fsutil import atomic_write_bytes
 from roar.registry.git import RegistryGit
 from roar.registry.rules import load_yaml, read_repo_file
 
@@ -95,6 +94,8 @@ def read_index(git: RegistryGit, commit: str | None = None) -> dict[str, Annotat
 def write_annotation(root: Path, annotation: Annotation) -> Path:
     """Add or replace one entry of `root/artifacts.yaml`; other entries are kept."""
     import yaml
+
+    from roar.fsutil import atomic_write_bytes
 
     path = root / INDEX
     try:

@@ -11,7 +11,6 @@ Reads and writes take the state from one `git for-each-ref` call.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,9 +51,10 @@ from roar.registry.tags import (
     default_message,
     format_tag,
     parse_ref,
-    parse_tag,
+    split_tag,
+    tag_patterns,
 )
-from roar.registry.views import describe_doc
+from roar.registry.views import describe_doc, history_events, registry_doc
 
 __all__ = ["Change", "Registry", "WriteResult", "open_registry"]
 
@@ -92,6 +92,8 @@ class WriteResult:
 
 
 def _hint_names(name: str, known: Sequence[str]) -> str:
+    import difflib  # only on the error path
+
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -102,11 +104,37 @@ class Registry:
     def __init__(self, git: RegistryGit, config: Config | None = None) -> None:
         self.git = git
         self.config = config
+        self._scoped: dict[str, RegistryState] = {}
 
     # ---------------------------------------------------------------- lazily read, once
     @cached_property
     def state(self) -> RegistryState:
+        """Every artifact, from one `git for-each-ref` over all tags."""
         return build_state(self.git.read_tags())
+
+    @cached_property
+    def summary(self) -> RegistryState:
+        """Every artifact without tag messages and taggers (the table needs neither)."""
+        if "state" in self.__dict__:
+            return self.state
+        return build_state(self.git.read_tags(messages=False))
+
+    def state_of(self, name: str) -> RegistryState:
+        """A state holding `name`: from one for-each-ref over that artifact's tags only,
+        unless the whole state is loaded already (so one-artifact commands stay fast in
+        registries of many thousands of tags)."""
+        if "state" in self.__dict__:
+            return self.state
+        found = self._scoped.get(name)
+        if found is None:
+            found = self._scoped[name] = build_state(self.git.read_tags(tag_patterns(name)))
+        return found
+
+    def _forget(self) -> None:
+        """Tags changed: the next read lists them again."""
+        self.__dict__.pop("state", None)
+        self.__dict__.pop("summary", None)
+        self._scoped.clear()
 
     @cached_property
     def rules(self) -> Rules:
@@ -119,9 +147,11 @@ class Registry:
     @property
     def warnings(self) -> list[str]:
         """One line about the tags the state skipped (malformed, lightweight), if any."""
-        if "state" not in self.__dict__ or not self.state.skipped:
+        loaded = [self.__dict__[k] for k in ("state", "summary") if k in self.__dict__][:1]
+        loaded = loaded or list(self._scoped.values())
+        skipped = [s for state in loaded for s in state.skipped]
+        if not skipped:
             return []
-        skipped = self.state.skipped
         shown = ", ".join(f"{name} ({why})" for name, why in skipped[:5])
         more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
         return [f"skipped {len(skipped)} tag(s) the registry cannot use: {shown}{more}"]
@@ -130,12 +160,13 @@ class Registry:
     def artifact(self, name: str) -> ArtifactState:
         """The artifact's state; an annotated artifact without tags has an empty one."""
         check_artifact(name)
-        found = self.state.artifacts.get(name)
+        found = self.state_of(name).artifacts.get(name)
         if found is not None:
             return found
         if name in self.index:
             return ArtifactState(name)
-        known = [*self.state.artifacts, *self.index]
+        tagged = {parts[0] for t in self.git.tag_names() if (parts := split_tag(t)) is not None}
+        known = sorted({*tagged, *self.index})
         raise UnknownArtifact(name=name, hint=_hint_names(name, known))
 
     def version(self, name: str, version: str) -> VersionState:
@@ -180,6 +211,20 @@ class Registry:
         assert parsed.version is not None
         return self.version(parsed.artifact, parsed.version)
 
+    def table(self, *, last_only: bool = False) -> dict[str, Any]:
+        """`show` without a name: per artifact its latest version and each stage's version,
+        in `gto show --json`'s shape."""
+        return registry_doc(self.summary, self.rules, self.index, last_only)
+
+    def history(self, name: str | None = None, *, ascending: bool = False) -> list[Event]:
+        """Every event (of `name`), newest first unless `ascending`."""
+        if name is not None:
+            self.artifact(name)  # refuses unknown names, with a suggestion
+            if name not in self.state_of(name).artifacts:
+                return []
+            return history_events(self.state_of(name), name, ascending)
+        return history_events(self.state, None, ascending)
+
     def versions(self, ref: str) -> list[VersionState]:
         """NAME: its live versions, highest first; NAME@vX.Y.Z, NAME@latest, NAME#STAGE: one."""
         if "@" in ref or "#" in ref:
@@ -190,10 +235,12 @@ class Registry:
         """The event a tag stands for; None for tags outside the registry (CI can run this
         on every tag push). A registry tag missing here is an error: fetch tags first."""
         name = ref.removeprefix("refs/tags/")
-        if parse_tag(name) is None:
+        parts = split_tag(name)
+        if parts is None:
             return None
-        event = self.state.by_tag.get(name)
-        if event is None and name not in {n for n, _ in self.state.skipped}:
+        state = self.state_of(parts[0])
+        event = state.by_tag.get(name)
+        if event is None and name not in {n for n, _ in state.skipped}:
             raise RegistryGitError(
                 f"tag {name} does not exist in {self.git.where}; fetch tags first "
                 "(`git fetch --tags`, or `fetch-depth: 0` in actions/checkout)"
@@ -206,7 +253,7 @@ class Registry:
         configured = list(self.rules.stages)
         if allowed:
             return configured
-        in_use = self.state.stages_used
+        in_use = self.summary.stages_used
         if used:
             return in_use
         return configured + [s for s in in_use if s not in configured]
@@ -276,7 +323,7 @@ class Registry:
         if version is not None:
             check_version(version)
         commit = self.git.resolve_commit(ref)
-        artifact = self.state.artifacts.get(name)
+        artifact = self.state_of(name).artifacts.get(name)
         version = self._new_version(name, artifact, commit, version, bump)
         digest = self._digest(name, commit, path, digest)
         text = message or default_message(Action.REGISTER, name, version=version)
@@ -502,12 +549,13 @@ class Registry:
 
     def _version_label(self, artifact: str, commit: str) -> str | None:
         """The version a stage tag at `commit` applies to (for messages)."""
-        found = self.state.artifacts.get(artifact)
+        found = self.state_of(artifact).artifacts.get(artifact)
         here = found.version_at(commit) if found is not None else None
         return here.version if here is not None else None
 
     def _delete(self, names: list[str], artifact: str, push: bool) -> WriteResult:
-        events = [self.state.by_tag[n] for n in names]
+        by_tag = self.state_of(artifact).by_tag
+        events = [by_tag[n] for n in names]
         self.git.delete_tags(names)
         result = WriteResult(
             [Change(e.tag, e.action, artifact, e.version, e.stage, deleted=True) for e in events]
@@ -516,7 +564,7 @@ class Registry:
         return result
 
     def _push(self, result: WriteResult, push: bool, *, delete: bool = False) -> None:
-        self.__dict__.pop("state", None)  # tags changed: the next read lists them again
+        self._forget()
         if not self._should_push(push) or not result.changes:
             return
         names = [c.tag for c in result.changes]

@@ -13,18 +13,11 @@ for the version, as GTO does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from roar.registry.git import TagRecord
-from roar.registry.tags import (
-    Action,
-    SemVer,
-    Tag,
-    is_version,
-    looks_like_registry_tag,
-    parse_tag,
-)
+from roar.registry.tags import Action, SemVer, looks_like_registry_tag, split_tag
 
 __all__ = [
     "HASH_TRAILER",
@@ -49,9 +42,10 @@ def hash_from_message(message: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Event:
-    """One registry tag, resolved: for stage events, `version` is the version at `commit`."""
+    """One registry tag, resolved: for stage events, `version` is the version at `commit`.
+    Filled in by `build_state` (seq, a stage event's version) and read-only after that."""
 
     tag: str
     artifact: str
@@ -92,11 +86,11 @@ class VersionState:
     registration: Event | None = None
     deregistration: Event | None = None
     stages: dict[str, StageState] = field(default_factory=dict)
+    #: None for a bare commit (an assignment where no version was registered).
+    semver: SemVer | None = field(init=False)
 
-    @property
-    def semver(self) -> SemVer | None:
-        """None for a bare commit (an assignment where no version was registered)."""
-        return SemVer.parse(self.version) if is_version(self.version) else None
+    def __post_init__(self) -> None:
+        self.semver = SemVer.lenient(self.version) if self.version[:1] == "v" else None
 
     @property
     def registered(self) -> bool:
@@ -150,6 +144,18 @@ class ArtifactState:
     def latest(self) -> VersionState | None:
         return next((v for v in self.live_versions() if v.registered), None)
 
+    def stage_map(self, last_only: bool = False) -> dict[str, VersionState]:
+        """Each stage -> the live version most recently assigned to it (one pass)."""
+        best: dict[str, tuple[int, VersionState]] = {}
+        for version in self.versions.values():
+            if not version.active:
+                continue
+            for state in version.active_stages(last_only):
+                seq = state.events[-1].seq
+                if state.stage not in best or seq > best[state.stage][0]:
+                    best[state.stage] = (seq, version)
+        return {stage: version for stage, (_, version) in best.items()}
+
     def in_stage(self, stage: str, last_only: bool = False) -> list[VersionState]:
         """Versions in `stage`, the most recently assigned first."""
         found = []
@@ -194,10 +200,13 @@ class RegistryState:
         return sorted(set().union(*(a.stages_used for a in self.artifacts.values())))
 
 
+#: Order within one second: GTO's priorities, except that a deprecation goes last (it
+#: ends what came before it).
+_RANK = {action: 9 if action is Action.DEPRECATE else action.priority for action in Action}
+
+
 def _date_key(event: Event) -> tuple[int, int, int, str]:
-    # Within one second, a deprecation goes last: it ends what came before it.
-    rank = 9 if event.action is Action.DEPRECATE else event.action.priority
-    return (event.timestamp, rank, event.counter or 0, event.tag)
+    return (event.timestamp, _RANK[event.action], event.counter or 0, event.tag)
 
 
 def _order(events: list[Event]) -> list[Event]:
@@ -208,86 +217,80 @@ def _order(events: list[Event]) -> list[Event]:
     )
     slots = iter(numbered)
     ordered = [next(slots) if e.counter is not None else e for e in by_date]
-    return [_with_seq(e, index) for index, e in enumerate(ordered)]
+    for seq, event in enumerate(ordered):
+        event.seq = seq
+    return ordered
 
 
-def _with_seq(event: Event, seq: int) -> Event:
-    return Event(**{**vars(event), "seq": seq})
-
-
-def _classify(
-    records: Iterable[TagRecord],
-) -> tuple[list[tuple[TagRecord, Tag]], list[tuple[str, str]]]:
-    parsed, skipped = [], []
+def build_state(records: Sequence[TagRecord]) -> RegistryState:
+    """The whole registry (or one artifact's part) from one `git for-each-ref` listing."""
+    raw: dict[str, list[Event]] = {}
+    skipped: list[tuple[str, str]] = []
     for record in records:
-        tag = parse_tag(record.name)
-        if tag is None:
+        parts = split_tag(record.name)
+        if parts is None:
             if looks_like_registry_tag(record.name):
                 skipped.append((record.name, "not in the GTO tag grammar"))
             continue
         if not record.annotated:
             skipped.append((record.name, "lightweight; registry tags are annotated"))
-        elif record.target_type != "commit":
+            continue
+        if record.target_type != "commit":
             skipped.append((record.name, f"points to a {record.target_type}, not a commit"))
-        else:
-            parsed.append((record, tag))
-    return parsed, skipped
-
-
-def build_state(records: Sequence[TagRecord]) -> RegistryState:
-    """The whole registry from one `git for-each-ref` listing."""
-    parsed, skipped = _classify(records)
-    raw: dict[str, list[Event]] = {}
-    for record, tag in parsed:
-        raw.setdefault(tag.artifact, []).append(
+            continue
+        artifact, action, version, stage, counter = parts
+        raw.setdefault(artifact, []).append(
             Event(
-                tag=record.name,
-                artifact=tag.artifact,
-                action=tag.action,
-                version=tag.version,
-                stage=tag.stage,
-                counter=tag.counter,
-                commit=record.commit,
-                author=record.tagger,
-                author_email=record.tagger_email,
-                timestamp=record.timestamp,
-                message=record.message,
+                record.name,
+                artifact,
+                action,
+                version,
+                stage,
+                counter,
+                record.commit,
+                record.tagger,
+                record.tagger_email,
+                record.timestamp,
+                record.message,
             )
         )
-    artifacts = {name: _artifact(name, _order(events)) for name, events in raw.items()}
+    artifacts = {name: _artifact(name, _order(events)) for name, events in sorted(raw.items())}
     by_tag = {e.tag: e for a in artifacts.values() for e in a.events}
-    return RegistryState(dict(sorted(artifacts.items())), skipped, by_tag)
+    return RegistryState(artifacts, skipped, by_tag)
 
 
 def _artifact(name: str, ordered: list[Event]) -> ArtifactState:
-    artifact = ArtifactState(name)
+    artifact = ArtifactState(name, events=ordered)
+    versions = artifact.versions
     for event in ordered:  # versions first: stage events look their version up by commit
-        if event.action in (Action.REGISTER, Action.DEREGISTER):
+        action = event.action
+        if action is Action.REGISTER or action is Action.DEREGISTER:
             assert event.version is not None
-            version = artifact.versions.setdefault(
-                event.version, VersionState(name, event.version, event.commit)
-            )
-            if event.action is Action.REGISTER and version.registration is None:
+            version = versions.get(event.version)
+            if version is None:
+                version = versions[event.version] = VersionState(name, event.version, event.commit)
+            if action is Action.REGISTER and version.registration is None:
                 version.registration = event
                 version.commit = event.commit
-            elif event.action is Action.DEREGISTER and version.deregistration is None:
+            elif action is Action.DEREGISTER and version.deregistration is None:
                 version.deregistration = event
-    at_commit: dict[str, list[VersionState]] = {}
-    for version in artifact.versions.values():
+    candidates: dict[str, list[VersionState]] = {}
+    for version in versions.values():
         if version.registered:
-            at_commit.setdefault(version.commit, []).append(version)
+            candidates.setdefault(version.commit, []).append(version)
+    at_commit = {commit: _pick(found) for commit, found in candidates.items()}
     for event in ordered:
-        if event.action in (Action.ASSIGN, Action.UNASSIGN):
-            assert event.stage is not None
-            found = _pick(at_commit.get(event.commit, []))
+        if event.stage is not None:
+            found = at_commit.get(event.commit)
             if found is None:
-                found = artifact.versions.setdefault(
-                    event.commit, VersionState(name, event.commit, event.commit)
-                )
-            stage = event.stage
-            event = Event(**{**vars(event), "version": found.version})
-            found.stages.setdefault(stage, StageState(stage)).events.append(event)
+                found = versions.get(event.commit)
+                if found is None:
+                    found = versions[event.commit] = VersionState(name, event.commit, event.commit)
+            event.version = found.version
+            stage = found.stages.get(event.stage)
+            if stage is None:
+                stage = found.stages[event.stage] = StageState(event.stage)
+            stage.events.append(event)
         elif event.action is Action.DEPRECATE:
             artifact.deprecation = event
-        artifact.events.append(event)
     return artifact

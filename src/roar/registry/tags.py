@@ -39,6 +39,8 @@ __all__ = [
     "looks_like_registry_tag",
     "parse_ref",
     "parse_tag",
+    "split_tag",
+    "tag_patterns",
 ]
 
 # ------------------------------------------------------------------ pieces of the grammar
@@ -125,10 +127,16 @@ class SemVer:
 
     @classmethod
     def parse(cls, text: str) -> SemVer:
-        match = _VERSION_RE.match(text)
-        if match is None:
+        found = cls.lenient(text)
+        if found is None:
             raise InvalidVersion(version=text, grammar=VERSION_GRAMMAR)
-        return cls._from_match(text, match)
+        return found
+
+    @classmethod
+    def lenient(cls, text: str) -> SemVer | None:
+        """The version in `text`, or None (a commit sha standing in for a version)."""
+        match = _VERSION_RE.match(text)
+        return None if match is None else cls._from_match(text, match)
 
     @classmethod
     def _from_match(cls, text: str, match: re.Match[str]) -> SemVer:
@@ -245,18 +253,34 @@ def format_tag(tag: Tag) -> str:
 
 def parse_tag(name: str) -> Tag | None:
     """The registry event a git tag name encodes, or None when it is not in the grammar."""
+    parts = split_tag(name)
+    return None if parts is None else Tag(*parts)
+
+
+def split_tag(name: str) -> tuple[str, Action, str | None, str | None, int | None] | None:
+    """`parse_tag` as a plain tuple (artifact, action, version, stage, counter): the fast
+    path for reading thousands of tags."""
     match = _TAG_RE.match(name)
     if match is None:
         return None
-    counter = int(match["counter"]) if match["counter"] is not None else None
-    artifact = _name_from_tag(match["artifact"])
-    if match["stage"] is not None:
-        action = Action.UNASSIGN if match["stage_cancel"] else Action.ASSIGN
-        return Tag(artifact, action, stage=match["stage"], counter=counter)
-    if match["version"] is not None:
-        action = Action.DEREGISTER if match["version_cancel"] else Action.REGISTER
-        return Tag(artifact, action, version=match["version"], counter=counter)
-    return Tag(artifact, Action.DEPRECATE, counter=counter)
+    artifact, stage, cancel, version, version_cancel, _, counter = match.group(
+        "artifact", "stage", "stage_cancel", "version", "version_cancel", "deprecated", "counter"
+    )
+    number = int(counter) if counter is not None else None
+    if "=" in artifact:
+        artifact = _name_from_tag(artifact)
+    if stage is not None:
+        return artifact, Action.UNASSIGN if cancel else Action.ASSIGN, None, stage, number
+    if version is not None:
+        action = Action.DEREGISTER if version_cancel else Action.REGISTER
+        return artifact, action, version, None, number
+    return artifact, Action.DEPRECATE, None, None, number
+
+
+def tag_patterns(artifact: str) -> tuple[str, str]:
+    """for-each-ref globs for every tag of one artifact (names hold no glob characters)."""
+    prefix = f"refs/tags/{_name_in_tag(artifact)}"
+    return f"{prefix}@*", f"{prefix}#*"
 
 
 def looks_like_registry_tag(name: str) -> bool:

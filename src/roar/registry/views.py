@@ -8,8 +8,6 @@ JSON Schema in docs/json/registry-*.schema.json.
 
 from __future__ import annotations
 
-import datetime as dt
-import heapq
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +34,8 @@ __all__ = [
 
 def iso(timestamp: int, sep: str = "T") -> str:
     """GTO's timestamp format: UTC, seconds, `+00:00`."""
+    import datetime as dt  # not needed by the registry table
+
     return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).isoformat(sep)
 
 
@@ -60,11 +60,6 @@ def _visible(state: RegistryState, index: dict[str, Annotation]) -> list[Artifac
     return sorted(artifacts, key=lambda a: a.name)
 
 
-def _in_stage(artifact: ArtifactState, stage: str, last_only: bool) -> str | None:
-    found = artifact.in_stage(stage, last_only)
-    return found[0].version if found else None
-
-
 def registry_doc(
     state: RegistryState, rules: Rules, index: dict[str, Annotation], last_only: bool = False
 ) -> dict[str, Any]:
@@ -73,9 +68,10 @@ def registry_doc(
     doc = {}
     for artifact in _visible(state, index):
         latest = artifact.latest()
+        in_stage = artifact.stage_map(last_only)
         doc[artifact.name] = {
             "version": latest.version if latest else None,
-            "stage": {s: _in_stage(artifact, s, last_only) for s in columns},
+            "stage": {s: in_stage[s].version if s in in_stage else None for s in columns},
             "registered": artifact.registered,
             "active": artifact.active,
         }
@@ -192,6 +188,8 @@ def history_events(
     """Events oldest first (newest first unless `ascending`). One artifact's events keep
     their counter order; artifacts interleave by date."""
     artifacts = [state.artifacts[name]] if name is not None else list(state.artifacts.values())
+    import heapq
+
     merged = list(heapq.merge(*(a.events for a in artifacts), key=lambda e: e.timestamp))
     return merged if ascending else merged[::-1]
 
