@@ -55,6 +55,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/lineage.py
 	$(BIN)/python bench/status.py
 	$(BIN)/python bench/reproduce.py
+	$(BIN)/python bench/registry.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
