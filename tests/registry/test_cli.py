@@ -238,3 +238,18 @@ def test_reads_import_nothing_heavy(promoted: Path) -> None:
     )
     loaded = set(json.loads(proc.stderr.strip().splitlines()[-1]))
     assert loaded & {"sqlalchemy", "sqlite3", "blake3", "rich", "yaml"} == set()
+
+
+def test_same_second_promotions_resolve_by_counter(
+    repo: Path, roar: Roar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2030-01-01T00:00:00+0000")
+    ok(roar, "register", "model", cwd=repo)
+    commit(repo)
+    ok(roar, "register", "model", cwd=repo)
+    for version in ("v0.0.2", "v0.0.1", "v0.0.2", "v0.0.1"):
+        ok(roar, "promote", "model", "prod", "--version", version, "--force", cwd=repo)
+    assert ok(roar, "which", "model", "prod", "--ref", cwd=repo) == "model#prod#4\n"
+    assert ok(roar, "which", "model", "prod", cwd=repo) == "v0.0.1\n"
+    dates = git("tag", "-l", "--format=%(taggerdate:unix)", cwd=repo).split()
+    assert set(dates) == {"1893456000"}

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from roar.cli.context import CliState, pass_state
 from roar.cli.output import echo_json, echo_note, echo_warning, render_table
 from roar.errors import UsageError
-from roar.registry import Registry, WriteResult, open_registry, views
-from roar.registry.git import is_remote
+from roar.registry.git import is_remote, open_git
+
+if TYPE_CHECKING:
+    from roar.registry import Registry, WriteResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,13 +58,28 @@ def delete_option(function: F) -> F:
     )(function)
 
 
+def _artifact_of(ref: str) -> str:
+    """The artifact a NAME, NAME@..., NAME#... or tag name is about (to list its tags)."""
+    return re.split("[@#]", ref.removeprefix("refs/tags/"), maxsplit=1)[0].replace("=", ":", 1)
+
+
 @contextmanager
-def _registry(state: CliState, repo: str) -> Iterator[Registry]:
+def _registry(
+    state: CliState, repo: str, scope: str | None = None, *, light: bool = False
+) -> Iterator[Registry]:
+    """`roar.registry.open_registry`, except that git starts listing the tags the command
+    needs (one artifact's with `scope`; without messages when `light`) before the
+    registry modules load, so that their import overlaps git's work."""
     where = repo if is_remote(repo) else str(state.cwd / repo)  # `roar -C DIR` counts
-    with open_registry(where, config=state.config()) as registry:
+    with open_git(where) as git:
+        pending = git.start_tags(scope, messages=not light)
+        from roar.registry.registry import Registry
+
+        registry = Registry(git, state.config(), pending=pending)
         try:
             yield registry
         finally:
+            registry.close()
             for warning in registry.warnings:
                 echo_warning(warning)
 
@@ -126,7 +144,7 @@ def register(
     repo: str,
 ) -> None:
     """Register a version of NAME at REF (default HEAD): v0.0.1 first, then the next patch."""
-    with _registry(state, repo) as reg:
+    with _registry(state, repo, name) as reg:
         result = reg.register(
             name,
             ref,
@@ -162,7 +180,7 @@ def assign(
     repo: str,
 ) -> None:
     """Put a version of NAME in STAGE (alias: promote)."""
-    with _registry(state, repo) as reg:
+    with _registry(state, repo, name) as reg:
         result = reg.assign(
             name, stage, version=version, ref=ref, message=message, force=force, push=push
         )
@@ -189,7 +207,7 @@ def unassign(
     repo: str,
 ) -> None:
     """Take a version of NAME out of STAGE; refused when it is not in STAGE."""
-    with _registry(state, repo) as reg:
+    with _registry(state, repo, name) as reg:
         result = reg.unassign(
             name, stage, version=version, message=message, delete=delete, push=push
         )
@@ -214,7 +232,7 @@ def deregister(
     repo: str,
 ) -> None:
     """Withdraw VERSION of NAME (--delete removes its tags, stages included)."""
-    with _registry(state, repo) as reg:
+    with _registry(state, repo, name) as reg:
         result = reg.deregister(name, version, message=message, delete=delete, push=push)
     _report(result)
 
@@ -230,7 +248,7 @@ def deprecate(
     state: CliState, name: str, message: str | None, delete: bool, push: bool, repo: str
 ) -> None:
     """Retire NAME: `show` hides it (--delete removes all its tags)."""
-    with _registry(state, repo) as reg:
+    with _registry(state, repo, name) as reg:
         result = reg.deprecate(name, message=message, delete=delete, push=push)
     _report(result)
 
@@ -249,7 +267,10 @@ def show(
 ) -> None:
     """The registry (latest version and each stage's version per artifact), or with REF
     (NAME, NAME@latest, NAME@vX.Y.Z, NAME#STAGE) versions with stages, dates and refs."""
-    with _registry(state, repo) as reg:
+    scope = None if ref is None else _artifact_of(ref)
+    with _registry(state, repo, scope, light=ref is None) as reg:
+        from roar.registry import views  # after git started: see _registry
+
         if ref is None:
             doc = reg.table(last_only=last_stage)
             if as_json:
@@ -275,7 +296,9 @@ def history(
     state: CliState, name: str | None, as_json: bool, plain: bool, ascending: bool, repo: str
 ) -> None:
     """Every registry event (of NAME), newest first; same-second events in counter order."""
-    with _registry(state, repo) as reg:
+    with _registry(state, repo, name) as reg:
+        from roar.registry import views  # after git started: see _registry
+
         events = reg.history(name, ascending=ascending)
     if as_json:
         echo_json([views.history_doc(e) for e in events])
@@ -290,7 +313,7 @@ def history(
 @pass_state
 def latest(state: CliState, name: str, show_ref: bool, repo: str) -> None:
     """The highest SemVer version of NAME that is not deregistered."""
-    with _registry(state, repo) as reg:
+    with _registry(state, repo, name) as reg:
         found = reg.latest(name)
     assert found.registration is not None
     click.echo(found.registration.tag if show_ref else found.version)
@@ -305,7 +328,7 @@ def latest(state: CliState, name: str, show_ref: bool, repo: str) -> None:
 @pass_state
 def which(state: CliState, name: str, stage: str, show_ref: bool, last: bool, repo: str) -> None:
     """The version of NAME in STAGE (the most recently assigned one)."""
-    with _registry(state, repo) as reg:
+    with _registry(state, repo, name) as reg:
         found = reg.which(name, stage, last_only=last)
     activated = found.stages[stage].activated
     assert activated is not None
@@ -318,7 +341,7 @@ def which(state: CliState, name: str, stage: str, show_ref: bool, last: bool, re
 @pass_state
 def describe(state: CliState, ref: str, repo: str) -> None:
     """NAME's annotation (type, path, description, labels) and version facts, as JSON."""
-    with _registry(state, repo) as reg:
+    with _registry(state, repo, _artifact_of(ref)) as reg:
         echo_json(reg.describe(ref))
 
 
@@ -342,7 +365,7 @@ def annotate(
     repo: str,
 ) -> None:
     """Describe NAME in artifacts.yaml (commit the file to share it)."""
-    with _registry(state, repo) as reg:
+    with _registry(state, repo, name, light=True) as reg:
         written = reg.annotate(
             name,
             kind=kind,
@@ -361,7 +384,9 @@ def annotate(
 @pass_state
 def check_ref(state: CliState, ref: str, as_json: bool, repo: str) -> None:
     """What a pushed tag REF (or refs/tags/REF) means: for CI on tag push."""
-    with _registry(state, repo) as reg:
+    with _registry(state, repo, _artifact_of(ref)) as reg:
+        from roar.registry import views  # after git started: see _registry
+
         event = reg.check_ref(ref)
     if as_json:
         echo_json(views.check_ref_doc(event) if event else {})
@@ -380,7 +405,7 @@ def stages(state: CliState, allowed: bool, used: bool, repo: str) -> None:
     """Stages: allowed ones in their order, then any others in use."""
     if allowed and used:
         raise UsageError("give --allowed or --used, not both")
-    with _registry(state, repo) as reg:
+    with _registry(state, repo, light=True) as reg:
         names = reg.stages(allowed=allowed, used=used)
     for name in names:
         click.echo(name)

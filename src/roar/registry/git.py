@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from roar.errors import NotACommit, RegistryGitError
 
-__all__ = ["RegistryGit", "TagRecord", "is_remote", "open_git"]
+__all__ = ["RegistryGit", "TagListing", "TagRecord", "is_remote", "open_git", "tag_patterns"]
 
 _TIMEOUT_S = 120
 _REMOTE = "origin"
@@ -58,6 +58,13 @@ def is_remote(repo: str) -> bool:
     return "://" in repo or _SCP_LIKE.match(repo) is not None
 
 
+_NO_GIT = "git is not installed; install git (apt-get install git)"
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+
+
 def _first_error_line(stderr: bytes) -> str:
     lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines()]
     for line in lines:
@@ -80,21 +87,18 @@ class RegistryGit:
         return self.url or str(self.root)
 
     def run(self, args: Sequence[str], *, stdin: bytes | None = None) -> bytes:
-        env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
         try:
             proc = subprocess.run(
                 ["git", *args],
                 cwd=self.root,
                 input=stdin,
                 capture_output=True,
-                env=env,
+                env=_env(),
                 timeout=_TIMEOUT_S,
                 check=False,
             )
         except FileNotFoundError as exc:
-            raise RegistryGitError(
-                "git is not installed; install git (apt-get install git)"
-            ) from exc
+            raise RegistryGitError(_NO_GIT) from exc
         except subprocess.TimeoutExpired as exc:
             raise RegistryGitError(
                 f"git {args[0]} took over {_TIMEOUT_S} s in {self.where}"
@@ -106,35 +110,15 @@ class RegistryGit:
         return proc.stdout
 
     # ---------------------------------------------------------------- reading
-    def read_tags(
-        self, patterns: Sequence[str] = ("refs/tags",), *, messages: bool = True
-    ) -> list[TagRecord]:
-        """Every tag (under `patterns`, for-each-ref globs) with its target, date, and
-        unless `messages` is False its tagger and message: one git call in all."""
-        form = _FORMAT if messages else _LIGHT_FORMAT
-        out = self.run(["for-each-ref", f"--format={form}", *patterns])
-        text = out.decode("utf-8", "surrogateescape")  # one decode: 11,000 tags are ~2 MB
-        records = []
-        width = len(_FIELDS)
-        for chunk in text.split("\0\n"):
-            fields = chunk.split("\0", width - 1)
-            if len(fields) != width:
-                continue
-            name, kind, peeled_kind, peeled, obj, tagger, email, date, message = fields
-            annotated = kind == "tag"
-            records.append(
-                TagRecord(
-                    name,
-                    annotated,
-                    peeled_kind if annotated else kind,
-                    peeled if annotated else obj,
-                    tagger,
-                    email.strip("<>"),
-                    int(date) if date.isdigit() else 0,
-                    message.rstrip("\n"),  # git ends every message with one
-                )
-            )
-        return records
+    def start_tags(self, scope: str | None = None, *, messages: bool = True) -> TagListing:
+        """Start listing the tags of artifact `scope` (None: every tag); read them later
+        with `TagListing.records`, so that work done meanwhile overlaps git's."""
+        return TagListing(self, scope, messages)
+
+    def read_tags(self, scope: str | None = None, *, messages: bool = True) -> list[TagRecord]:
+        """Every tag (of artifact `scope`) with its target and date, and unless `messages`
+        is False its tagger and message: one `git for-each-ref` in all."""
+        return self.start_tags(scope, messages=messages).records()
 
     def tag_names(self) -> list[str]:
         """Names of all tags, without reading tag objects (cheap)."""
@@ -189,6 +173,85 @@ class RegistryGit:
             return
         refs = [f"refs/tags/{n}" for n in names]
         self.run(["push", "--quiet", *(["--delete"] if delete else []), _REMOTE, *refs])
+
+
+def tag_patterns(artifact: str) -> list[str]:
+    """for-each-ref globs for every tag of one artifact (`dir:name` is `dir=name` in tags;
+    names hold no glob characters)."""
+    prefix = "refs/tags/" + artifact.replace(":", "=", 1)
+    return [f"{prefix}@*", f"{prefix}#*"]
+
+
+def _parse_listing(out: bytes) -> list[TagRecord]:
+    # One decode and one split for the whole listing (11,000 tags are ~2 MB): every record
+    # is 9 fields, each closed by NUL, then the newline for-each-ref adds, which starts the
+    # next record's name (ref names never hold a newline or NUL).
+    fields = out.decode("utf-8", "surrogateescape").split("\0")
+    records = []
+    width = len(_FIELDS)
+    for start in range(0, len(fields) - width + 1, width):
+        name, kind, peeled_kind, peeled, obj, tagger, email, date, message = fields[
+            start : start + width
+        ]
+        annotated = kind == "tag"
+        records.append(
+            TagRecord(
+                name.lstrip("\n"),
+                annotated,
+                peeled_kind if annotated else kind,
+                peeled if annotated else obj,
+                tagger,
+                email.strip("<>"),
+                int(date) if date.isdigit() else 0,
+                message.rstrip("\n"),  # git ends every message with one
+            )
+        )
+    return records
+
+
+class TagListing:
+    """One `git for-each-ref` over the tags, running from construction until `records`."""
+
+    def __init__(self, git: RegistryGit, scope: str | None, messages: bool) -> None:
+        self.git = git
+        self.scope = scope
+        self.messages = messages
+        patterns = ["refs/tags"] if scope is None else tag_patterns(scope)
+        form = _FORMAT if messages else _LIGHT_FORMAT
+        self._args = ["for-each-ref", f"--format={form}", *patterns]
+        try:
+            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                ["git", *self._args],
+                cwd=git.root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=_env(),
+            )
+        except FileNotFoundError as exc:
+            raise RegistryGitError(_NO_GIT) from exc
+
+    def records(self) -> list[TagRecord]:
+        proc = self._proc
+        assert proc is not None, "a listing is read once"
+        self._proc = None
+        try:
+            out, err = proc.communicate(timeout=_TIMEOUT_S)
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            proc.wait()
+            raise RegistryGitError(f"git for-each-ref took over {_TIMEOUT_S} s") from exc
+        if proc.returncode != 0:
+            raise RegistryGitError(
+                f"git for-each-ref failed in {self.git.where}: {_first_error_line(err)}"
+            )
+        return _parse_listing(out)
+
+    def close(self) -> None:
+        """Stop git if nobody read the listing (a command refused before reading)."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.communicate()
+            self._proc = None
 
 
 def _find_root(path: Path) -> tuple[Path, bool] | None:

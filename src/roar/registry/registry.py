@@ -28,7 +28,7 @@ from roar.errors import (
     UsageError,
     VersionExists,
 )
-from roar.registry.git import RegistryGit, is_remote, open_git
+from roar.registry.git import RegistryGit, TagListing, TagRecord, is_remote, open_git
 from roar.registry.index import Annotation, read_index, write_annotation
 from roar.registry.rules import Rules, load_rules
 from roar.registry.state import (
@@ -52,7 +52,6 @@ from roar.registry.tags import (
     format_tag,
     parse_ref,
     split_tag,
-    tag_patterns,
 )
 from roar.registry.views import describe_doc, history_events, registry_doc
 
@@ -101,23 +100,41 @@ def _hint_names(name: str, known: Sequence[str]) -> str:
 class Registry:
     """One repository's registry for the length of one command."""
 
-    def __init__(self, git: RegistryGit, config: Config | None = None) -> None:
+    def __init__(
+        self, git: RegistryGit, config: Config | None = None, *, pending: TagListing | None = None
+    ) -> None:
+        """`pending`: a listing already started (`RegistryGit.start_tags`), used by the
+        first read it covers, so the caller's start-up overlaps git's work."""
         self.git = git
         self.config = config
         self._scoped: dict[str, RegistryState] = {}
+        self._pending = pending
+
+    def _records(self, scope: str | None, *, messages: bool = True) -> list[TagRecord]:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            if pending.scope == scope and (pending.messages or not messages):
+                return pending.records()
+            pending.close()
+        return self.git.read_tags(scope, messages=messages)
+
+    def close(self) -> None:
+        if self._pending is not None:
+            self._pending.close()
+            self._pending = None
 
     # ---------------------------------------------------------------- lazily read, once
     @cached_property
     def state(self) -> RegistryState:
         """Every artifact, from one `git for-each-ref` over all tags."""
-        return build_state(self.git.read_tags())
+        return build_state(self._records(None))
 
     @cached_property
     def summary(self) -> RegistryState:
         """Every artifact without tag messages and taggers (the table needs neither)."""
         if "state" in self.__dict__:
             return self.state
-        return build_state(self.git.read_tags(messages=False))
+        return build_state(self._records(None, messages=False))
 
     def state_of(self, name: str) -> RegistryState:
         """A state holding `name`: from one for-each-ref over that artifact's tags only,
@@ -127,7 +144,7 @@ class Registry:
             return self.state
         found = self._scoped.get(name)
         if found is None:
-            found = self._scoped[name] = build_state(self.git.read_tags(tag_patterns(name)))
+            found = self._scoped[name] = build_state(self._records(name))
         return found
 
     def _forget(self) -> None:
@@ -590,4 +607,8 @@ def open_registry(repo: str | Path = ".", *, config: Config | None = None) -> It
         project = find_project(start)
         config = load_config(project.root if project else None)
     with open_git(repo) as git:
-        yield Registry(git, config)
+        registry = Registry(git, config)
+        try:
+            yield registry
+        finally:
+            registry.close()

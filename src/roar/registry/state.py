@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from roar.registry.git import TagRecord
 from roar.registry.tags import Action, SemVer, looks_like_registry_tag, split_tag
@@ -42,6 +43,11 @@ def hash_from_message(message: str) -> str | None:
     return None
 
 
+#: Order within one second: GTO's priorities, except that a deprecation goes last (it
+#: ends what came before it).
+_RANK = {action: 9 if action is Action.DEPRECATE else action.priority for action in Action}
+
+
 @dataclass(slots=True)
 class Event:
     """One registry tag, resolved: for stage events, `version` is the version at `commit`.
@@ -59,9 +65,18 @@ class Event:
     timestamp: int
     message: str
     seq: int = 0  # position in the artifact's event order
+    #: (date, rank within a second, counter, tag): places events that carry no counter.
+    date_key: tuple[int, int, int, str] = field(init=False)
+    #: (counter, tag): orders the events that carry one.
+    counter_key: tuple[int, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        counter = self.counter or 0
+        self.date_key = (self.timestamp, _RANK[self.action], counter, self.tag)
+        self.counter_key = (counter, self.tag)
 
 
-@dataclass
+@dataclass(slots=True)
 class StageState:
     """One stage of one version: its assign/unassign events in order."""
 
@@ -78,7 +93,7 @@ class StageState:
         return self.events[-1] if self.active else None
 
 
-@dataclass
+@dataclass(slots=True)
 class VersionState:
     artifact: str
     version: str
@@ -113,7 +128,7 @@ class VersionState:
         return live[:1] if last_only else live
 
 
-@dataclass
+@dataclass(slots=True)
 class ArtifactState:
     name: str
     events: list[Event] = field(default_factory=list)
@@ -179,6 +194,8 @@ class ArtifactState:
 
 
 def _pick(candidates: list[VersionState]) -> VersionState | None:
+    if len(candidates) == 1:
+        return candidates[0]
     live = [v for v in candidates if v.active]
     return max(live or candidates, key=_semver_key, default=None)
 
@@ -200,21 +217,14 @@ class RegistryState:
         return sorted(set().union(*(a.stages_used for a in self.artifacts.values())))
 
 
-#: Order within one second: GTO's priorities, except that a deprecation goes last (it
-#: ends what came before it).
-_RANK = {action: 9 if action is Action.DEPRECATE else action.priority for action in Action}
-
-
-def _date_key(event: Event) -> tuple[int, int, int, str]:
-    return (event.timestamp, _RANK[event.action], event.counter or 0, event.tag)
+_BY_DATE = attrgetter("date_key")
+_BY_COUNTER = attrgetter("counter_key")
 
 
 def _order(events: list[Event]) -> list[Event]:
     """Date and priority place events without a counter; counters order the rest."""
-    by_date = sorted(events, key=_date_key)
-    numbered = sorted(
-        (e for e in events if e.counter is not None), key=lambda e: (e.counter, e.tag)
-    )
+    by_date = sorted(events, key=_BY_DATE)
+    numbered = sorted((e for e in events if e.counter is not None), key=_BY_COUNTER)
     slots = iter(numbered)
     ordered = [next(slots) if e.counter is not None else e for e in by_date]
     for seq, event in enumerate(ordered):
@@ -262,35 +272,41 @@ def build_state(records: Sequence[TagRecord]) -> RegistryState:
 def _artifact(name: str, ordered: list[Event]) -> ArtifactState:
     artifact = ArtifactState(name, events=ordered)
     versions = artifact.versions
+    stage_events = []
     for event in ordered:  # versions first: stage events look their version up by commit
+        if event.stage is not None:
+            stage_events.append(event)
+            continue
         action = event.action
-        if action is Action.REGISTER or action is Action.DEREGISTER:
-            assert event.version is not None
-            version = versions.get(event.version)
-            if version is None:
-                version = versions[event.version] = VersionState(name, event.version, event.commit)
-            if action is Action.REGISTER and version.registration is None:
+        if action is Action.DEPRECATE:
+            artifact.deprecation = event
+            continue
+        assert event.version is not None
+        version = versions.get(event.version)
+        if version is None:
+            version = versions[event.version] = VersionState(name, event.version, event.commit)
+        if action is Action.REGISTER:
+            if version.registration is None:
                 version.registration = event
                 version.commit = event.commit
-            elif action is Action.DEREGISTER and version.deregistration is None:
-                version.deregistration = event
+        elif version.deregistration is None:
+            version.deregistration = event
     candidates: dict[str, list[VersionState]] = {}
     for version in versions.values():
         if version.registered:
             candidates.setdefault(version.commit, []).append(version)
     at_commit = {commit: _pick(found) for commit, found in candidates.items()}
-    for event in ordered:
-        if event.stage is not None:
-            found = at_commit.get(event.commit)
+    for event in stage_events:
+        found = at_commit.get(event.commit)
+        if found is None:
+            found = versions.get(event.commit)
             if found is None:
-                found = versions.get(event.commit)
-                if found is None:
-                    found = versions[event.commit] = VersionState(name, event.commit, event.commit)
-            event.version = found.version
-            stage = found.stages.get(event.stage)
-            if stage is None:
-                stage = found.stages[event.stage] = StageState(event.stage)
-            stage.events.append(event)
-        elif event.action is Action.DEPRECATE:
-            artifact.deprecation = event
+                found = versions[event.commit] = VersionState(name, event.commit, event.commit)
+        event.version = found.version
+        name_of_stage = event.stage
+        assert name_of_stage is not None
+        stage = found.stages.get(name_of_stage)
+        if stage is None:
+            stage = found.stages[name_of_stage] = StageState(name_of_stage)
+        stage.events.append(event)
     return artifact
