@@ -71,11 +71,15 @@ def _registry(
     needs (one artifact's with `scope`; without messages when `light`) before the
     registry modules load, so that their import overlaps git's work."""
     where = repo if is_remote(repo) else str(state.cwd / repo)  # `roar -C DIR` counts
+    config = state.config()
     with open_git(where) as git:
         pending = git.start_tags(scope, messages=not light)
-        from roar.registry.registry import Registry
-
-        registry = Registry(git, state.config(), pending=pending)
+        try:
+            from roar.registry.registry import Registry
+        except BaseException:
+            pending.close()
+            raise
+        registry = Registry(git, config, pending=pending)
         try:
             yield registry
         finally:
