@@ -56,6 +56,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/status.py
 	$(BIN)/python bench/reproduce.py
 	$(BIN)/python bench/tasks.py
+	$(BIN)/python bench/registry.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

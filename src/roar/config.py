@@ -171,6 +171,18 @@ SETTINGS: Mapping[str, Setting] = _declare(
         None,
         "Where S3 checkpoints are staged and downloaded (unset: ~/.cache/roar/checkpoints).",
     ),
+    Setting(
+        "registry.stages",
+        "str",
+        None,
+        "Comma-separated stages `roar registry assign` allows (overrides .gto; unset: any).",
+    ),
+    Setting(
+        "registry.types",
+        "str",
+        None,
+        "Comma-separated artifact types `roar registry annotate` allows (overrides .gto).",
+    ),
 )
 
 

@@ -36,6 +36,17 @@
     │   │                                   while it was being sealed
     │   ├── VerifyFailed                    a committed file does not match its manifest
     │   └── CommitTimeout                   wait_for_commit ran out of time
+    ├── RegistryError              exit 10  the Git-tag registry refused (roar registry ...)
+    │   ├── InvalidArtifactName    exit 2   not [dir:]name; the message shows the grammar
+    │   ├── InvalidVersion         exit 2   not SemVer with a leading v
+    │   ├── InvalidStage           exit 2   not a valid stage name
+    │   ├── NotAllowed                      a stage or type outside .gto's list
+    │   ├── UnknownArtifact                 no tags (and no annotation) for that name
+    │   ├── UnknownVersion                  that version was never registered
+    │   ├── VersionExists                   the version, or a version at that commit, exists
+    │   ├── NotInStage                      unassign of a stage the version is not in
+    │   ├── NotACommit                      a REF git cannot resolve to a commit
+    │   └── RegistryGitError                git failed (not a repository, clone, push, tag)
     └── CommandNotFound            exit 127 `roar run` was given a command that does not exist
 
 The CLI funnel (`roar.cli.main`) prints `roar: error: <message>` in red on stderr and exits
@@ -69,8 +80,16 @@ __all__ = [
     "NotInitialized",
     "ObjectCopyFailed",
     "ProjectError",
+    "InvalidArtifactName",
+    "InvalidStage",
+    "InvalidVersion",
+    "NotACommit",
+    "NotAllowed",
+    "NotInStage",
     "RecordNotFound",
     "ReproduceError",
+    "RegistryError",
+    "RegistryGitError",
     "RoarError",
     "RunNotFinished",
     "SchemaMissing",
@@ -81,9 +100,12 @@ __all__ = [
     "StoreUnavailable",
     "TaskError",
     "TracerUnavailable",
+    "UnknownArtifact",
     "UnknownConfigKey",
     "UnknownRun",
+    "UnknownVersion",
     "UsageError",
+    "VersionExists",
 ]
 
 #: Exit status for unexpected errors (BSD sysexits EX_SOFTWARE).
@@ -287,3 +309,52 @@ class CommitTimeout(CheckpointError):
         "commit {commit} is not committed after {timeout} s; wait longer, or check the "
         "writer that made it (`roar ckpt show {commit}`)"
     )
+
+
+class RegistryError(RoarError):
+    """The Git-tag registry refused a command; no tag was created or deleted."""
+
+    exit_code = 10
+
+
+class InvalidArtifactName(RegistryError):
+    exit_code = 2
+    template = "invalid artifact name {name!r}: write {grammar}"
+
+
+class InvalidVersion(RegistryError):
+    exit_code = 2
+    template = "invalid version {version!r}: write {grammar}"
+
+
+class InvalidStage(RegistryError):
+    exit_code = 2
+    template = "invalid stage {stage!r}: a stage is {grammar}"
+
+
+class NotAllowed(RegistryError):
+    template = "{kind} {value!r} is not allowed; allowed {kind}s: {allowed} (set in {source})"
+
+
+class UnknownArtifact(RegistryError):
+    template = "no artifact {name!r} in the registry{hint}; `roar registry show` lists them"
+
+
+class UnknownVersion(RegistryError):
+    template = "{name} has no {what}{hint}; `roar registry show {name}` lists its versions"
+
+
+class VersionExists(RegistryError):
+    template = "{detail}"
+
+
+class NotInStage(RegistryError):
+    template = "{detail}"
+
+
+class NotACommit(RegistryError):
+    template = "{ref!r} is not a commit in {repo}; give a branch, tag or commit sha"
+
+
+class RegistryGitError(RegistryError):
+    template = "{detail}"

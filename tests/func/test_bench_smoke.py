@@ -44,3 +44,15 @@ def test_lineage_and_status_benches_quick_give_right_answers() -> None:
         )
         assert proc.returncode in (0, 1), (script, proc.stdout, proc.stderr)  # 2: wrong answer
         assert "PASS" in proc.stdout or "FAIL" in proc.stdout
+
+
+def test_registry_bench_quick_gives_right_answers() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "registry.py"), "--quick", "--no-gto"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode in (0, 1), (proc.stdout, proc.stderr)  # 2: wrong answer
+    assert "show --json" in proc.stdout

@@ -37,6 +37,8 @@ DESIGN_KEYS = {
     "checkpoints.timeout": 30,
     "checkpoints.max_retries": 3,
     "checkpoints.cache_dir": None,
+    "registry.stages": None,
+    "registry.types": None,
 }
 
 

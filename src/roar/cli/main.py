@@ -6,6 +6,7 @@ Exit codes (also in the README):
     2   usage error        6   hashing error
     3   no project           8   reproduction mismatch
                              9   checkpoint error
+                             10  registry refused
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "trace": ("roar.cli.lineage_cmd:trace", "Show where an artifact came from (or what it fed)."),
     "ckpt": ("roar.cli.ckpt_cmd:ckpt", "Inspect, verify, restore and prune checkpoint stores."),
+    "registry": ("roar.cli.registry_cmd:registry", "Versions and stages as Git tags (GTO)."),
 }
 
 

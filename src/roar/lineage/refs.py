@@ -1,4 +1,5 @@
-"""References on the command line: `@N`, a hash or job-uid prefix (>= 4 chars), or a path.
+"""References on the command line: `@N`, a hash or job-uid prefix (>= 4 chars), a path, or
+a registry reference (`NAME@vX.Y.Z`, `NAME@latest`, `NAME#STAGE`: the hash it recorded).
 
 An ambiguous prefix is an error that lists the candidates, like git does.
 """
@@ -51,6 +52,22 @@ def _by_path(store: Store, ref: str, project_root: Path, cwd: Path) -> Artifact 
     return store.newest_artifact_at(stored)
 
 
+def _registered(store: Store, ref: str, project_root: Path) -> ArtifactTarget | None:
+    """`NAME@vX.Y.Z`, `NAME@latest`, `NAME#STAGE`: the artifact the registry tag names."""
+    from roar.registry.lookup import registered_hash  # git runs only for such refs
+
+    digest = registered_hash(ref, project_root)
+    if digest is None:
+        return None
+    try:
+        return ArtifactTarget(store.get_artifact(digest))
+    except RecordNotFound:
+        hint = (
+            f" in roar's records (registered hash {digest[:12]}: no recorded job read or wrote it)"
+        )
+        raise UnknownRef(ref=ref, hint=hint) from None
+
+
 def resolve_ref(store: Store, ref: str, *, project_root: Path, cwd: Path) -> Target:
     text = ref.strip()
     if text.startswith("@"):
@@ -75,6 +92,10 @@ def resolve_ref(store: Store, ref: str, *, project_root: Path, cwd: Path) -> Tar
     artifact = _by_path(store, text, project_root, cwd)
     if artifact is not None:
         return ArtifactTarget(artifact)
+    if "@" in text or "#" in text:
+        registered = _registered(store, text, project_root)
+        if registered is not None:
+            return registered
     hint = ""
     if len(lowered) < MIN_PREFIX and _HEX.match(lowered):
         hint = f" (hash and uid prefixes need at least {MIN_PREFIX} characters)"
