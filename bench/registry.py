@@ -39,6 +39,7 @@ from trace import ensure_venv
 from benchlib import finish, format_table, scratch_parent
 
 ROAR = str(Path(sys.executable).with_name("roar"))
+ROAR_SRC = Path(__file__).resolve().parents[1] / "src"
 GTO_REQUIREMENT = "gto>=1.7,<2"
 READ_TARGET_S = 0.3
 WRITE_TARGET_S = 0.3
@@ -235,6 +236,9 @@ def main() -> int:
             print(f"gto unavailable ({why}); measuring roar alone", file=sys.stderr)
         else:
             gto = str(venv / "bin" / "gto")
+    # Bytecode as an install leaves it (`make` runs compileall too): with
+    # PYTHONDONTWRITEBYTECODE set, edited modules would otherwise compile on every call.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROAR_SRC)], check=True)
     scratch = Path(tempfile.mkdtemp(prefix="roar-bench-registry-", dir=scratch_parent()))
     rows: list[list[str]] = []
     failed: list[str] = []

@@ -28,6 +28,7 @@ from roar.errors import (
     UsageError,
     VersionExists,
 )
+from roar.registry.content import registered_digest
 from roar.registry.git import RegistryGit, TagListing, TagRecord, is_remote, open_git
 from roar.registry.index import Annotation, read_index, write_annotation
 from roar.registry.rules import Rules, load_rules
@@ -58,7 +59,6 @@ from roar.registry.views import describe_doc, history_events, registry_doc
 __all__ = ["Change", "Registry", "WriteResult", "open_registry"]
 
 BUMPS = ("major", "minor", "patch")
-_HEX = frozenset("0123456789abcdef")
 
 
 @dataclass(frozen=True)
@@ -342,7 +342,7 @@ class Registry:
         commit = self.git.resolve_commit(ref)
         artifact = self.state_of(name).artifacts.get(name)
         version = self._new_version(name, artifact, commit, version, bump)
-        digest = self._digest(name, commit, path, digest)
+        digest = registered_digest(self.git, self.index.get(name), name, commit, path, digest)
         text = message or default_message(Action.REGISTER, name, version=version)
         if digest is not None:
             text = f"{text.rstrip()}\n\n{HASH_TRAILER} {digest}\n"
@@ -379,50 +379,6 @@ class Registry:
         if not released:
             return SemVer.parse("v0.0.0").bump(bump).text if bump else FIRST_VERSION
         return max(released).bump(bump or "patch").text
-
-    def _digest(self, name: str, commit: str, path: str | None, digest: str | None) -> str | None:
-        if digest is not None:
-            lowered = digest.strip().lower()
-            if len(lowered) != 64 or not set(lowered) <= _HEX:
-                raise UsageError(f"--hash expects a 64-digit hex BLAKE3 digest, got {digest!r}")
-            return lowered
-        annotation = self.index.get(name)
-        explicit = path is not None
-        path = path if explicit else (annotation.path if annotation else None)
-        if path is None:
-            return None
-        from roar.hashing import Hasher, hash_bytes  # blake3 loads only when hashing
-
-        relative = self._repo_path(path)
-        kind = self.git.object_type(commit, relative)
-        if kind == "blob":
-            blob = self.git.read_file(commit, relative)
-            assert blob is not None
-            return hash_bytes(blob)
-        on_disk = self.git.root / relative
-        at_head = not self.git.bare and commit == self.git.resolve_commit("HEAD")
-        if at_head and on_disk.exists():
-            return Hasher().hash_paths([on_disk])[0].hash
-        if annotation is not None and annotation.must_exist and not explicit:
-            raise RegistryError(
-                f"{name} must exist at {relative} (artifacts.yaml: virtual: false) but the "
-                f"commit {commit[:12]} does not hold it; commit it first"
-            )
-        if explicit:
-            raise RegistryError(
-                f"{path} is not committed at {commit[:12]} nor present in the work tree at "
-                "HEAD; give the file's hash with --hash"
-            )
-        return None
-
-    def _repo_path(self, path: str) -> str:
-        candidate = Path(path)
-        if candidate.is_absolute():
-            try:
-                candidate = candidate.resolve().relative_to(self.git.root.resolve())
-            except ValueError:
-                raise UsageError(f"{path} is outside the repository {self.git.root}") from None
-        return candidate.as_posix()
 
     def assign(
         self,
