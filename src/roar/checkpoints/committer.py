@@ -3,6 +3,7 @@ and a failure surfaces at the caller's next submit, at `wait`, or at `close`."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,7 +36,8 @@ class Committer:
             }
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._max, thread_name_prefix="roar-commit")
-            future = self._pool.submit(work)
+            # in a copy of the caller's context: a task collecting lineage sees the commit
+            future = self._pool.submit(contextvars.copy_context().run, work)
             self._futures[key] = future
             self._unreported.append(future)
         future.add_done_callback(lambda _f: self._slots.release())

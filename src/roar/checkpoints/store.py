@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from roar.checkpoints.backends.base import Backend
+from roar.checkpoints.lineage import note_commit_files
 from roar.checkpoints.model import (
     COMMITTED_MARKER,
     Commit,
@@ -188,6 +189,7 @@ class Repository:
         self._save_folder(replace(folder, state=FolderState.COMMITTED, path=None))
         if staged.exists():  # backends that copy (S3) leave the staged files behind
             shutil.rmtree(staged, ignore_errors=True)
+        note_commit_files("write", self.backend, self.cache_dir, manifest)
         return Commit(commit_id, FolderState.COMMITTED, manifest, visible=group_id is None)
 
     def commit(
@@ -286,11 +288,17 @@ class Repository:
         local = self.backend.local_path(prefix)
         if local is not None:
             manifest = self.verify(commit_id) if verify else self._manifest(commit_id)
+            note_commit_files("read", self.backend, self.cache_dir, manifest)
             return manifest, local
         manifest = self._manifest(commit_id)
+        target = self._download(commit_id, manifest, verify=verify)
+        note_commit_files("read", self.backend, self.cache_dir, manifest)
+        return manifest, target
+
+    def _download(self, commit_id: str, manifest: Manifest, *, verify: bool) -> Path:
         target = self.cache_dir / "commits" / hash_bytes(self.backend.url.encode())[:16] / commit_id
         if (target / ".roar-complete").exists():
-            return manifest, target
+            return target
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(prefix=f".{commit_id}.", dir=target.parent))
         try:
@@ -304,7 +312,7 @@ class Repository:
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
-        return manifest, target
+        return target
 
     def _fetch_file(self, commit_id: str, entry: FileEntry, dest: Path, *, verify: bool) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)

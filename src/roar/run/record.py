@@ -13,6 +13,7 @@ from typing import Any
 from roar.capture.environment import redact_environment
 from roar.capture.git_state import GitState, capture_git_state
 from roar.capture.host import capture_host
+from roar.capture.journal import JOURNAL_ENV, read_journal
 from roar.capture.packages import PackageIndex, python_versions_from_paths
 from roar.config import Config
 from roar.errors import HashError
@@ -22,6 +23,7 @@ from roar.objects import ObjectStore
 from roar.project import Project
 from roar.run.collect import collect_for_job
 from roar.run.command import check_command, step_name
+from roar.run.told import merge_refs, told_files
 from roar.store import PARENT_UID_ENV, Store, new_job_uid
 from roar.trace import choose_tracer
 from roar.trace.base import StepControl, TraceResult
@@ -74,7 +76,16 @@ class _TrackedFiles:
         return path in self._paths
 
 
-def _filters(root: Path, config: Config, git: GitState | None) -> Filters:
+def _journal_path(project: Project, uid: str) -> Path:
+    """Where the command's processes tell this job what its tracer cannot see."""
+    journals = project.roar_dir / "journals"
+    journals.mkdir(exist_ok=True)
+    return journals / f"{uid}.jsonl"
+
+
+def _filters(
+    root: Path, config: Config, git: GitState | None, internal_dirs: tuple[str, ...] = ()
+) -> Filters:
     tracked: Container[str] = frozenset()
     if git is not None and not config.flag("output.track_repo_files"):
         tracked = _TrackedFiles(git.root)
@@ -90,6 +101,7 @@ def _filters(root: Path, config: Config, git: GitState | None) -> Filters:
         track_repo_files=config.flag("output.track_repo_files"),
         tracked_files=tracked,
         tmp_dirs=tuple(sorted(tmp)),
+        internal_dirs=internal_dirs,
     )
 
 
@@ -176,15 +188,21 @@ def run_job(
         started, started_ns = time.time(), time.time_ns()
         # Tasks (`@roar.task`) inside the command name this uid; record_job adopts them.
         uid = new_job_uid()
-        child_env = {**env, PARENT_UID_ENV: uid}
-        result = tracer.run(request.argv, cwd=workdir, env=child_env, control=control)
+        journal_path = _journal_path(project, uid)
+        child_env = {**env, PARENT_UID_ENV: uid, JOURNAL_ENV: str(journal_path)}
+        try:
+            result = tracer.run(request.argv, cwd=workdir, env=child_env, control=control)
+        finally:
+            journal = read_journal(journal_path)
+            journal_path.unlink(missing_ok=True)
         ended = time.time()
         notes.extend(result.notes)
-        filters = _filters(root, config, git)
+        told = told_files(journal)
+        filters = _filters(root, config, git, told.internal_dirs)
         classified: Classified = classify(result.log, filters, started_ns)
         digests = _hash_all(store, [*classified.inputs, *classified.outputs], notes)
-        inputs = _refs(root, classified.inputs, digests)
-        outputs = _refs(root, classified.outputs, digests)
+        inputs = merge_refs(_refs(root, classified.inputs, digests), told.reads, root)
+        outputs = merge_refs(_refs(root, classified.outputs, digests), told.writes, root)
         patch_hash = None
         if git is not None and git.patch:
             patch_hash = ObjectStore(project.objects_dir).put_bytes(git.patch)

@@ -222,7 +222,9 @@ class Store:
     def _insert_files(self, cur: Any, job_id: int, table: str, refs: Sequence[FileRef]) -> None:
         rows = {(to_text(ref.path), ref.artifact.hash) for ref in refs}
         cur.executemany(
-            f"INSERT INTO {table} (job_id, artifact_hash, path) VALUES (?, ?, ?)",
+            # a file learnt at the end of a task may already be among its recorded inputs
+            f"INSERT INTO {table} (job_id, artifact_hash, path) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             [(job_id, digest, path) for path, digest in sorted(rows)],
         )
 
@@ -247,9 +249,11 @@ class Store:
         notes: str | None,
         env: Mapping[str, Any],
         outputs: Sequence[FileRef] = (),
+        inputs: Sequence[FileRef] = (),
     ) -> Job:
-        """Complete a job recorded unfinished (exit_code NULL): its end, status, final env
-        and outputs in one transaction. A job already finished is refused, never rewritten."""
+        """Complete a job recorded unfinished (exit_code NULL): its end, status, final env,
+        outputs and any inputs learnt while it ran, in one transaction. A job already
+        finished is refused, never rewritten."""
         with self.db.write() as cur:
             cur.execute(
                 "UPDATE jobs SET ended_at = ?, exit_code = ?, notes = ?, env = ? "
@@ -258,8 +262,9 @@ class Store:
             )
             if cur.rowcount != 1:
                 raise RecordNotFound(f"no unfinished job @{job_id} in {self.location}")
-            self._put_artifacts(cur, [f.artifact for f in outputs])
+            self._put_artifacts(cur, [f.artifact for f in (*inputs, *outputs)])
             self._insert_files(cur, job_id, "job_outputs", outputs)
+            self._insert_files(cur, job_id, "job_inputs", inputs)
         return self.get_job(job_id)
 
     def _uid_free(self, uid: str) -> bool:

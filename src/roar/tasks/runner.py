@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any
 
 from roar.capture.environment import redact_environment
+from roar.capture.journal import collecting
 from roar.config import Config
 from roar.errors import RoarError
 from roar.models import Job, JobSpec
@@ -40,6 +41,7 @@ from roar.tasks.console import say, warn
 from roar.tasks.notify import notify
 from roar.tasks.snapshot import CodeState, code_state, host, packages_in_use
 from roar.tasks.staleness import stale_inputs_warning
+from roar.tasks.told import told_refs
 from roar.tasks.values import PreparedArguments, prepare_arguments, relative, store_result
 
 __all__ = ["TaskDefinition", "current_job", "job_environment", "parent_links", "run_task"]
@@ -188,7 +190,7 @@ def _execute(
 ) -> Any:
     log = run_dir / LOG_NAME
     try:
-        with captured(log):
+        with captured(log), collecting() as told:
             bound.arguments.update(prepared.materialize())
             if "run_dir" in bound.signature.parameters:
                 bound.arguments["run_dir"] = run_dir
@@ -217,7 +219,8 @@ def _execute(
                 exit_code=0,
                 notes=None,
                 env=env,
-                outputs=result.outputs,
+                outputs=[*result.outputs, *told_refs(told, "write", project.root)],
+                inputs=told_refs(told, "read", project.root),
             )
     except BaseException as exc:
         _fail(project, config, job, log, exc)

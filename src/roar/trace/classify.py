@@ -67,6 +67,9 @@ class Filters:
     tracked_files: Container[str] = frozenset()  # may load lazily (git ls-files)
     home: str = field(default_factory=lambda: os.path.expanduser("~"))
     tmp_dirs: tuple[str, ...] = ("/tmp", "/var/tmp")
+    # bookkeeping of a library that told roar what it stored (a checkpoint store's staging,
+    # manifests and refs): its own entries stand for it (capture/journal.py)
+    internal_dirs: tuple[str, ...] = ()
     python_prefixes: tuple[str, ...] = field(
         default_factory=lambda: tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
     )
@@ -95,6 +98,10 @@ class Filters:
         return _Dirs.of((self.project_root,))
 
     @functools.cached_property
+    def _internal(self) -> _Dirs:
+        return _Dirs.of(self.internal_dirs)
+
+    @functools.cached_property
     def _roar(self) -> _Dirs:
         return _Dirs.of((self.roar_dir,))
 
@@ -113,6 +120,8 @@ class Filters:
         """Why `path` is not recorded, or None to record it."""
         if path.startswith(_ALWAYS) or self._roar.contain(path):
             return "virtual or roar's own"
+        if self.internal_dirs and self._internal.contain(path):
+            return "told by the library that wrote it"
         if self.ignore_package_reads and ("/site-packages/" in path or "/dist-packages/" in path):
             return "package"
         inside = self.in_project(path)

@@ -103,5 +103,10 @@ class Backend(abc.ABC):
         """Where `key` lives on this machine's filesystem, when it does (local stores)."""
         return None
 
+    def location(self, key: str) -> str:
+        """Where `key` is, for a person or a lineage record: a path, else a URL."""
+        local = self.local_path(key)
+        return str(local) if local is not None else f"{self.url}/{key}"
+
     def close(self) -> None:  # noqa: B027 - most backends hold nothing
         """Release connections."""
