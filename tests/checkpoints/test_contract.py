@@ -17,6 +17,7 @@ from roar.checkpoints import (
     NotFoundError,
     VerifyFailed,
 )
+from roar.checkpoints import store as store_module
 from roar.checkpoints.backends import Backend
 from roar.errors import CheckpointError
 from roar.hashing import hash_bytes
@@ -194,6 +195,32 @@ def test_a_folder_still_being_written_is_refused(client: Client) -> None:
     assert (path / "model.bin").read_bytes() == b"half and the rest"
 
 
+def test_a_write_during_the_commit_is_refused(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file rewritten after the barrier (here: once it is hashed, while an upload may
+    still be reading it) must not commit under a hash of other bytes."""
+    folder = client.create_folder(None, "racy")
+    assert folder.path is not None
+    model = Path(folder.path) / "model.bin"
+    model.write_bytes(b"A" * 4096)
+
+    def rewrite(point: str) -> None:
+        if point == "sealed":
+            with open(model, "r+b") as writer:  # same size, other bytes
+                writer.write(b"B" * 4096)
+
+    monkeypatch.setattr(store_module, "FAULT_HOOK", rewrite)
+    with pytest.raises(FolderBusy, match="model.bin changed while it was being committed"):
+        client.commit(folder.id)
+    assert client.get_node(folder.id).state is FolderState.STAGING  # type: ignore[union-attr]
+    assert client.list_commits() == []
+    monkeypatch.undo()
+    commit = client.commit(folder.id)  # left alone, the folder commits what it holds
+    _, path = client.repo.materialize(commit.id)
+    assert (path / "model.bin").read_bytes() == b"B" * 4096
+
+
 # ---------------------------------------------------------------- save / load
 def test_save_and_load_a_directory(ckpt_store: CheckpointStore, tmp_path: Path) -> None:
     source = tmp_path / "ckpt"
@@ -265,3 +292,22 @@ def test_async_save_of_a_state_dict_keeps_the_state_at_save_time(
     weights += 1  # the training loop goes on while the commit runs
     ckpt_store.client.wait_for_commit(commit.id, timeout=30)
     assert torch.equal(ckpt_store.load()["w"], torch.zeros(1000))
+
+
+def test_async_saves_in_a_row_each_keep_their_own_state(ckpt_store: CheckpointStore) -> None:
+    """Snapshot buffers are reused from one async save to the next: a later copy must
+    never land in memory an earlier commit is still serializing."""
+    torch = pytest.importorskip("torch")
+    weights = torch.zeros(256, 256)
+    commits = []
+    for step in range(4):
+        commits.append(ckpt_store.save({"w": weights, "step": step}, async_=True))
+        weights += 1  # training goes on at once
+    for commit in commits:
+        ckpt_store.client.wait_for_commit(commit.id, timeout=60)
+    for step, commit in enumerate(commits):
+        _, path = ckpt_store.client.repo.materialize(commit.id)
+        state = torch.load(path / "state.pt", weights_only=True)
+        assert state["step"] == step
+        assert torch.equal(state["w"], torch.full((256, 256), float(step)))
+    assert ckpt_store.client.get_ref("latest").target == commits[-1].id

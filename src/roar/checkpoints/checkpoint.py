@@ -8,17 +8,16 @@ Only load state dicts from stores you trust: unpickling runs code.
 
 from __future__ import annotations
 
-import copy
 import os
 import pickle
 import shutil
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from roar.checkpoints.client import Client
-from roar.checkpoints.model import Commit, FolderState, Manifest, check_ref_name
+from roar.checkpoints.model import Commit, Folder, FolderState, Manifest, check_ref_name, new_id
+from roar.checkpoints.snapshot import SnapshotBuffers, holds_tensors
 from roar.errors import CheckpointError, ConflictError, NotFoundError, VerifyFailed
 
 __all__ = ["CheckpointStore", "resolve_name", "restore"]
@@ -26,32 +25,6 @@ __all__ = ["CheckpointStore", "resolve_name", "restore"]
 _KIND = "roar.kind"
 _SERIALIZER = "roar.serializer"
 _REF_RETRIES = 20
-
-
-def _holds_tensors(value: Any) -> bool:
-    torch = sys.modules.get("torch")
-    if torch is None:
-        return False
-    if isinstance(value, torch.Tensor):
-        return True
-    if isinstance(value, Mapping):
-        return any(_holds_tensors(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_holds_tensors(v) for v in value)
-    return False
-
-
-def _snapshot(value: Any) -> Any:
-    """A copy the training loop can no longer change: tensors cloned (detached, to CPU
-    memory if they are elsewhere), containers rebuilt, anything else deep-copied."""
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(value, torch.Tensor):
-        return value.detach().to("cpu", copy=True)
-    if isinstance(value, dict):
-        return type(value)((k, _snapshot(v)) for k, v in value.items())
-    if isinstance(value, list | tuple) and type(value) in (list, tuple):
-        return type(value)(_snapshot(v) for v in value)
-    return copy.deepcopy(value)
 
 
 def _copy_into(source: Path, target: Path) -> None:
@@ -67,6 +40,7 @@ class CheckpointStore:
 
     def __init__(self, url: str | os.PathLike[str], **client_options: Any) -> None:
         self.client = Client(url, **client_options)
+        self._buffers = SnapshotBuffers()
 
     # ------------------------------------------------------------------ save
     def save(
@@ -80,47 +54,71 @@ class CheckpointStore:
     ) -> Commit:
         """Commit a directory (or file), or a state dict, and move `ref` to it.
 
-        The calling thread copies the checkpoint into a staging folder; with `async_`
-        the seal, upload, marker and ref move then run in the background (one at a time;
-        a failure is raised by the next `save` or by `close`)."""
+        With `async_` the calling thread only copies the checkpoint (a directory into a
+        staging folder, a state dict into memory) and everything else runs in the
+        background, one commit at a time: a second async save first waits for the one
+        before it. A failure is raised by the next `save` or by `close`."""
         check_ref_name(ref)
         self.client.raise_failures()
         extra = dict(metadata or {})
-        pending_state: list[Any] = []
         if isinstance(checkpoint, str | os.PathLike):
             source = Path(checkpoint)
             if not source.exists():
                 raise NotFoundError(f"nothing to save at {source}; pass a directory or file")
-            folder = self.client.create_folder(None, source.name or "checkpoint")
-            assert folder.path is not None
-            _copy_into(source, Path(folder.path))
             extra[_KIND] = "directory"
-        else:
+            return self._save_directory(source, ref, message, extra, async_)
+        extra[_KIND] = "state_dict"
+        extra[_SERIALIZER] = "torch" if holds_tensors(checkpoint) else "pickle"
+        if not async_:
             folder = self.client.create_folder(None, "state_dict")
-            assert folder.path is not None
-            extra[_KIND] = "state_dict"
-            extra[_SERIALIZER] = "torch" if _holds_tensors(checkpoint) else "pickle"
-            if async_:  # an in-memory copy now; serialized in the background
-                pending_state.append(_snapshot(checkpoint))
-            else:
-                self._serialize(checkpoint, Path(folder.path), extra[_SERIALIZER])
-        parent = self._current_target(ref)
-        repo = self.client.repo
-        staged, commit_id = repo.begin_commit(folder.id)
+            self._serialize(checkpoint, Path(folder.path or ""), extra[_SERIALIZER])
+            return self._commit(folder, new_id("c"), ref, message, extra)
+        commit_id = new_id("c")
+        taken: list[tuple[Any, dict[Any, Any]]] = []
+
+        def copy_state() -> None:  # in this thread, once the commit before has let go
+            taken.append(self._buffers.take(checkpoint))
 
         def finish() -> Commit:
-            if pending_state:
-                self._serialize(pending_state.pop(), Path(folder.path or ""), extra[_SERIALIZER])
-            commit = repo.finish_commit(
-                staged, commit_id, message=message, metadata=extra, parent=parent
-            )
-            self._advance(ref, commit_id)
-            return commit
+            state, buffers = taken.pop()
+            folder = self.client.create_folder(None, "state_dict")
+            try:
+                self._serialize(state, Path(folder.path or ""), extra[_SERIALIZER])
+            finally:
+                del state
+                self._buffers.give_back(buffers)
+            return self._commit(folder, commit_id, ref, message, extra)
 
-        if not async_:
-            return finish()
-        self.client.submit(commit_id, finish)
+        self.client.submit(commit_id, finish, prepare=copy_state)
         return Commit(commit_id, FolderState.SEALING, None)
+
+    def _save_directory(
+        self, source: Path, ref: str, message: str, extra: dict[str, Any], async_: bool
+    ) -> Commit:
+        folder = self.client.create_folder(None, source.name or "checkpoint")
+        commit_id = new_id("c")
+        if not async_:
+            _copy_into(source, Path(folder.path or ""))
+            return self._commit(folder, commit_id, ref, message, extra)
+        self.client.submit(
+            commit_id,
+            lambda: self._commit(folder, commit_id, ref, message, extra),
+            prepare=lambda: _copy_into(source, Path(folder.path or "")),
+        )
+        return Commit(commit_id, FolderState.SEALING, None)
+
+    def _commit(
+        self, folder: Folder, commit_id: str, ref: str, message: str, extra: dict[str, Any]
+    ) -> Commit:
+        """Seal, publish and mark the staged folder, then move `ref` to it."""
+        parent = self._current_target(ref)
+        repo = self.client.repo
+        staged, _ = repo.begin_commit(folder.id, commit_id=commit_id)
+        commit = repo.finish_commit(
+            staged, commit_id, message=message, metadata=extra, parent=parent
+        )
+        self._advance(ref, commit_id)
+        return commit
 
     @staticmethod
     def _serialize(state: Any, directory: Path, serializer: str) -> None:
@@ -208,7 +206,10 @@ class CheckpointStore:
             return pickle.load(handle)  # noqa: S301 - the user's own store
 
     def close(self) -> None:
-        self.client.close()
+        try:
+            self.client.close()
+        finally:
+            self._buffers.clear()
 
     def __enter__(self) -> CheckpointStore:
         return self

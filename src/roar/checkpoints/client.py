@@ -204,8 +204,8 @@ class Client:
         """Re-raise the first background commit failure not yet reported."""
         self._committer.raise_failures()
 
-    def submit(self, key: str, work: Any) -> None:
-        self._committer.submit(key, work)
+    def submit(self, key: str, work: Any, prepare: Any = None) -> None:
+        self._committer.submit(key, work, prepare)
 
     def close(self) -> None:
         """Wait for background commits (re-raising a failure), then release the backend."""

@@ -26,10 +26,21 @@ class Committer:
         self._futures: dict[str, Future[Any]] = {}
         self._unreported: list[Future[Any]] = []
 
-    def submit(self, key: str, work: Callable[[], Any]) -> None:
-        """Run `work` in the background under `key`; first re-raise an earlier failure."""
+    def submit(
+        self, key: str, work: Callable[[], Any], prepare: Callable[[], None] | None = None
+    ) -> None:
+        """Run `work` in the background under `key`; first re-raise an earlier failure.
+        `prepare` runs in the caller's thread once a slot is free, just before `work` is
+        queued (the copy of an async save: made after the commit before it let go of its
+        buffers)."""
         self.raise_failures()
         self._slots.acquire()  # at most max_in_flight commits: wait for a slot
+        if prepare is not None:
+            try:
+                prepare()
+            except BaseException:
+                self._slots.release()
+                raise
         with self._lock:
             self._futures = {
                 k: f for k, f in self._futures.items() if not f.done() or f in self._unreported

@@ -22,7 +22,7 @@ from roar.fsutil import fsync_directory
 from roar.hashing import hash_file
 from roar.hashing.digest import BIG_FILE_BYTES
 
-__all__ = ["seal_directory"]
+__all__ = ["check_nobody_writes", "check_unchanged", "list_files", "seal_directory"]
 
 _WORKERS = 4
 
@@ -103,6 +103,47 @@ def list_files(root: Path, folder: str) -> tuple[list[str], list[Path]]:
                 )
             files.append(full.relative_to(root).as_posix())
     return sorted(files), dirs
+
+
+Stamp = tuple[int, int, int, int]
+
+
+def _full_stamp(stat: os.stat_result) -> Stamp:
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def check_nobody_writes(root: Path, folder: str) -> dict[str, Stamp]:
+    """Each file of the folder (as `list_files`) with its inode, size and times, refusing
+    one still open for writing. Taken before a commit starts; `check_unchanged` at its end
+    proves nobody wrote in between, whatever order the hashing and the upload ran in."""
+    files, _dirs = list_files(root, folder)
+    stamps: dict[str, Stamp] = {}
+    for rel in files:
+        try:
+            fd = os.open(root / rel, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            raise FolderBusy(f"{rel} vanished while sealing", folder=folder) from None
+        try:
+            _assert_not_open_for_writing(fd, folder, rel)
+            stamps[rel] = _full_stamp(os.fstat(fd))
+        finally:
+            os.close(fd)
+    return stamps
+
+
+def check_unchanged(root: Path, folder: str, stamps: dict[str, Stamp]) -> None:
+    """Refuse the commit when a file under `root` (where the stamped files are now) was
+    written, replaced, added or removed since `check_nobody_writes`."""
+    files, _dirs = list_files(root, folder)
+    if files != sorted(stamps):
+        raise FolderBusy("files were added or removed while committing", folder=folder)
+    for rel, stamp in stamps.items():
+        try:
+            now = _full_stamp(os.stat(root / rel, follow_symlinks=False))
+        except FileNotFoundError:
+            raise FolderBusy(f"{rel} vanished while committing", folder=folder) from None
+        if now != stamp:
+            raise FolderBusy(f"{rel} changed while it was being committed", folder=folder)
 
 
 def seal_directory(root: Path, folder: str, *, sync: bool = True) -> list[FileEntry]:

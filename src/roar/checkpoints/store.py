@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,12 @@ from roar.checkpoints.model import (
     new_id,
     ref_key,
 )
-from roar.checkpoints.seal import seal_directory
+from roar.checkpoints.seal import (
+    check_nobody_writes,
+    check_unchanged,
+    list_files,
+    seal_directory,
+)
 from roar.errors import (
     CheckpointError,
     ConflictError,
@@ -127,9 +133,12 @@ class Repository:
         return "/" + "/".join(reversed(names))
 
     # ------------------------------------------------------------------ commits
-    def begin_commit(self, folder_id: str, group_id: str | None = None) -> tuple[Folder, str]:
-        """STAGING -> SEALING: pick the commit id and stop accepting the folder again.
-        A commit of a group joins it now, so sealing the group waits for it."""
+    def begin_commit(
+        self, folder_id: str, group_id: str | None = None, commit_id: str | None = None
+    ) -> tuple[Folder, str]:
+        """STAGING -> SEALING: pick the commit id (unless the caller drew one with
+        `new_id("c")`) and stop accepting the folder again. A commit of a group joins it
+        now, so sealing the group waits for it."""
         if group_id is not None and self.get_group(group_id).sealed:
             raise ConflictError(f"commit group {group_id} is sealed; create a new group")
         folder = self.get_folder(folder_id)
@@ -140,7 +149,7 @@ class Repository:
                 f"folder {folder_id} is {folder.state.value} (commit {folder.commit_id}); "
                 "create a new folder for the next checkpoint"
             )
-        commit_id = new_id("c")
+        commit_id = commit_id or new_id("c")
         sealing = replace(folder, state=FolderState.SEALING, commit_id=commit_id)
         self._save_folder(sealing)
         if group_id is not None:
@@ -160,14 +169,22 @@ class Repository:
         """SEALING -> COMMITTED; on a refused write barrier the folder is STAGING again."""
         assert folder.path is not None
         staged = Path(folder.path)
+        prefix = commit_prefix(commit_id)
         try:
-            entries = seal_directory(staged, folder.id, sync=self.backend.publishes_in_place)
+            stamps = check_nobody_writes(staged, folder.id)
+            if self.backend.publishes_in_place:
+                entries = seal_directory(staged, folder.id, sync=True)
+                _fault("sealed")
+                # the rename makes the sealed files the commit: refuse a write since the
+                # barrier at the last moment before it
+                check_unchanged(staged, folder.id, stamps)
+                self.backend.publish(f"{prefix}/files", staged, [e.path for e in entries])
+            else:
+                entries = self._seal_while_uploading(staged, folder.id, f"{prefix}/files")
+                check_unchanged(staged, folder.id, stamps)
         except FolderBusy:
             self._save_folder(replace(folder, state=FolderState.STAGING, commit_id=None))
             raise
-        _fault("sealed")
-        prefix = commit_prefix(commit_id)
-        self.backend.publish(f"{prefix}/files", staged, [e.path for e in entries])
         _fault("published")
         manifest = Manifest(
             commit_id=commit_id,
@@ -191,6 +208,25 @@ class Repository:
             shutil.rmtree(staged, ignore_errors=True)
         note_commit_files("write", self.backend, self.cache_dir, manifest)
         return Commit(commit_id, FolderState.COMMITTED, manifest, visible=group_id is None)
+
+    def _seal_while_uploading(self, staged: Path, folder_id: str, prefix: str) -> list[FileEntry]:
+        """For stores that copy (S3): hash the staged files while they upload, so the commit
+        costs about one upload, not a read plus an upload. The barrier is checked before
+        (nobody writes) and after (nothing changed while uploading and hashing); uploads
+        of a folder refused late lie under a commit id never marked committed, which `gc`
+        removes."""
+        files = list_files(staged, folder_id)[0]
+        with ThreadPoolExecutor(1, thread_name_prefix="roar-upload") as pool:
+            upload = pool.submit(self.backend.publish, prefix, staged, files)
+            try:
+                entries = seal_directory(staged, folder_id, sync=False)
+            finally:
+                wait([upload])  # never leave an upload running behind a refusal
+            _fault("sealed")
+            upload.result()
+        if [e.path for e in entries] != files:
+            raise FolderBusy("files were added or removed while uploading", folder=folder_id)
+        return entries
 
     def commit(
         self,
