@@ -55,6 +55,12 @@ CHECKED_ELSEWHERE: dict[tuple[str, ...], str] = {
     ("registry", "check-ref", "v1.0", "--json"): "registry-check-ref",
     ("registry", "describe", "model"): "registry-describe",
     ("registry", "describe", "model@v0.0.1"): "registry-describe",
+    # tests/checkpoints/test_json.py, on a local store and on SeaweedFS
+    ("ckpt", "list", "--json"): "ckpt-list",
+    ("ckpt", "show", "latest", "--json"): "ckpt-show",
+    ("ckpt", "refs", "--json"): "ckpt-refs",
+    ("ckpt", "verify", "--json"): "ckpt-verify",
+    ("ckpt", "gc", "--json"): "ckpt-gc",
 }
 #: Commands that always print JSON, with no --json option.
 ALWAYS_JSON = {("trace",), ("registry", "describe")}
@@ -114,7 +120,7 @@ def _json_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> set[tupl
 
 
 def test_every_json_option_is_documented_and_every_schema_is_used() -> None:
-    groups = {"tag", "collection", "config", "registry"}
+    groups = {"tag", "collection", "config", "registry", "ckpt"}
     every = {**COMMANDS, **CHECKED_ELSEWHERE}
     documented = {args[: 2 if args[0] in groups else 1] for args in every}
     assert _json_commands(cli) == documented

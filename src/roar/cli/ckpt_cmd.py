@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import click
 
 from roar.cli.context import CliState, pass_state
-from roar.cli.output import echo_note, render_table
-from roar.errors import UsageError
+from roar.cli.output import echo_json, echo_note, render_table
+from roar.errors import UsageError, VerifyFailed
 
 if TYPE_CHECKING:
     from roar.checkpoints import Client
@@ -40,6 +40,11 @@ def _open(state: CliState, url: str | None) -> Client:
         region=str(region) if region else None,
         cache_dir=str(cache) if cache else None,
     )
+
+
+_json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON (shape in docs/json/ckpt-*.schema.json)."
+)
 
 
 def _when(seconds: float) -> str:
@@ -74,28 +79,33 @@ def _url(ctx: click.Context) -> str | None:
 
 
 @ckpt.command("list")
+@_json_option
 @click.pass_context
 @pass_state
-def list_command(state: CliState, ctx: click.Context) -> None:
+def list_command(state: CliState, ctx: click.Context, as_json: bool) -> None:
     """List complete commits, newest first, with the refs that point at them."""
+    from roar.checkpoints.records import commit_record, refs_by_target
+
     with _open(state, _url(ctx)) as client:
-        refs: dict[str, list[str]] = {}
-        for ref in client.list_refs():
-            refs.setdefault(ref.target, []).append(ref.name)
-        rows = []
-        for commit in client.list_commits():
-            manifest = commit.manifest
-            assert manifest is not None
-            rows.append(
-                [
-                    commit.id,
-                    _when(manifest.created_at),
-                    str(len(manifest.files)),
-                    _size(manifest.size),
-                    ",".join(refs.get(commit.id, [])),
-                    manifest.message,
-                ]
-            )
+        refs = refs_by_target(client.list_refs())
+        commits = client.list_commits()
+    if as_json:
+        echo_json([commit_record(commit, refs) for commit in commits])
+        return
+    rows = []
+    for commit in commits:
+        manifest = commit.manifest
+        assert manifest is not None
+        rows.append(
+            [
+                commit.id,
+                _when(manifest.created_at),
+                str(len(manifest.files)),
+                _size(manifest.size),
+                ",".join(refs.get(commit.id, [])),
+                manifest.message,
+            ]
+        )
     if not rows:
         echo_note("no commits yet")
         return
@@ -104,14 +114,20 @@ def list_command(state: CliState, ctx: click.Context) -> None:
 
 @ckpt.command("show")
 @click.argument("name")
+@_json_option
 @click.pass_context
 @pass_state
-def show(state: CliState, ctx: click.Context, name: str) -> None:
+def show(state: CliState, ctx: click.Context, name: str, as_json: bool) -> None:
     """Show one commit (by ref name or commit id): state, message, parent, files."""
     from roar.checkpoints.checkpoint import resolve_name
+    from roar.checkpoints.records import commit_record, refs_by_target
 
     with _open(state, _url(ctx)) as client:
         commit = client.get_commit(resolve_name(client, name))
+        refs = refs_by_target(client.list_refs())
+    if as_json:
+        echo_json(commit_record(commit, refs, files=True))
+        return
     click.echo(f"commit   {commit.id}")
     click.echo(f"state    {commit.state.value}{'' if commit.visible else ' (not visible)'}")
     manifest = commit.manifest
@@ -120,6 +136,8 @@ def show(state: CliState, ctx: click.Context, name: str) -> None:
     click.echo(f"created  {_when(manifest.created_at)}")
     click.echo(f"message  {manifest.message}")
     click.echo(f"parent   {manifest.parent or '-'}")
+    if refs.get(commit.id):
+        click.echo(f"refs     {', '.join(refs[commit.id])}")
     if manifest.group_id:
         click.echo(f"group    {manifest.group_id}")
     for key, value in sorted(manifest.metadata.items()):
@@ -129,14 +147,19 @@ def show(state: CliState, ctx: click.Context, name: str) -> None:
 
 
 @ckpt.command("refs")
+@_json_option
 @click.pass_context
 @pass_state
-def refs(state: CliState, ctx: click.Context) -> None:
+def refs(state: CliState, ctx: click.Context, as_json: bool) -> None:
     """List refs and the commit (or commit group) each points at."""
+    from roar.checkpoints.records import ref_record
+
     with _open(state, _url(ctx)) as client:
-        rows = [
-            [r.name, r.target, str(r.generation), _when(r.updated_at)] for r in client.list_refs()
-        ]
+        found = client.list_refs()
+    if as_json:
+        echo_json([ref_record(r) for r in found])
+        return
+    rows = [[r.name, r.target, str(r.generation), _when(r.updated_at)] for r in found]
     if not rows:
         echo_note("no refs yet")
         return
@@ -145,19 +168,38 @@ def refs(state: CliState, ctx: click.Context) -> None:
 
 @ckpt.command("verify")
 @click.argument("names", nargs=-1)
+@_json_option
 @click.pass_context
 @pass_state
-def verify(state: CliState, ctx: click.Context, names: tuple[str, ...]) -> None:
+def verify(state: CliState, ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
     """Re-hash commits (refs or ids; default: every commit) against their manifests.
 
-    Exits 9 naming the first file that does not match."""
+    Checks every one, then exits 9 naming the first file that does not match."""
     from roar.checkpoints.checkpoint import resolve_name
 
+    results: list[dict[str, object]] = []
+    failures: list[VerifyFailed] = []
     with _open(state, _url(ctx)) as client:
         ids = [resolve_name(client, n) for n in names] or client.repo.commit_ids()
         for commit_id in ids:
-            manifest = client.verify(commit_id)
-            click.echo(f"ok  {commit_id}  {len(manifest.files)} files, {_size(manifest.size)}")
+            try:
+                manifest = client.verify(commit_id)
+            except VerifyFailed as exc:
+                failures.append(exc)
+                results.append({"id": commit_id, "ok": False, "problem": str(exc)})
+                if not as_json:
+                    click.echo(f"BAD {commit_id}  {exc.fields.get('path') or ''}")
+                continue
+            results.append(
+                {"id": commit_id, "ok": True, "file_count": len(manifest.files),
+                 "size": manifest.size, "problem": None}
+            )  # fmt: skip
+            if not as_json:
+                click.echo(f"ok  {commit_id}  {len(manifest.files)} files, {_size(manifest.size)}")
+    if as_json:
+        echo_json(results)
+    if failures:
+        raise failures[0]
 
 
 @ckpt.command("restore")
@@ -183,14 +225,18 @@ def restore(state: CliState, ctx: click.Context, name: str, dest: Path) -> None:
     help="Complete commits to keep besides those refs point at (and anything newer).",
 )
 @click.option("--dry-run", is_flag=True, help="Print what would be removed; remove nothing.")
+@_json_option
 @click.pass_context
 @pass_state
-def gc(state: CliState, ctx: click.Context, keep_last: int, dry_run: bool) -> None:
+def gc(state: CliState, ctx: click.Context, keep_last: int, dry_run: bool, as_json: bool) -> None:
     """Remove old commits; never what a ref points at, nor anything newer than it."""
     from roar.checkpoints.gc import collect_garbage
 
     with _open(state, _url(ctx)) as client:
         plan = collect_garbage(client.repo, keep_last, dry_run=dry_run)
+    if as_json:
+        echo_json({"dry_run": dry_run, "removed": list(plan.remove), "kept": list(plan.keep)})
+        return
     verb = "would remove" if dry_run else "removed"
     for commit_id in plan.remove:
         click.echo(f"{verb} {commit_id}")
