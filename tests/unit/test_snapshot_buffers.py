@@ -39,3 +39,10 @@ def test_buffers_in_use_are_never_shared_and_shapes_must_match() -> None:
 def test_holds_tensors() -> None:
     assert holds_tensors({"a": [1, (torch.ones(1),)]})
     assert not holds_tensors({"a": [1, 2.0, "x"]})
+
+
+def test_a_tensor_in_two_places_stays_one_tensor() -> None:
+    shared = torch.ones(3)
+    snapshot, _ = SnapshotBuffers().take({"encoder": shared, "decoder": shared})
+    assert snapshot["encoder"] is snapshot["decoder"]
+    assert snapshot["encoder"] is not shared

@@ -46,7 +46,7 @@ class SnapshotBuffers:
         with self._lock:
             free, self._free = self._free, {}
         used: dict[Key, Any] = {}
-        snapshot = self._copy(value, (), free, used)
+        snapshot = self._copy(value, (), free, used, {})
         return snapshot, used
 
     def give_back(self, used: dict[Key, Any]) -> None:
@@ -57,9 +57,18 @@ class SnapshotBuffers:
         with self._lock:
             self._free = {}
 
-    def _copy(self, value: Any, key: Key, free: dict[Key, Any], used: dict[Key, Any]) -> Any:
+    def _copy(
+        self,
+        value: Any,
+        key: Key,
+        free: dict[Key, Any],
+        used: dict[Key, Any],
+        seen: dict[int, Any],
+    ) -> Any:
         torch = sys.modules.get("torch")
         if torch is not None and isinstance(value, torch.Tensor):
+            if id(value) in seen:  # one tensor in two places (tied weights) stays one
+                return seen[id(value)]
             source = value.detach()
             buffer = free.get(key)
             if (
@@ -71,10 +80,14 @@ class SnapshotBuffers:
                 buffer.copy_(source)
             else:  # tensors elsewhere (a GPU) come to CPU memory
                 buffer = source.to("cpu", copy=True)
-            used[key] = buffer
+            used[key] = seen[id(value)] = buffer
             return buffer
         if isinstance(value, dict):
-            return type(value)((k, self._copy(v, (*key, k), free, used)) for k, v in value.items())
+            return type(value)(
+                (k, self._copy(v, (*key, k), free, used, seen)) for k, v in value.items()
+            )
         if isinstance(value, list | tuple) and type(value) in (list, tuple):
-            return type(value)(self._copy(v, (*key, i), free, used) for i, v in enumerate(value))
+            return type(value)(
+                self._copy(v, (*key, i), free, used, seen) for i, v in enumerate(value)
+            )
         return copy.deepcopy(value)
