@@ -12,7 +12,6 @@ Exit codes (also in the README):
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,12 +21,10 @@ import click
 
 from roar import __version__
 from roar.cli.context import CliState, parse_overrides
-from roar.cli.output import echo_error
-from roar.errors import EXIT_INTERNAL, RoarError
+from roar.cli.funnel import exit_code_for
+from roar.errors import RoarError
 
 __all__ = ["cli", "main"]
-
-EXIT_INTERRUPTED = 130
 
 #: name -> (module:attribute, one-line help). Modules load only when their command runs,
 #: so `roar --help` never imports SQLAlchemy, blake3 or rich.
@@ -109,44 +106,20 @@ def cli(
     state.overrides = parse_overrides(overrides)
 
 
-def _wants_traceback(args: Sequence[str]) -> bool:
-    return "--traceback" in args
-
-
-def _print_traceback() -> None:
-    import traceback  # ~10 ms; only on the error path
-
-    traceback.print_exc()
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI and exit with a documented code; never show a traceback unasked."""
     args = list(sys.argv[1:] if argv is None else argv)
-    show_traceback = _wants_traceback(args)
+    show_traceback = "--traceback" in args
     code: Any
     try:
         code = cli.main(args=args, prog_name="roar", standalone_mode=False)
-    except RoarError as exc:
-        if show_traceback:
-            _print_traceback()
-        echo_error(exc.message)
-        code = exc.exit_code
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:
         exc.show()
         code = exc.exit_code
-    except (click.Abort, KeyboardInterrupt):
-        echo_error("interrupted")
-        code = EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # `roar hash * | head` is not an error; point stdout at devnull so the
-        # interpreter's final flush does not complain either.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = 0
-    except Exception as exc:
-        if show_traceback:
-            _print_traceback()
-        echo_error(f"unexpected error: {type(exc).__name__}: {exc}; rerun with --traceback")
-        code = EXIT_INTERNAL
+    except click.Abort:
+        code = exit_code_for(KeyboardInterrupt(), show_traceback)
+    except (RoarError, KeyboardInterrupt, Exception) as exc:
+        code = exit_code_for(exc, show_traceback)
     sys.exit(code if isinstance(code, int) else 0)

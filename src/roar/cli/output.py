@@ -8,19 +8,15 @@ from typing import Any
 
 import click
 
+from roar.cli.say import say_error, say_note, say_warning
+
 __all__ = ["echo_error", "echo_json", "echo_note", "echo_warning", "render_table"]
 
 
-def echo_error(message: str) -> None:
-    click.echo(click.style(f"roar: error: {message}", fg="red"), err=True)
-
-
-def echo_warning(message: str) -> None:
-    click.echo(click.style(f"roar: warning: {message}", fg="yellow"), err=True)
-
-
-def echo_note(message: str) -> None:
-    click.echo(f"roar: {message}", err=True)
+# the same lines as the click-free fast path of `roar run` prints (say.py)
+echo_error = say_error
+echo_warning = say_warning
+echo_note = say_note
 
 
 def echo_json(value: Any) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import click
 
 from roar.cli.context import CliState, pass_state
-from roar.cli.output import echo_note, echo_warning
-from roar.pathtext import for_display
-from roar.run import RunOutcome, RunRequest, run_job
+from roar.cli.run_report import run_and_report
+from roar.run import RunRequest
 from roar.trace.choose import TracerName
 
 _SETTINGS = {"ignore_unknown_options": True, "allow_interspersed_args": False}
+#: Keep in step with the fast path's parser (fast.py), which handles the common cases
+#: without importing click and leaves everything else to these definitions.
+TRACERS = ("auto", "seccomp", "strace", "python")
 
 
 def _options(function: click.decorators.FC) -> click.decorators.FC:
@@ -20,7 +22,7 @@ def _options(function: click.decorators.FC) -> click.decorators.FC:
     )(function)
     function = click.option(
         "--tracer",
-        type=click.Choice(["auto", "seccomp", "strace", "python"]),
+        type=click.Choice(TRACERS),
         default="auto",
         show_default=True,
         help="seccomp (complete, fastest; Linux 5.5+), strace (complete, ptrace), python "
@@ -37,31 +39,6 @@ def _options(function: click.decorators.FC) -> click.decorators.FC:
         "reproduce.collect_sources; size cap: reproduce.collect_max_mb).",
     )(function)
     return function
-
-
-def _report(outcome: RunOutcome, quiet: bool) -> None:
-    for note in outcome.notes:
-        echo_warning(note)
-    if quiet:
-        return
-    job = outcome.job
-    status = "ok" if outcome.exit_code == 0 else f"exit {outcome.exit_code}"
-    if job.notes:
-        status += f", {job.notes}"
-    echo_note(
-        f"recorded {job.kind} @{job.id} ({job.uid}) {job.step}: {status} in "
-        f"{outcome.duration:.2f} s, {len(outcome.inputs)} inputs, {len(outcome.outputs)} outputs"
-    )
-    for ref in outcome.outputs:
-        click.echo(f"  wrote {ref.artifact.hash[:12]}  {for_display(ref.path)}", err=True)
-
-
-def _run(state: CliState, request: RunRequest, quiet: bool) -> int:
-    project = state.project()
-    config = state.config(project)
-    outcome = run_job(project, config, request, cwd=state.cwd)
-    _report(outcome, quiet or config.flag("output.quiet"))
-    return outcome.exit_code
 
 
 @click.command(context_settings=_SETTINGS)
@@ -82,7 +59,7 @@ def run(
     after it belongs to COMMAND. Example: roar run python train.py --epochs 3
     """
     request = RunRequest(command, "run", name, tracer, collect_sources=collect_sources)
-    return _run(state, request, quiet)
+    return run_and_report(state, request, quiet)
 
 
 @click.command(context_settings=_SETTINGS)
@@ -101,4 +78,4 @@ def build(
     Example: roar build make -C native
     """
     request = RunRequest(command, "build", name, tracer, collect_sources=collect_sources)
-    return _run(state, request, quiet)
+    return run_and_report(state, request, quiet)

@@ -1,0 +1,111 @@
+"""`roar run`/`roar build` parse without click when the call is plain, and behave exactly
+as the click commands do; anything unusual goes to click."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from roar.cli import run_cmd
+from roar.cli.fast import TRACERS, FastRun, parse_fast_run
+from tests.helpers import run_roar
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run", "true"], FastRun("run", ("true",))),
+        (["build", "make", "-j2"], FastRun("build", ("make", "-j2"))),
+        (
+            ["run", "-q", "--tracer", "strace", "-n", "prep", "python", "p.py", "-q"],
+            FastRun("run", ("python", "p.py", "-q"), "prep", "strace", quiet=True),
+        ),
+        (
+            ["run", "--tracer=seccomp", "--name=x", "--no-collect-sources", "ls"],
+            FastRun("run", ("ls",), "x", "seccomp", collect_sources=False),
+        ),
+        (
+            [
+                "-C",
+                "sub",
+                "-c",
+                "output.quiet=true",
+                "--traceback",
+                "run",
+                "--collect-sources",
+                "ls",
+            ],
+            FastRun("run", ("ls",), None, "auto", False, True, "sub", ("output.quiet=true",), True),
+        ),  # fmt: skip
+    ],
+)
+def test_plain_calls_take_the_fast_path(args: list[str], expected: FastRun) -> None:
+    assert parse_fast_run(args) == expected
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run"],  # no command: click's usage error
+        ["run", "--help"],
+        ["run", "-qn", "x", "true"],  # combined short options
+        ["run", "--", "true"],
+        ["run", "--tracer", "nope", "true"],
+        ["run", "--tracer"],
+        ["run", "--bogus", "true"],
+        ["--version"],
+        ["log"],
+        ["-C"],
+        ["--set", "a=b", "run", "true"],
+    ],
+)
+def test_anything_unusual_goes_to_click(args: list[str]) -> None:
+    assert parse_fast_run(args) is None
+
+
+def test_the_tracer_choices_agree_with_the_click_command() -> None:
+    assert TRACERS == run_cmd.TRACERS
+
+
+def test_the_fast_path_never_imports_click(project: Path) -> None:
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('click' in sys.modules, file=sys.stderr))\n"
+        "from roar.cli.entry import main\n"
+        "main(['run', '-q', 'true'])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "False"
+
+
+def _normalized(text: str) -> str:
+    text = re.sub(r"@\d+ \([0-9a-f]+\)", "@N (UID)", text)
+    return re.sub(r"in \d+\.\d+ s", "in T s", text)
+
+
+def test_both_paths_record_and_report_the_same(project: Path) -> None:
+    script = "open('out.txt', 'w').write('x'); import sys; sys.exit(3)"
+    fast = run_roar("run", "-n", "step", sys.executable, "-c", script, cwd=project)
+    slow = run_roar("run", "-n", "step", "--", sys.executable, "-c", script, cwd=project)
+    assert fast.code == slow.code == 3
+    assert _normalized(fast.stderr) == _normalized(slow.stderr)
+    assert "wrote" in fast.stderr
+    log = json.loads(run_roar("log", "--json", cwd=project).stdout)
+    assert [(j["step"], j["exit_code"], j["outputs"]) for j in log] == [("step", 3, 1)] * 2
+
+
+def test_both_paths_fail_the_same_outside_a_project(tmp_path: Path) -> None:
+    fast = run_roar("run", "true", cwd=tmp_path)
+    slow = run_roar("run", "--", "true", cwd=tmp_path)
+    assert fast.code == slow.code == 3
+    assert fast.stderr == slow.stderr
+    assert fast.stderr.startswith("roar: error: ")
+    assert fast.stderr.count("\n") == 1
