@@ -199,6 +199,9 @@ def test_failures_are_roar_errors(tmp_path: Path) -> None:
     args = TrainingArguments(output_dir=str(tmp_path / "out"), use_cpu=True, report_to=[])
     with pytest.raises(NotFoundError, match=r"the Trainer saved no .*checkpoint-7"):
         callback.on_save(args, TrainerState(global_step=7), TrainerControl())
+    # Other processes of a distributed run commit nothing (and so fail nothing).
+    other_rank = TrainerState(global_step=7, is_world_process_zero=False)
+    assert callback.on_save(args, other_rank, TrainerControl()) is None
 
     with CheckpointStore(tmp_path / "store") as store:
         assert latest_checkpoint(tmp_path / "store") is None  # no ref yet: start fresh

@@ -55,6 +55,9 @@ def ray_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         log_to_driver=False,
     )
     try:
+        # Ray reads the loopback setting once, at import: if something imported it before
+        # `ray_env`, it would listen and connect on the machine's own address.
+        assert ray.util.get_node_ip_address() == "127.0.0.1", "Ray is not on loopback"
         yield ray
     finally:
         ray.shutdown()

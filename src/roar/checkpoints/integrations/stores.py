@@ -41,13 +41,9 @@ class StoreHandle:
 
     def close(self) -> None:
         """Wait for background commits and release the store, when it is ours to close."""
-        store, self._store = self._store, None
-        if store is None:
-            return
-        if self._owned:
+        if self._store is not None and self._owned:
+            store, self._store = self._store, None
             store.close()
-        else:
-            self._store = store  # the caller's store stays in use; they close it
 
     def __getstate__(self) -> dict[str, Any]:
         # A store holds a thread pool and (for S3) a connection pool: the other process
