@@ -35,7 +35,9 @@
     │   ├── FolderBusy                      a folder changed, or was open for writing,
     │   │                                   while it was being sealed
     │   ├── VerifyFailed                    a committed file does not match its manifest
-    │   └── CommitTimeout                   wait_for_commit ran out of time
+    │   ├── CommitTimeout                   wait_for_commit ran out of time
+    │   └── IntegrationUnavailable          a checkpoint integration's library is missing
+    │                                       (also an ImportError); names the extra to install
     ├── RegistryError              exit 10  the Git-tag registry refused (roar registry ...)
     │   ├── InvalidArtifactName    exit 2   not [dir:]name; the message shows the grammar
     │   ├── InvalidVersion         exit 2   not SemVer with a leading v
@@ -67,6 +69,7 @@ __all__ = [
     "CommitTimeout",
     "ConflictError",
     "FolderBusy",
+    "IntegrationUnavailable",
     "NotFoundError",
     "UnsupportedStoreUrl",
     "VerifyFailed",
@@ -309,6 +312,13 @@ class CommitTimeout(CheckpointError):
         "commit {commit} is not committed after {timeout} s; wait longer, or check the "
         "writer that made it (`roar ckpt show {commit}`)"
     )
+
+
+class IntegrationUnavailable(CheckpointError, ImportError):
+    """An integration (Lightning, Hugging Face, Ray) whose library cannot be imported. Also
+    an ImportError, so `try: import ... except ImportError` around an optional adapter works."""
+
+    template = "cannot import {module} ({detail}); install it with pip install 'roar[{extra}]'"
 
 
 class RegistryError(RoarError):

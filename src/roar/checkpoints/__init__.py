@@ -5,9 +5,14 @@
     state = store.load()                       # the newest checkpoint that verifies
 
 `Client` is the full API (folders, commits, refs, commit groups) in Roset's terms.
+`latest_checkpoint(output_dir_or_url)` (loaded on first use) finds the newest complete
+folder to resume a Hugging Face Trainer from; the framework adapters live in
+`roar.checkpoints.integrations`.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from roar.checkpoints.checkpoint import CheckpointStore
 from roar.checkpoints.client import Client
@@ -22,6 +27,9 @@ from roar.errors import (
     UnsupportedStoreUrl,
     VerifyFailed,
 )
+
+if TYPE_CHECKING:
+    from roar.checkpoints.integrations.latest import latest_checkpoint
 
 __all__ = [
     "BackendError",
@@ -41,4 +49,15 @@ __all__ = [
     "Ref",
     "UnsupportedStoreUrl",
     "VerifyFailed",
+    "latest_checkpoint",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: the integrations package sits above this one (import-linter).
+    if name == "latest_checkpoint":
+        from roar.checkpoints.integrations.latest import latest_checkpoint
+
+        globals()[name] = latest_checkpoint
+        return latest_checkpoint
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
