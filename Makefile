@@ -57,6 +57,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/reproduce.py
 	$(BIN)/python bench/tasks.py
 	$(BIN)/python bench/registry.py
+	$(BIN)/python bench/checkpoints.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,7 @@ from roar.checkpoints import (
     BackendError,
     CheckpointStore,
     Client,
+    NotFoundError,
     UnsupportedStoreUrl,
 )
 from roar.checkpoints.gc import plan_gc
@@ -129,3 +130,14 @@ def test_gc_plan_keeps_refs_and_everything_newer() -> None:
     assert plan.keep == ("c_3", "c_4", "c_5", "c_6")
     nothing_refd = plan_gc(stored, complete, protected=[], keep_last=2)
     assert nothing_refd.remove == ("c_1", "c_2")  # incomplete ones may be in flight
+
+
+def test_a_mistyped_store_path_is_an_error_and_creates_nothing(tmp_path: Path) -> None:
+    result = run_roar("ckpt", "--store", "no-such-store", "list", cwd=tmp_path)
+    assert result.code == 9
+    assert result.stderr.count("\n") == 1
+    assert "no checkpoint store at" in result.stderr
+    with pytest.raises(NotFoundError, match="no ref 'latest'"):
+        CheckpointStore(tmp_path / "typo", cache_dir=tmp_path / "cache").load()
+    assert not (tmp_path / "no-such-store").exists()
+    assert not (tmp_path / "typo").exists()

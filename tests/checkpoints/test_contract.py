@@ -311,3 +311,28 @@ def test_async_saves_in_a_row_each_keep_their_own_state(ckpt_store: CheckpointSt
         assert state["step"] == step
         assert torch.equal(state["w"], torch.full((256, 256), float(step)))
     assert ckpt_store.client.get_ref("latest").target == commits[-1].id
+
+
+def test_a_rotted_download_cache_is_fetched_again(s3_env: object, tmp_path: Path) -> None:
+    """S3 commits load from a local cache; a cached copy that no longer matches its
+    manifest is never handed out: it is downloaded again."""
+    url = f"s3://{s3_env.bucket}/rot-{tmp_path.name}"  # type: ignore[attr-defined]
+    source = tmp_path / "ckpt"
+    _write_tree(source, {"model.bin": b"trained weights"})
+    with CheckpointStore(url, cache_dir=tmp_path / "cache") as store:
+        store.save(source)
+        cached = store.load()
+        (cached / "model.bin").write_bytes(b"rotted weights!")  # same size, other bytes
+        again = store.load()
+        assert (again / "model.bin").read_bytes() == b"trained weights"
+
+
+def test_an_ambiguous_commit_prefix_says_so(client: Client) -> None:
+    from roar.checkpoints.checkpoint import resolve_name
+
+    for _ in range(2):
+        folder = client.create_folder(None, "x")
+        Path(folder.path or "", "a").write_bytes(b"a")
+        client.commit(folder.id)
+    with pytest.raises(NotFoundError, match="ambiguous"):
+        resolve_name(client, "c_")

@@ -224,8 +224,11 @@ def resolve_name(client: Client, name: str) -> str:
         matches = [c for c in client.repo.all_commit_prefixes() if c.startswith(name)]
         if len(matches) == 1:
             return matches[0]
-        if len(matches) > 1 and len(name) >= 6:
-            raise NotFoundError(f"commit prefix {name!r} is ambiguous; give more characters")
+        if len(matches) > 1:
+            raise NotFoundError(
+                f"commit prefix {name!r} is ambiguous ({len(matches)} commits); give more "
+                "characters"
+            )
         raise NotFoundError(f"no commit {name!r} in {client.url}; `roar ckpt list` shows them")
     return client.get_ref(name).target
 

@@ -42,8 +42,13 @@ class Committer:
                 self._slots.release()
                 raise
         with self._lock:
+            # kept: work in flight, unreported failures, and every failure (so that
+            # `wait` on a failed key raises its error again instead of polling a commit
+            # that will never be COMMITTED); successes are forgotten
             self._futures = {
-                k: f for k, f in self._futures.items() if not f.done() or f in self._unreported
+                k: f
+                for k, f in self._futures.items()
+                if not f.done() or f in self._unreported or f.exception() is not None
             }
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._max, thread_name_prefix="roar-commit")

@@ -334,7 +334,9 @@ class Repository:
     def _download(self, commit_id: str, manifest: Manifest, *, verify: bool) -> Path:
         target = self.cache_dir / "commits" / hash_bytes(self.backend.url.encode())[:16] / commit_id
         if (target / ".roar-complete").exists():
-            return target
+            if not verify or _cached_copy_intact(target, manifest):
+                return target
+            shutil.rmtree(target, ignore_errors=True)  # rotted or edited: download again
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(prefix=f".{commit_id}.", dir=target.parent))
         try:
@@ -484,6 +486,19 @@ class Repository:
         except ConflictError:
             return self.get_group(group_id)  # sealed meanwhile by another caller
         return replace(group, sealed=True, commits=tuple(members))
+
+
+def _cached_copy_intact(directory: Path, manifest: Manifest) -> bool:
+    """A downloaded commit still holds what its manifest says (a local re-hash: the cache
+    is only as trustworthy as the disk under it)."""
+    for entry in manifest.files:
+        path = directory / entry.path
+        try:
+            if path.stat().st_size != entry.size or hash_file(path) != entry.blake3:
+                return False
+        except FileNotFoundError:
+            return False
+    return True
 
 
 _ANY = object()

@@ -10,7 +10,7 @@ import click
 
 from roar.cli.context import CliState, pass_state
 from roar.cli.output import echo_json, echo_note, render_table
-from roar.errors import UsageError, VerifyFailed
+from roar.errors import NotFoundError, UsageError, VerifyFailed
 
 if TYPE_CHECKING:
     from roar.checkpoints import Client
@@ -25,6 +25,16 @@ def _open(state: CliState, url: str | None) -> Client:
     chosen = url or config.get("checkpoints.url")
     if not chosen:
         raise UsageError("no checkpoint store: pass --store URL or set checkpoints.url")
+    url = str(chosen)
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme == "file":  # a local store: relative to -C, and it must exist
+        local = state.cwd / (rest if sep else url)
+        if not local.is_dir():
+            raise NotFoundError(
+                f"no checkpoint store at {local}; check --store or checkpoints.url "
+                "(a store is created by its first save)"
+            )
+        url = str(local)
     cache = config.get("checkpoints.cache_dir")
     endpoint = config.get("checkpoints.s3_endpoint_url")
     region = config.get("checkpoints.s3_region")
@@ -33,7 +43,7 @@ def _open(state: CliState, url: str | None) -> Client:
     assert isinstance(timeout, int)
     assert isinstance(retries, int)
     return Client(
-        str(chosen),
+        url,
         timeout=timeout,
         max_retries=retries,
         endpoint_url=str(endpoint) if endpoint else None,

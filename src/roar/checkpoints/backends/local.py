@@ -45,12 +45,12 @@ class LocalBackend(Backend):
     publishes_in_place = True
 
     def __init__(self, root: Path) -> None:
+        # Created by the first write, not here: a reader with a typo in the path gets
+        # "no ref", not a new empty store.
         self.root = root.expanduser().absolute()
         self.url = str(self.root)
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise _translate(exc, f"cannot create checkpoint store {self.root}") from exc
+        if self.root.exists() and not self.root.is_dir():
+            raise BackendError("NotADirectory", f"checkpoint store {self.root} is a file")
 
     def _path(self, key: str) -> Path:
         if key.startswith("/") or ".." in key.split("/"):
@@ -102,7 +102,7 @@ class LocalBackend(Backend):
     @contextlib.contextmanager
     def _locked(self, key: str) -> Iterator[None]:
         locks = self.root / "locks"
-        locks.mkdir(exist_ok=True)
+        locks.mkdir(parents=True, exist_ok=True)
         lock = locks / (key.replace("/", "%2F") + ".lock")
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
