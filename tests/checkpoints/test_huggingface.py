@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -208,31 +206,3 @@ def test_failures_are_roar_errors(tmp_path: Path) -> None:
         store.save({"step": 1})
     with pytest.raises(CheckpointError, match="is a saved state dict"):
         latest_checkpoint(tmp_path / "store")
-
-
-def test_missing_transformers_names_the_extra() -> None:
-    blocked = (
-        "import sys; sys.modules['transformers'] = None\n"
-        "try:\n"
-        "    import roar.checkpoints.integrations.huggingface\n"
-        "except ImportError as exc:\n"
-        "    print(type(exc).__name__, exc)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", blocked], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
-    assert out.startswith("IntegrationUnavailable cannot import transformers (")
-    assert out.rstrip().endswith("install it with pip install 'roar[huggingface]'")
-
-
-def test_importing_roar_checkpoints_loads_no_framework() -> None:
-    probe = (
-        "import sys, roar.checkpoints, roar.checkpoints.integrations\n"
-        "roar.checkpoints.latest_checkpoint\n"
-        "print(sorted(m for m in ('lightning', 'pytorch_lightning', 'transformers', 'ray', "
-        "'torch') if m in sys.modules))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
-    assert out.strip() == "[]"
