@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -188,3 +189,31 @@ def test_cache_is_asked_once_per_call(tmp_path: Path) -> None:
     assert [r.hash for r in results] == [
         blake3.blake3(str(i).encode()).hexdigest() for i in range(50)
     ]
+
+
+def test_files_stated_by_the_caller_are_not_stated_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`roar run`'s classifier already stat'ed every input and output; the hasher takes
+    those stats instead of asking the filesystem once more per file."""
+    paths = [tmp_path / f"f{i}" for i in range(20)]
+    for index, path in enumerate(paths):
+        path.write_bytes(b"x" * index)
+    stats = {str(p): os.stat(p) for p in paths}
+    cache = MemoryCache()
+    expected = {str(p): r.hash for p, r in zip(paths, Hasher().hash_paths(paths), strict=True)}
+
+    import roar.hashing.hasher as hasher_module
+
+    def no_stat(path: str) -> os.stat_result:
+        raise AssertionError(f"stat({path}) again")
+
+    monkeypatch.setattr(hasher_module, "_stat", no_stat)
+    first = Hasher(cache, clock=far_future).hash_stated_files(stats, far_future())
+    assert {p: d.hash for p, d in first.items()} == expected
+    assert not any(d.cached for d in first.values())
+    second = Hasher(cache, clock=far_future).hash_stated_files(stats, far_future())
+    assert all(d.cached for d in second.values())  # and the cache was filled and used
+    racy = MemoryCache()
+    Hasher(racy).hash_stated_files(stats, time.time_ns())  # changed just now: not cached
+    assert racy.entries == {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -109,6 +109,18 @@ class Hasher:
         self._fill_from_cache(files)
         self._hash_missing(files, stat_time)
         return [self._digest_of(root) for root in roots]
+
+    def hash_stated_files(
+        self, stats: Mapping[str, os.stat_result], stat_time: int
+    ) -> dict[str, PathDigest]:
+        """Digests of regular files the caller has just stat'ed (absolute, normalized
+        paths; `stat_time` read from the clock before the stats were taken), so that a
+        caller that already looked at every file (a job's classifier) does not make the
+        hasher look again."""
+        files = {path: _File(path, st) for path, st in stats.items()}
+        self._fill_from_cache(files)
+        self._hash_missing(files, stat_time)
+        return {path: self._digest_of(item) for path, item in files.items()}
 
     # -- collecting ------------------------------------------------------------------------
 

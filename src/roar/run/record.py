@@ -105,11 +105,15 @@ def _filters(
     )
 
 
-def _hash_all(store: Store, paths: Sequence[str], notes: list[str]) -> dict[str, PathDigest]:
-    """Hash every path; a file that vanished since the trace is left out with a note."""
+def _hash_all(
+    store: Store, classified: Classified, stat_time: int, notes: list[str]
+) -> dict[str, PathDigest]:
+    """Hash every input and output, from the stats classify took; a file that vanished
+    since is left out with a note."""
     hasher = Hasher(store)
+    paths = [*classified.inputs, *classified.outputs]
     try:
-        return {d.path: d for d in hasher.hash_paths(paths)}
+        return hasher.hash_stated_files({path: classified.stats[path] for path in paths}, stat_time)
     except HashError:
         digests: dict[str, PathDigest] = {}
         for path in paths:
@@ -199,8 +203,9 @@ def run_job(
         notes.extend(result.notes)
         told = told_files(journal)
         filters = _filters(root, config, git, told.internal_dirs)
+        stat_time = time.time_ns()  # before classify stats the files (racy-clean check)
         classified: Classified = classify(result.log, filters, started_ns)
-        digests = _hash_all(store, [*classified.inputs, *classified.outputs], notes)
+        digests = _hash_all(store, classified, stat_time, notes)
         inputs = merge_refs(_refs(root, classified.inputs, digests), told.reads, root)
         outputs = merge_refs(_refs(root, classified.outputs, digests), told.writes, root)
         patch_hash = None

@@ -161,6 +161,8 @@ class Classified:
     outputs: list[str]
     dropped: Counter[str]
     source_reads: list[str] = field(default_factory=list)  # git-tracked files it read
+    # what classify saw of each input and output (symlinks followed), for the hasher
+    stats: dict[str, os.stat_result] = field(default_factory=dict)
 
 
 def classify(
@@ -174,6 +176,7 @@ def classify(
     outputs: list[str] = []
     dropped: Counter[str] = Counter()
     sources: list[str] = []
+    stats: dict[str, os.stat_result] = {}
     for path, state in log.paths.items():
         if state.deleted or not path.startswith("/"):
             continue
@@ -195,6 +198,8 @@ def classify(
                 sources.append(path)
         elif is_output:
             outputs.append(path)
+            stats[path] = info
         else:
             inputs.append(path)
-    return Classified(sorted(inputs), sorted(outputs), dropped, sorted(sources))
+            stats[path] = info
+    return Classified(sorted(inputs), sorted(outputs), dropped, sorted(sources), stats)
