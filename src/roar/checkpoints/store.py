@@ -46,7 +46,6 @@ from roar.checkpoints.model import (
 from roar.checkpoints.seal import (
     check_nobody_writes,
     check_unchanged,
-    list_files,
     seal_directory,
 )
 from roar.errors import (
@@ -180,7 +179,9 @@ class Repository:
                 check_unchanged(staged, folder.id, stamps)
                 self.backend.publish(f"{prefix}/files", staged, [e.path for e in entries])
             else:
-                entries = self._seal_while_uploading(staged, folder.id, f"{prefix}/files")
+                entries = self._seal_while_uploading(
+                    staged, folder.id, f"{prefix}/files", sorted(stamps)
+                )
                 check_unchanged(staged, folder.id, stamps)
         except FolderBusy:
             self._save_folder(replace(folder, state=FolderState.STAGING, commit_id=None))
@@ -209,13 +210,14 @@ class Repository:
         note_commit_files("write", self.backend, self.cache_dir, manifest)
         return Commit(commit_id, FolderState.COMMITTED, manifest, visible=group_id is None)
 
-    def _seal_while_uploading(self, staged: Path, folder_id: str, prefix: str) -> list[FileEntry]:
+    def _seal_while_uploading(
+        self, staged: Path, folder_id: str, prefix: str, files: list[str]
+    ) -> list[FileEntry]:
         """For stores that copy (S3): hash the staged files while they upload, so the commit
-        costs about one upload, not a read plus an upload. The barrier is checked before
-        (nobody writes) and after (nothing changed while uploading and hashing); uploads
-        of a folder refused late lie under a commit id never marked committed, which `gc`
-        removes."""
-        files = list_files(staged, folder_id)[0]
+        costs about one upload, not a read plus an upload. The caller checks the barrier
+        before (nobody writes) and after (nothing changed while uploading and hashing);
+        uploads of a folder refused late lie under a commit id never marked committed,
+        which `gc` removes."""
         with ThreadPoolExecutor(1, thread_name_prefix="roar-upload") as pool:
             upload = pool.submit(self.backend.publish, prefix, staged, files)
             try:
@@ -224,8 +226,6 @@ class Repository:
                 wait([upload])  # never leave an upload running behind a refusal
             _fault("sealed")
             upload.result()
-        if [e.path for e in entries] != files:
-            raise FolderBusy("files were added or removed while uploading", folder=folder_id)
         return entries
 
     def commit(
