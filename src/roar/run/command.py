@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 from collections.abc import Mapping, Sequence
 
@@ -33,16 +34,68 @@ def check_command(argv: Sequence[str], cwd: str, environ: Mapping[str, str]) -> 
         raise CommandNotFound(command=program, hint=" (not on PATH)")
 
 
+_SHELLS = re.compile(r"^(bash|sh|zsh|dash|ksh)$")
+_SHELL_OPERATORS = {"&&", "||", ";", "|", "&", "(", ")"}
+
+
+def _script_command(script: str) -> list[str]:
+    """The first simple command of a shell script (`cd src && python train.py` -> the
+    `python train.py` part is not reached: the first is `cd src`, so skip builtins)."""
+    try:
+        words = shlex.split(script, posix=True)
+    except ValueError:  # unbalanced quotes: the shell would refuse it too
+        words = script.split()
+    commands: list[list[str]] = [[]]
+    for word in words:
+        if word in _SHELL_OPERATORS or word.endswith(";"):
+            last = word.rstrip(";")
+            if last and last not in _SHELL_OPERATORS:
+                commands[-1].append(last)
+            commands.append([])
+        else:
+            commands[-1].append(word)
+    for command in commands:
+        while command and "=" in command[0] and not command[0].startswith("="):
+            command = command[1:]  # VAR=value prefixes
+        if command and command[0] not in _SHELL_BUILTINS:
+            return command
+    return []
+
+
+_SHELL_BUILTINS = {"cd", "set", "export", "source", ".", "echo", "true", ":", "exec"}
+
+
+def _command_flag(options: Sequence[str], *, shell: bool) -> int | None:
+    """Where `-c SCRIPT` starts: `-c`, or for a shell a cluster like `-lc` or `-ec`."""
+    for index, option in enumerate(options):
+        if option == "-c" or (
+            shell and option.startswith("-") and not option.startswith("--") and "c" in option
+        ):
+            return index
+    return None
+
+
 def step_name(argv: Sequence[str]) -> str:
-    """`python train.py` -> train, `python -m pkg.prep` -> prep, `./eval.sh` -> eval."""
+    """`python train.py` -> train, `python -m pkg.prep` -> prep, `./eval.sh` -> eval,
+    `sh -c "cd src && python train.py"` -> train, `python -c "..."` -> python."""
     args = list(argv)
     while args and _INTERPRETERS.match(os.path.basename(args[0])):
-        rest = args[1:]
+        program, rest = os.path.basename(args[0]), args[1:]
         if "-m" in rest[:3]:
             module = rest[rest.index("-m") + 1 : rest.index("-m") + 2]
             if module:
                 return module[0].rsplit(".", 1)[-1]
+        flag = _command_flag(rest[:3], shell=bool(_SHELLS.match(program)))
+        if flag is not None:
+            script = rest[flag + 1 : flag + 2]
+            inner = _script_command(script[0]) if script and _SHELLS.match(program) else []
+            if not inner:
+                return _INTERPRETERS.match(program).group(1)  # type: ignore[union-attr]
+            args = inner
+            continue
         rest = [a for a in rest if not a.startswith("-")]
+        if program == "env":
+            rest = [a for a in rest if "=" not in a]  # env VAR=value ... COMMAND
         if not rest or rest[0] in {"run", "exec"} and len(rest) == 1:
             break
         args = rest[1:] if rest[0] in {"run", "exec"} else rest
