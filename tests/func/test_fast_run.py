@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from roar.cli import run_cmd
-from roar.cli.fast import TRACERS, FastRun, parse_fast_run
+from roar.cli.fast import FastRun, parse_fast_run
 from tests.helpers import run_roar
 
 
@@ -66,10 +65,6 @@ def test_plain_calls_take_the_fast_path(args: list[str], expected: FastRun) -> N
 )
 def test_anything_unusual_goes_to_click(args: list[str]) -> None:
     assert parse_fast_run(args) is None
-
-
-def test_the_tracer_choices_agree_with_the_click_command() -> None:
-    assert TRACERS == run_cmd.TRACERS
 
 
 def test_the_fast_path_never_imports_click(project: Path) -> None:

@@ -16,8 +16,6 @@ from pathlib import Path
 
 __all__ = ["FastRun", "parse_fast_run"]
 
-TRACERS = ("auto", "seccomp", "strace", "python")  # as run_cmd.TRACERS (tested equal)
-
 
 @dataclass(frozen=True)
 class FastRun:
@@ -72,8 +70,10 @@ def parse_fast_run(args: Sequence[str]) -> FastRun | None:
         elif token == "--no-collect-sources":
             collect, index = False, index + 1
         elif (found := _value(args, index, "--tracer")) is not None:
+            from roar.trace.choose import TRACER_NAMES  # the run path imports it anyway
+
             tracer, index = found
-            if tracer not in TRACERS:
+            if tracer not in TRACER_NAMES:
                 return None
         elif (found := _value(args, index, "--name") or _value(args, index, "-n")) is not None:
             name, index = found

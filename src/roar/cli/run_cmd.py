@@ -7,12 +7,11 @@ import click
 from roar.cli.context import CliState, pass_state
 from roar.cli.run_report import run_and_report
 from roar.run import RunRequest
-from roar.trace.choose import TracerName
+from roar.trace.choose import TRACER_NAMES, TracerName
 
 _SETTINGS = {"ignore_unknown_options": True, "allow_interspersed_args": False}
-#: Keep in step with the fast path's parser (fast.py), which handles the common cases
-#: without importing click and leaves everything else to these definitions.
-TRACERS = ("auto", "seccomp", "strace", "python")
+# The fast path (fast.py) parses the common calls without click and leaves everything
+# else to these definitions.
 
 
 def _options(function: click.decorators.FC) -> click.decorators.FC:
@@ -22,7 +21,7 @@ def _options(function: click.decorators.FC) -> click.decorators.FC:
     )(function)
     function = click.option(
         "--tracer",
-        type=click.Choice(TRACERS),
+        type=click.Choice(TRACER_NAMES),
         default="auto",
         show_default=True,
         help="seccomp (complete, fastest; Linux 5.5+), strace (complete, ptrace), python "

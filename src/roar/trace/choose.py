@@ -16,15 +16,24 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from roar.errors import TracerUnavailable
 from roar.fsutil import atomic_write_bytes
 from roar.trace.base import StepControl, Tracer, TraceResult
 
-__all__ = ["AUTO_ORDER", "TracerChoice", "TracerName", "choose_tracer", "probe", "probe_tracers"]
+__all__ = [
+    "AUTO_ORDER",
+    "TRACER_NAMES",
+    "TracerChoice",
+    "TracerName",
+    "choose_tracer",
+    "probe",
+    "probe_tracers",
+]
 
 TracerName = Literal["auto", "seccomp", "strace", "python"]
+TRACER_NAMES: tuple[str, ...] = get_args(TracerName)
 _PROBE_TIMEOUT_S = 15
 
 
