@@ -46,8 +46,10 @@ types: $(DEV_STAMP)
 contracts: $(DEV_STAMP)
 	$(BIN)/lint-imports
 
+# Two workers: much of the suite waits on subprocesses, servers and disk, so two
+# processes keep both cores busy; worksteal balances the few long tests.
 pytest: $(DEV_STAMP)
-	$(BIN)/python scripts/run_pytest.py
+	$(BIN)/python scripts/run_pytest.py -n 2 --dist worksteal
 
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/hashing.py

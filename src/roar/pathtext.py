@@ -17,6 +17,8 @@ _ESCAPE = re.compile(rb"%([0-9A-F]{2})")
 
 
 def to_text(path: str) -> str:
+    if path.isascii() and "%" not in path:  # nearly every path: no surrogates, no escapes
+        return path
     raw = os.fsencode(path)
     if b"%" not in raw:
         try:

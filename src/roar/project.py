@@ -69,14 +69,16 @@ class Project:
         url = (config or self.config()).get("store.url")
         return parse_store_url(url if isinstance(url, str) else sqlite_url(self.db_path))
 
-    def open_store(self, config: Config | None = None, *, create: bool = False) -> Store:
+    def open_store(
+        self, config: Config | None = None, *, create: bool = False, defer_checkpoints: bool = False
+    ) -> Store:
         """Open (and with `create`, migrate) the store; refuses a missing SQLite file."""
         from roar.store import Store
 
         url = self.store_url(config)
         if not create and url.kind == "sqlite" and not url.sqlite_path.exists():
             raise SchemaMissing(location=url.display)
-        return Store.open(url, create=create)
+        return Store.open(url, create=create, defer_checkpoints=defer_checkpoints)
 
 
 def find_project(start: Path | None = None) -> Project | None:

@@ -116,7 +116,11 @@ def _run_kills(url: str, tmp_path: Path, timed: int, pointed: int, save_seconds:
         for rel, data in _content(0).items():
             (source / rel).parent.mkdir(parents=True, exist_ok=True)
             (source / rel).write_bytes(data)
+        began = time.monotonic()
         ckpt.save(source, message="0")
+        # Kill delays span about three saves as measured here: on a loaded machine a save
+        # takes several times longer, and every kill would land before the first finished.
+        save_seconds = max(save_seconds, time.monotonic() - began)
         finished: list[str] = []
         plan = [None] * timed + [rng.choice(POINTS) for _ in range(pointed)]
         rng.shuffle(plan)

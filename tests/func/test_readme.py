@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from roar.project import init_project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,8 +43,18 @@ def test_makefile_test_target_runs_every_check() -> None:
         assert step in dry, step
 
 
-def test_test_runner_fails_on_failing_and_on_missing_tests(tmp_path: Path) -> None:
-    runner = [sys.executable, str(REPO / "scripts" / "run_pytest.py"), "-p", "no:cacheprovider"]
+@pytest.mark.parametrize("workers", [[], ["-n", "2", "--dist", "worksteal"]], ids=["1", "2"])
+def test_test_runner_fails_on_failing_and_on_missing_tests(
+    tmp_path: Path, workers: list[str]
+) -> None:
+    """Also with the workers `make test` asks for: xdist must not turn "no tests" into 0."""
+    runner = [
+        sys.executable,
+        str(REPO / "scripts" / "run_pytest.py"),
+        "-p",
+        "no:cacheprovider",
+        *workers,
+    ]
     failing = tmp_path / "failing"
     failing.mkdir()
     (failing / "test_x.py").write_text("def test_fails():\n    assert 1 == 2\n")

@@ -25,6 +25,7 @@ from roar.run.collect import collect_for_job
 from roar.run.command import check_command, step_name
 from roar.run.told import merge_refs, told_files
 from roar.store import PARENT_UID_ENV, Store, new_job_uid
+from roar.store.wal import BackgroundCheckpoint
 from roar.trace import choose_tracer
 from roar.trace.base import StepControl, TraceResult
 from roar.trace.choose import TracerName
@@ -131,12 +132,16 @@ def _relative(root: Path, path: str) -> str:
 
 
 def _refs(root: Path, paths: Sequence[str], digests: Mapping[str, PathDigest]) -> list[FileRef]:
+    # A job can hold thousands of files: the prefix and the clock are read once.
+    prefix = str(root) + os.sep
+    cut = len(prefix)
+    now = time.time()
     refs = []
     for path in paths:
         digest = digests.get(path)
         if digest is not None:
-            artifact = Artifact(digest.hash, digest.size, "file", time.time())
-            refs.append(FileRef(_relative(root, path), artifact))
+            relative = path[cut:] if path.startswith(prefix) else path
+            refs.append(FileRef(relative, Artifact(digest.hash, digest.size, "file", now)))
     return refs
 
 
@@ -187,7 +192,9 @@ def run_job(
         request.tracer, project.root, project.roar_dir / "tracer-probe.json"
     )
     git = capture_git_state(root)
-    store = project.open_store(config)  # fail before running, not after an hour of training
+    # fail before running, not after an hour of training
+    store = project.open_store(config, defer_checkpoints=True)
+    checkpoint = _background_checkpoint(project, config)  # while the command runs
     try:
         started, started_ns = time.time(), time.time_ns()
         # Tasks (`@roar.task`) inside the command name this uid; record_job adopts them.
@@ -241,6 +248,7 @@ def run_job(
         )
     finally:
         store.close()
+        checkpoint.join()
     if not inputs and not outputs:
         notes.append(
             f"the command read and wrote no files that roar records (tracer: {result.tracer})"
@@ -255,6 +263,14 @@ def run_job(
         notes,
         result.stopped,
     )
+
+
+def _background_checkpoint(project: Project, config: Config) -> BackgroundCheckpoint:
+    """Fold the SQLite store's log on a thread (store/wal.py); PostgreSQL needs nothing."""
+    url = project.store_url(config)
+    if url.kind != "sqlite":
+        return BackgroundCheckpoint(None)
+    return BackgroundCheckpoint(url.sqlite_path)
 
 
 def _job_note(signum: int | None, stopped: str | None) -> str | None:

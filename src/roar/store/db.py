@@ -135,7 +135,7 @@ class _Cursor:
 class SqliteDatabase(Database):
     kind = "sqlite"
 
-    def __init__(self, url: StoreUrl) -> None:
+    def __init__(self, url: StoreUrl, *, defer_checkpoints: bool = False) -> None:
         super().__init__(url)
         with translate_errors(self.location):
             self._conn = sqlite3.connect(
@@ -143,6 +143,8 @@ class SqliteDatabase(Database):
             )
             try:
                 self._tune()
+                if defer_checkpoints:
+                    self._defer_checkpoints()
             except BaseException:
                 self._conn.close()
                 raise
@@ -155,6 +157,14 @@ class SqliteDatabase(Database):
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
+
+    def _defer_checkpoints(self) -> None:
+        """Leave checkpoints to `wal.BackgroundCheckpoint` (only when closing can skip
+        them too; otherwise the close would do all the work a commit no longer did)."""
+        from roar.store.wal import skip_checkpoint_on_close
+
+        if skip_checkpoint_on_close(self._conn, self.url.target):
+            self._conn.execute("PRAGMA wal_autocheckpoint = 0")
 
     def _cursor(self) -> Any:
         return self._conn.cursor()
@@ -225,7 +235,8 @@ class PostgresDatabase(Database):
         self._conn.close()
 
 
-def connect(url: StoreUrl) -> Database:
+def connect(url: StoreUrl, *, defer_checkpoints: bool = False) -> Database:
+    """`defer_checkpoints`: see store/wal.py (SQLite only; the run path asks for it)."""
     if url.kind == "sqlite":
-        return SqliteDatabase(url)
+        return SqliteDatabase(url, defer_checkpoints=defer_checkpoints)
     return PostgresDatabase(url)

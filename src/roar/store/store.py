@@ -95,13 +95,17 @@ class Store:
         self.location = db.location
 
     @classmethod
-    def open(cls, url: str | StoreUrl, *, create: bool = False) -> Store:
+    def open(
+        cls, url: str | StoreUrl, *, create: bool = False, defer_checkpoints: bool = False
+    ) -> Store:
         """Connect and check the schema; `create=True` migrates (what `roar init` does).
 
         An older schema is upgraded; a newer or missing one is refused without writing.
+        `defer_checkpoints` leaves SQLite's WAL checkpoints to a `BackgroundCheckpoint`
+        (store/wal.py), for a caller that runs one while it waits anyway.
         """
         parsed = parse_store_url(url) if isinstance(url, str) else url
-        db = connect(parsed)
+        db = connect(parsed, defer_checkpoints=defer_checkpoints)
         try:
             current = check_schema(db) if not create else _is_current(db)
             if not current:

@@ -145,8 +145,14 @@ class Filters:
         return (*self.python_prefixes, *roots)
 
     def _system(self, path: str, inside: bool) -> bool:
-        name = os.path.basename(path)
-        if name == "pyvenv.cfg" or _INTERPRETER.match(name) or _STDLIB.search(path):
+        # The literal checks in front of the regexes keep the common path cheap: classify
+        # asks this of every file a job read.
+        name = path.rpartition("/")[2]
+        if name == "pyvenv.cfg" or (
+            name.startswith(("python", "pypy")) and _INTERPRETER.match(name)
+        ):
+            return True
+        if "/lib/python" in path and _STDLIB.search(path):
             return True
         if self._tool_roots.contain(path):
             return True

@@ -1,0 +1,143 @@
+"""`roar run` leaves SQLite's WAL checkpoints to the next run's idle time (store/wal.py).
+
+Checked on real database files: the job a run recorded is readable at once by any other
+connection, stays in the log after the run (the close did not fold it), is folded into
+the main file by a `BackgroundCheckpoint`, and a roar killed at any point leaves a
+database that passes SQLite's integrity check.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from roar.store import wal as wal_module
+from roar.store.wal import BackgroundCheckpoint, skip_checkpoint_on_close
+from tests.helpers import ROAR
+from tests.trace.conftest import Workspace
+
+
+def _jobs_in_main_file_only(db: Path, scratch: Path) -> int:
+    """Jobs visible from the main database file alone, without its log."""
+    copy = scratch / "main-only.db"
+    shutil.copyfile(db, copy)
+    with closing(sqlite3.connect(copy)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+
+
+def _jobs(db: Path) -> int:
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+
+
+def _write_many(ws: Workspace, count: int) -> None:
+    ws.python(
+        f"""
+        import os
+        os.makedirs("out", exist_ok=True)
+        for i in range({count}):
+            with open(f"out/f{{i}}.txt", "w") as f:
+                f.write(str(i))
+        """
+    )
+
+
+def test_closing_skips_the_checkpoint_and_the_log_keeps_the_data(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE t (v INTEGER)")
+    assert skip_checkpoint_on_close(conn, str(db))
+    conn.execute("INSERT INTO t VALUES (42)")
+    conn.close()
+    assert (tmp_path / "x.db-wal").stat().st_size > 0  # not folded, not deleted
+    with closing(sqlite3.connect(db)) as reader:
+        assert reader.execute("SELECT v FROM t").fetchall() == [(42,)]
+
+
+def test_a_handle_for_another_database_is_refused(tmp_path: Path) -> None:
+    conn = sqlite3.connect(":memory:")
+    try:
+        assert not skip_checkpoint_on_close(conn, str(tmp_path / "elsewhere.db"))
+    finally:
+        conn.close()
+
+
+def test_a_run_defers_its_checkpoint_and_the_next_one_folds_it(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    db = ws.project.roar_dir / "roar.db"
+    ws.tracer = "auto"
+    _write_many(ws, 400)
+    assert _jobs(db) == 1  # another connection sees the job at once
+    assert _jobs_in_main_file_only(db, tmp_path) == 0  # still only in the log
+    checkpoint = BackgroundCheckpoint(db, threshold=0)
+    assert checkpoint.started
+    checkpoint.join()
+    assert _jobs_in_main_file_only(db, tmp_path) == 1
+
+
+def test_a_small_log_is_left_for_later(ws: Workspace) -> None:
+    db = ws.project.roar_dir / "roar.db"
+    ws.tracer = "auto"
+    _write_many(ws, 3)
+    assert not BackgroundCheckpoint(db).started  # far below the threshold
+
+
+def test_the_log_stays_bounded_over_many_runs(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the log passes the threshold, the next run folds it while its command runs,
+    and the run after that writes from the start of the log again."""
+    monkeypatch.setattr(wal_module, "CHECKPOINT_AFTER_BYTES", 512 << 10)
+    wal = ws.project.roar_dir / "roar.db-wal"
+    ws.tracer = "auto"
+    sizes = []
+    for _ in range(7):
+        _write_many(ws, 600)
+        sizes.append(wal.stat().st_size)
+    one_run = sizes[0]
+    assert sizes[2] > 512 << 10, sizes  # the threshold was passed...
+    assert max(sizes) <= (512 << 10) + 3 * one_run, sizes  # ...and the log was folded
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.3, 0.6])
+def test_killing_roar_leaves_a_sound_database(ws: Workspace, delay: float) -> None:
+    db = ws.project.roar_dir / "roar.db"
+    ws.tracer = "auto"
+    _write_many(ws, 1500)  # a log big enough for the next run to fold in the background
+    script = ws.script(
+        "many.py",
+        """
+        import os
+        os.makedirs("more", exist_ok=True)
+        for i in range(3000):
+            with open(f"more/f{i}.txt", "w") as f:
+                f.write(str(i))
+        """,
+    )
+    proc = subprocess.Popen(
+        [ROAR, "run", "-q", sys.executable, str(script)],
+        cwd=ws.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        jobs = conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
+        assert jobs in (1, 2)  # the killed run is recorded whole or not at all
+        rows = conn.execute(
+            "SELECT COUNT(*) FROM job_outputs WHERE job_id = (SELECT MAX(id) FROM jobs)"
+        ).fetchone()[0]
+        assert rows == (1500 if jobs == 1 else 3000)
