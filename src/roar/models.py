@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 __all__ = [
     "Artifact",
@@ -103,12 +103,13 @@ class Flag:
     note: str | None = None
 
 
-@dataclass(frozen=True)
-class HashCacheEntry:
+class HashCacheEntry(NamedTuple):
     """What a path looked like when it was hashed; any change of these means re-hash.
 
     ctime is part of the key because no user tool can set it: `cp -p`, `touch -r` and
-    rsync restore mtime and size, but the kernel still moves ctime.
+    rsync restore mtime and size, but the kernel still moves ctime. A named tuple, not a
+    dataclass: a run looks up thousands at a time, and a tuple is built several times
+    faster.
     """
 
     path: str

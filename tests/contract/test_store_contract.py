@@ -219,7 +219,7 @@ def test_hash_cache_round_trip_with_full_64_bit_stat_fields(store: Store) -> Non
     )
     store.store_hashes([entry])
     assert store.lookup_hashes(["/data/x", "/missing"]) == {"/data/x": entry}
-    changed = HashCacheEntry(**{**vars(entry), "size": 11, "hash": "d" * 64})
+    changed = entry._replace(size=11, hash="d" * 64)
     store.store_hashes([changed])
     assert store.lookup_hashes(["/data/x"])["/data/x"] == changed
 

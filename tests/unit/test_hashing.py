@@ -147,9 +147,7 @@ def test_unchanged_file_comes_from_the_cache(tmp_path: Path) -> None:
     first = hasher.hash_paths([path])[0]
     assert not first.cached
     assert str(path) in cache.entries
-    cache.entries[str(path)] = HashCacheEntry(
-        **{**vars(cache.entries[str(path)]), "hash": "f" * 64}
-    )
+    cache.entries[str(path)] = cache.entries[str(path)]._replace(hash="f" * 64)
     second = hasher.hash_paths([path])[0]
     assert second.cached
     assert second.hash == "f" * 64  # proof the answer came from the cache, not the file
@@ -217,3 +215,19 @@ def test_files_stated_by_the_caller_are_not_stated_again(
     racy = MemoryCache()
     Hasher(racy).hash_stated_files(stats, time.time_ns())  # changed just now: not cached
     assert racy.entries == {}
+
+
+@pytest.mark.parametrize("pool_min_bytes", [0, 1 << 40], ids=["pool", "one-thread"])
+def test_many_small_files_hash_the_same_on_a_pool_and_on_one_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pool_min_bytes: int
+) -> None:
+    from roar.hashing import hasher as hasher_module
+
+    monkeypatch.setattr(hasher_module, "POOL_MIN_BYTES", pool_min_bytes)
+    paths = []
+    for index in range(50):
+        path = tmp_path / f"f{index}.bin"
+        path.write_bytes(os.urandom(index * 7))
+        paths.append(path)
+    digests = Hasher().hash_paths(paths)
+    assert [d.hash for d in digests] == [blake3.blake3(p.read_bytes()).hexdigest() for p in paths]

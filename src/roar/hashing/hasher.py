@@ -13,7 +13,7 @@ import stat
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from roar.errors import HashError
 from roar.hashing.cache import HashCache
@@ -25,6 +25,11 @@ __all__ = ["RACY_WINDOW_NS", "Hasher", "PathDigest", "ProgressSink"]
 
 #: Two seconds covers the coarsest common timestamp granularity (FAT, some NFS servers).
 RACY_WINDOW_NS = 2_000_000_000
+#: Small files are hashed on a thread pool only when there are this many bytes of them.
+#: Below it, the files are nearly always in the page cache (a traced job has just read or
+#: written them) and one thread is 2-3x faster: per file, handing work to a pool costs more
+#: than reading and hashing a few kilobytes, and the threads only contend for the GIL.
+POOL_MIN_BYTES = 32 << 20
 
 
 class ProgressSink(Protocol):
@@ -33,8 +38,7 @@ class ProgressSink(Protocol):
     def finish(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class PathDigest:
+class PathDigest(NamedTuple):  # a tuple: one per recorded file, built in bulk
     path: str
     hash: str
     size: int
@@ -179,7 +183,7 @@ class Hasher:
                 item.hash = _hash_one(item, advance)
 
         try:
-            if len(small) > 1:
+            if len(small) > 1 and sum(f.st.st_size for f in small) >= POOL_MIN_BYTES:
                 # Imported here: concurrent.futures pulls in logging, which every
                 # `roar run` of a job that wrote nothing new would pay for at start-up.
                 from concurrent.futures import ThreadPoolExecutor
