@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import struct
 import sysconfig
 from pathlib import Path
 
@@ -20,7 +22,63 @@ def test_every_syscall_in_the_tables_has_a_decoder() -> None:
     assert set(arch.numbers) <= set(SYSCALLS)
     program, length = build_filter(arch)
     assert len(program) == 8 * length  # struct sock_filter is 8 bytes
-    assert length == len(arch.numbers) + 6
+
+
+_ALLOW, _NOTIFY = 0x7FFF0000, 0x7FC00000
+
+
+def _run_filter(program: bytes, arch: int, nr: int, args: tuple[int, ...] = ()) -> int:
+    """What the kernel's classic-BPF machine answers for one syscall (the opcodes the
+    filter uses: load word, jump if equal, jump if any bit set, return)."""
+    data = struct.pack("=iI Q", nr, arch, 0) + b"".join(
+        struct.pack("=Q", a) for a in (*args, 0, 0, 0, 0, 0, 0)[:6]
+    )
+    accumulator, pc = 0, 0
+    while True:
+        code, jump_true, jump_false, k = struct.unpack_from("=HBBI", program, 8 * pc)
+        pc += 1
+        if code == 0x20:
+            (accumulator,) = struct.unpack_from("=I", data, k)
+        elif code == 0x15:
+            pc += jump_true if accumulator == k else jump_false
+        elif code == 0x45:
+            pc += jump_true if accumulator & k else jump_false
+        elif code == 0x06:
+            return int(k)
+        else:
+            raise AssertionError(f"unexpected opcode {code:#x}")
+
+
+def test_the_filter_stops_exactly_the_calls_that_name_files() -> None:
+    arch = native_arch()
+    assert arch is not None
+    program, _ = build_filter(arch)
+    audit = arch.audit_arch
+    for name, number in arch.numbers.items():
+        spec = SYSCALLS[name]
+        args = [0] * 6
+        if spec.flags is not None and spec.kind == "open":
+            args[spec.flags] = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        assert _run_filter(program, audit, number, tuple(args)) == _NOTIFY, name
+    for name in ("open", "openat"):
+        if name not in arch.numbers:
+            continue
+        spec = SYSCALLS[name]
+        assert spec.flags is not None
+        for flags in (os.O_RDONLY | os.O_DIRECTORY, os.O_PATH, os.O_TMPFILE | os.O_WRONLY):
+            args = [0] * 6
+            args[spec.flags] = flags | (1 << 40)  # high bits must not confuse the test
+            assert _run_filter(program, audit, arch.numbers[name], tuple(args)) == _ALLOW
+        for flags in (os.O_RDONLY, os.O_RDWR | os.O_APPEND, os.O_WRONLY | os.O_CLOEXEC):
+            args = [0] * 6
+            args[spec.flags] = flags
+            assert _run_filter(program, audit, arch.numbers[name], tuple(args)) == _NOTIFY
+    watched = set(arch.numbers.values())
+    for number in range(0, 460):
+        if number not in watched:
+            assert _run_filter(program, audit, number, (0, 0, os.O_DIRECTORY)) == _ALLOW, number
+    other_abi = audit ^ 0x1
+    assert _run_filter(program, other_abi, arch.numbers["openat"]) == _ALLOW
 
 
 def test_auto_prefers_seccomp_and_remembers_the_probe(ws: Workspace) -> None:

@@ -89,7 +89,14 @@ def parse_fast_run(args: Sequence[str]) -> FastRun | None:
 
 def run_fast(call: FastRun) -> int:
     """Run the parsed call; errors go through the same funnel as the full CLI's."""
+    import gc
+
     from roar.cli.funnel import exit_code_for
+
+    # This process lives for one command. Its objects are freed when it exits, and what it
+    # builds after the command (a few objects per recorded file, all live until the job is
+    # written) only gives the cycle collector repeated full scans: 10-20% of that work.
+    gc.disable()
 
     try:
         from roar.cli.run_report import run_and_report

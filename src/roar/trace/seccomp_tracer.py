@@ -37,7 +37,14 @@ from roar.trace.base import (
     wait_child,
 )
 from roar.trace.model import AccessLog, PathState
-from roar.trace.seccomp_filter import SYSCALLS, Arch, SyscallSpec, build_filter, native_arch
+from roar.trace.seccomp_filter import (
+    NOT_A_FILE_FLAGS,
+    SYSCALLS,
+    Arch,
+    SyscallSpec,
+    build_filter,
+    native_arch,
+)
 from roar.trace.seccomp_kernel import Listener, Notification, ProcessMemory, install_listener
 
 __all__ = ["SeccompTracer"]
@@ -46,7 +53,8 @@ _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 _O_ACCMODE = 3
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-_NOT_A_FILE = os.O_DIRECTORY | getattr(os, "O_PATH", 0)  # O_TMPFILE carries O_DIRECTORY
+# The filter passes these in the kernel already; strace-free decoding keeps the rule too.
+_NOT_A_FILE = NOT_A_FILE_FLAGS
 
 
 # One record of the C loop: nr, path length, old path length, padding, flags; then bytes.
