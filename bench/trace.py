@@ -32,6 +32,12 @@ timed rounds, each tool in a rotating order; the table shows medians. The worklo
     the tracer, which pays per fork/exec.
 (f) `true`: the fixed cost of every `roar run`.
 
+The last column puts roar next to ReproZip, measured in the same run: roar's overhead as a
+share of ReproZip's, and the share the issue's target allows against ReproZip's overhead on
+the issue's reference machine (+0.6 s, +2.1 s, 1.45x, +0.27 s, +1.6 s for (a)-(e)). A
+machine several times slower than the reference inflates every absolute overhead in the
+table; the share stays comparable. The exit status follows the absolute targets only.
+
 Python workloads run with a dedicated venv (numpy and pandas) whose `bin/` is first on PATH
 for every tool. Bytecode caching is on for every tool (PYTHONDONTWRITEBYTECODE is dropped and
 .pyc files go to `bench/.venvs/pycache`), as for any pip-installed tool; otherwise the editable
@@ -73,6 +79,7 @@ TAIL_CHARS = 1500
 VENV_DIR = Path(__file__).resolve().parent / ".venvs"
 WORKLOAD_REQUIREMENTS = ("numpy", "pandas")
 REPROZIP_REQUIREMENT = "reprozip==1.3.2"
+REPROZIP_NAME = "reprozip 1.3.2"
 ROAR_CLI_REQUIREMENT = "roar-cli==0.4.7"
 QUIET_PEER_ENV = {"DO_NOT_TRACK": "1", "ROAR_NO_TELEMETRY": "1"}
 
@@ -158,6 +165,9 @@ class Workload:
     title: str
     argv: tuple[str, ...]
     target: float  # roar's allowed overhead: seconds, or a ratio when `ratio`
+    # ReproZip's overhead on the issue's reference machine (same unit as `target`): the
+    # target as a share of it is what roar may cost next to ReproZip on any machine
+    reprozip_reference: float | None = None
     ratio: bool = False
     outputs: tuple[str, ...] = ()  # removed before and after every run
     check: Callable[[Path], None] | None = None  # roar's project dir -> raises BenchError
@@ -262,6 +272,7 @@ def make_workloads(
             "(a) import numpy, pandas",
             (python, "imports.py"),
             target=0.2,
+            reprozip_reference=0.6,
             skipped=numpy_missing,
         ),
         Workload(
@@ -269,6 +280,7 @@ def make_workloads(
             f"(b) {sizes.reads:,} reads + {sizes.writes:,} writes",
             (python, "smallio.py", str(sizes.reads), str(sizes.writes)),
             target=0.3,
+            reprozip_reference=2.1,
             outputs=("out",),
             check=check_small_io(sizes),
         ),
@@ -277,16 +289,24 @@ def make_workloads(
             f"(c) write {_size_label(sizes.big_bytes)} in 1 MiB chunks",
             (python, "bigwrite.py", str(sizes.big_bytes // MIB)),
             target=1.3,
+            reprozip_reference=1.45,
             ratio=True,
             outputs=("big.bin",),
             check=check_big_write(sizes),
         ),
-        Workload("d", f"(d) ~{sizes.cpu_s:g} s pure CPU", (python, "cpu.py", str(cpu_loops)), 0.2),
+        Workload(
+            "d",
+            f"(d) ~{sizes.cpu_s:g} s pure CPU",
+            (python, "cpu.py", str(cpu_loops)),
+            target=0.2,
+            reprozip_reference=0.27,
+        ),
         Workload(
             "e",
             f"(e) {sizes.pipelines} child pipelines",
             ("bash", "pipes.sh", str(sizes.pipelines)),
             target=0.5,
+            reprozip_reference=1.6,
         ),
         Workload("f", "(f) true", ("true",), target=0.15),
     ]
@@ -382,7 +402,7 @@ def make_tools(path_env: dict[str, str], with_peers: bool) -> list[Tool]:
     reprozip = str(rz_venv / "bin" / "reprozip")
     tools.append(
         Tool(
-            "reprozip 1.3.2",
+            REPROZIP_NAME,
             lambda w, cmd: [
                 reprozip,
                 "trace",
@@ -531,30 +551,61 @@ def _overhead(workload: Workload, bare: float, tool: float) -> str:
     return f"{tool - bare:+.3f} s"
 
 
+def _extra_cost(workload: Workload, bare: float, tool: float) -> float:
+    """What a tool adds to the bare run: seconds, or the ratio's excess over 1."""
+    return tool / bare - 1 if workload.ratio else tool - bare
+
+
+def _peer_share(workload: Workload, bare: float, medians: Mapping[str, float]) -> str:
+    """roar's overhead as a share of ReproZip's, measured side by side, next to the share
+    the issue's target allows against ReproZip's reference numbers. Machines differ in
+    speed by factors (a slow day doubles every time in the table); this share does not."""
+    reference = workload.reprozip_reference
+    roar, reprozip = medians.get("roar"), medians.get(REPROZIP_NAME)
+    if reference is None or roar is None or reprozip is None:
+        return "n/a"
+    allowed = (
+        (workload.target - 1) / (reference - 1) if workload.ratio else (workload.target / reference)
+    )
+    peer = _extra_cost(workload, bare, reprozip)
+    if peer <= 0:
+        return "n/a"
+    share = _extra_cost(workload, bare, roar) / peer
+    return f"{share:.2f} (<= {allowed:.2f}: {'ok' if share <= allowed else 'over'})"
+
+
 def make_row(result: Result, tools: Sequence[Tool]) -> Row:
     workload = result.workload
     target = f"<= {workload.target:g}x" if workload.ratio else f"<= +{workload.target:g} s"
     if workload.skipped is not None:
         cells = [f"n/a ({workload.skipped})"] * len(tools)
-        return Row((workload.title, *cells, target, "SKIP"), None)
+        return Row((workload.title, *cells, target, "SKIP", "n/a"), None)
     bare = statistics.median(result.times["bare"])
     cells = [f"{bare:.3f} s"]
     passed: bool | None = None
+    medians: dict[str, float] = {}
     for tool in tools[1:]:
         if tool.name in result.failed:
             cells.append(f"n/a ({result.failed[tool.name]})")
             continue
-        median = statistics.median(result.times[tool.name])
+        median = medians[tool.name] = statistics.median(result.times[tool.name])
         cells.append(_overhead(workload, bare, median))
         if tool.name == "roar":
             measured = median / bare if workload.ratio else median - bare
             passed = measured <= workload.target
     verdict = "PASS" if passed else "FAIL"
-    return Row((workload.title, *cells, target, verdict), passed)
+    share = _peer_share(workload, bare, medians)
+    return Row((workload.title, *cells, target, verdict, share), passed)
 
 
 def render(rows: Sequence[Row], tools: Sequence[Tool]) -> str:
-    header = ("workload", *(f"{t.name}" for t in tools), "target (roar)", "verdict")
+    header = (
+        "workload",
+        *(f"{t.name}" for t in tools),
+        "target (roar)",
+        "verdict",
+        "roar/reprozip overhead (target's share)",
+    )
     return format_table(header, [row.cells for row in rows])
 
 
