@@ -68,7 +68,7 @@ def skip_checkpoint_on_close(conn: sqlite3.Connection, path: str) -> bool:
         option = getattr(sqlite3, "SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE", _NO_CKPT_ON_CLOSE)
         try:
             setconfig(option, True)
-        except sqlite3.Error:
+        except (sqlite3.Error, ValueError):  # ValueError: an option this build does not know
             return False
         return True
     if not _handle_is_known():
