@@ -165,6 +165,9 @@ class SqliteDatabase(Database):
 
         if skip_checkpoint_on_close(self._conn, self.url.target):
             self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+            # When a folded log starts over, cut the file to what is new: its size is then
+            # what the next run's BackgroundCheckpoint has to fold, not an old high mark.
+            self._conn.execute("PRAGMA journal_size_limit = 0")
 
     def _cursor(self) -> Any:
         return self._conn.cursor()

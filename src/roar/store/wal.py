@@ -9,7 +9,11 @@ A connection opened with `defer_checkpoints` does neither; instead, while the ne
 command runs (roar itself is idle then), `BackgroundCheckpoint` folds a log that has grown
 past `CHECKPOINT_AFTER_BYTES` from a second connection. The log stays bounded and the
 database stays correct either way: a checkpoint only moves committed pages, and a reader
-sees the same data through the log as after it.
+sees the same data through the log as after it. The fold runs while the run's own
+connection is open, so its commit finds the log fully folded and writes it from the start
+(`journal_size_limit = 0` then cuts the file to that). A log folded by a connection that
+was the last to close is replayed by the next opener, which counts its frames as unfolded
+again (SQLite keeps that count in shared memory only): they are copied twice, no more.
 
 Python 3.12 can switch the checkpoint-on-close off (`Connection.setconfig`). On 3.11 the
 same C call is made through ctypes with the handle CPython keeps in the connection object;
