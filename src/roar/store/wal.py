@@ -23,12 +23,16 @@ where that cannot be done safely, deferral is simply not used.
 from __future__ import annotations
 
 import contextlib
-import ctypes
+import functools
 import os
 import sqlite3
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ctypes
 
 __all__ = ["CHECKPOINT_AFTER_BYTES", "BackgroundCheckpoint", "skip_checkpoint_on_close"]
 
@@ -39,8 +43,11 @@ _NO_CKPT_ON_CLOSE = 1006  # SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE (SQLite 3.16+)
 _HANDLE_OFFSET = 16  # CPython 3.11: the sqlite3* right after the object header
 
 
+@functools.cache
 def _c_library() -> ctypes.CDLL | None:
     """The SQLite library the `sqlite3` module is linked with (its symbols, not a copy)."""
+    import ctypes  # here: only Python 3.11 comes this way, and `roar run` starts faster
+
     try:
         import _sqlite3
 
@@ -80,6 +87,8 @@ def skip_checkpoint_on_close(conn: sqlite3.Connection, path: str) -> bool:
     library = _c_library()
     if library is None:
         return False
+    import ctypes
+
     # A c_void_p, never a bare int: ctypes would pass an int as a 32-bit C int.
     handle = ctypes.c_void_p.from_address(id(conn) + _HANDLE_OFFSET)
     # The handle must name this very database before anything is set through it.
