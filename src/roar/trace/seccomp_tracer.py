@@ -53,7 +53,8 @@ _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 _O_ACCMODE = 3
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-# The filter passes these in the kernel already; strace-free decoding keeps the rule too.
+# The filter lets these opens pass in the kernel; the decoder ignores them too, so a
+# filter built another way can never turn a directory into a recorded file.
 _NOT_A_FILE = NOT_A_FILE_FLAGS
 
 
