@@ -110,3 +110,40 @@ def test_switching_filters_off(filters: Filters) -> None:
     )
     for path in ("/usr/share/x", "/a/site-packages/b.py", "/tmp/s", "/tmp/proj/train.py"):
         assert loose.drop_reason(path, is_output=False) is None
+
+
+def test_directory_verdicts_match_asking_each_path_afresh() -> None:
+    """drop_reason remembers a verdict per directory; every path must still get the answer
+    its own place, name and git status give, in whatever order the paths come."""
+    import dataclasses
+    import itertools
+    import random
+
+    base = Filters(
+        project_root="/tmp/proj",
+        home="/home/u",
+        tmp_dirs=("/tmp", "/var/tmp"),
+        python_prefixes=("/opt/py",),
+        tracked_files=frozenset({"/tmp/proj/train.py", "/tmp/proj/data/a.txt"}),
+        internal_dirs=("/tmp/proj/store/staging", "/tmp/proj/store/refs/latest"),
+    )
+    directories = [
+        "", "/tmp/proj", "/tmp/proj/data", "/tmp/proj/.roar", "/tmp/proj/store/staging",
+        "/tmp/proj/store/refs", "/tmp/proj/lib/python3.11", "/tmp", "/tmp/other", "/var/tmp",
+        "/var/tmp/torchinductor_u", "/usr/lib/python3.11", "/usr/lib/python3.11/site-packages/x",
+        "/usr/lib/x86_64-linux-gnu", "/opt/py/lib", "/home/u/.cache/torch/hub", "/home/u/.pyenv",
+        "/home/u/work", "/etc", "/proc/self", "/srv/data",
+    ]  # fmt: skip
+    names = ["a.txt", "train.py", "python3.11", "pypy", "pyvenv.cfg", "libz.so.1", "m.so",
+             "torchinductor_q", "latest", "proj", "torch", ".roar", "tmp"]  # fmt: skip
+    paths = [f"{d}/{n}" for d, n in itertools.product(directories, names)]
+    paths += ["/tmp/proj", "/home/u/.cache/torch", "/opt/py", "/tmp/proj/.roar"]
+    for seed in range(3):
+        random.Random(seed).shuffle(paths)
+        filters = dataclasses.replace(base)
+        for path, is_output in itertools.product(paths, (False, True)):
+            fresh = dataclasses.replace(base)
+            expected = fresh._reason_by_place(path, is_output)
+            if expected is None and not is_output and path in fresh.tracked_files:
+                expected = "tracked by git"
+            assert filters.drop_reason(path, is_output=is_output) == expected, (path, is_output)

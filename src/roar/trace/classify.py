@@ -118,6 +118,57 @@ class Filters:
 
     def drop_reason(self, path: str, *, is_output: bool) -> str | None:
         """Why `path` is not recorded, or None to record it."""
+        directory, _, name = path.rpartition("/")
+        if self._decided_by_directory(path, name):
+            # Thousands of files share a few directories; the verdict is worked out once
+            # per directory (and per direction) from the first file asked about there.
+            key = (directory, is_output)
+            verdicts = self._verdicts
+            if key in verdicts:
+                reason = verdicts[key]
+            else:
+                reason = verdicts[key] = self._reason_by_place(path, is_output)
+        else:
+            reason = self._reason_by_place(path, is_output)
+        if reason is not None or is_output or self.track_repo_files:
+            return reason
+        return TRACKED if path in self.tracked_files else None
+
+    def _decided_by_directory(self, path: str, name: str) -> bool:
+        """Whether every rule but git's looks only at the directory part of `path`: no rule
+        reads its name (interpreters, `pyvenv.cfg`, shared libraries, `/torchinductor_`
+        reaching into the name) and it is not itself one of the listed directories."""
+        return not (
+            name.startswith(("python", "pypy"))
+            or name == "pyvenv.cfg"
+            or ".so" in name
+            or "/torchinductor_" in path
+            or path in self._listed
+        )
+
+    @functools.cached_property
+    def _verdicts(self) -> dict[tuple[str, bool], str | None]:
+        return {}
+
+    @functools.cached_property
+    def _listed(self) -> frozenset[str]:
+        """Every directory named in a rule, which `_Dirs.contain` also matches exactly."""
+        return frozenset().union(
+            *(
+                dirs.exact
+                for dirs in (
+                    self._roar,
+                    self._internal,
+                    self._project,
+                    self._torch_dirs,
+                    self._tool_roots,
+                    self._tmp_dirs,
+                )
+            )
+        )
+
+    def _reason_by_place(self, path: str, is_output: bool) -> str | None:
+        """drop_reason without git's rule: what the path's place and name say."""
         if path.startswith(_ALWAYS) or self._roar.contain(path):
             return "virtual or roar's own"
         if self.internal_dirs and self._internal.contain(path):
@@ -133,8 +184,6 @@ class Filters:
             return "system"
         if self.ignore_tmp_files and not inside and self._tmp_dirs.contain(path):
             return "tmp"
-        if not is_output and not self.track_repo_files and path in self.tracked_files:
-            return TRACKED
         return None
 
     def tool_roots(self) -> tuple[str, ...]:
