@@ -9,6 +9,7 @@ else in roar invents keys. Files are TOML with one table per section (`[output]`
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,11 +18,6 @@ from typing import Any, Literal
 
 from roar.errors import ConfigError, CorruptConfigFile, InvalidConfigValue, UnknownConfigKey
 from roar.fsutil import atomic_write_bytes
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = [
     "SETTINGS",
@@ -306,10 +302,33 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}; check permissions") from exc
     try:
-        table: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorruptConfigFile(str(exc), path=path) from exc
+    if _only_comments(text):
+        return {}  # the file `roar init` writes; parsing it would import a TOML parser
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+    try:
+        table: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise CorruptConfigFile(str(exc), path=path) from exc
     return table
+
+
+# Characters TOML allows nowhere, not even in a comment (a CR only before a LF).
+_NOT_TOML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
+
+
+def _only_comments(text: str) -> bool:
+    """Whether `text` is valid TOML holding nothing: blank lines and comments only."""
+    if _NOT_TOML.search(text):
+        return False
+    return all(
+        not line.strip(" \t\r") or line.lstrip(" \t").startswith("#") for line in text.split("\n")
+    )
 
 
 def _flatten(table: Mapping[str, Any], path: Path, warnings: list[str]) -> dict[str, Value]:

@@ -153,3 +153,50 @@ def test_unknown_key_in_file_is_a_warning_not_a_failure(tmp_path: Path) -> None:
     (project / ".roar" / "config.toml").write_text("[output]\nquite = true\n")
     config = load_config(project, environ={})
     assert any("output.quite" in w and "output.quiet" in w for w in config.warnings)
+
+
+@pytest.mark.parametrize(
+    ("text", "shortcut"),
+    [
+        ("", True),
+        ("\n\n", True),
+        ("# a comment\n  # indented\n\t\n", True),
+        ("# windows\r\n\r\n", True),
+        ("# bad byte \x01 in a comment\n", False),
+        ("# lone CR \r in a comment\n", False),
+        ("# del \x7f\n", False),
+        ("[output]\n", False),
+        ("# c\n[output]\nquiet = true\n", False),
+        ("\ufeff# a BOM\n", False),
+        ("x", False),
+    ],
+)
+def test_comment_only_files_skip_the_parser_and_agree_with_it(text: str, shortcut: bool) -> None:
+    """A file of blank lines and comments (what `roar init` writes) is read as empty
+    without tomllib; whenever that shortcut is taken, tomllib would have said the same."""
+    import tomllib
+
+    from roar.config import _only_comments
+
+    assert _only_comments(text) is shortcut
+    if shortcut:
+        assert tomllib.loads(text) == {}
+
+
+def test_a_control_character_in_a_comment_is_still_a_corrupt_file(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / ".roar").mkdir(parents=True)
+    bad = project / ".roar" / "config.toml"
+    bad.write_text("# roar settings\n# a stray \x01 byte\n")
+    with pytest.raises(CorruptConfigFile, match=str(bad)):
+        load_config(project, environ={})
+
+
+def test_the_file_roar_init_writes_needs_no_parser(tmp_path: Path) -> None:
+    from roar.config import _only_comments
+    from roar.project import init_project
+
+    init_project(tmp_path)
+    text = (tmp_path / ".roar" / "config.toml").read_text(encoding="utf-8")
+    assert text
+    assert _only_comments(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -62,3 +63,47 @@ def test_secret_names_are_redacted(name: str) -> None:
 def test_ordinary_variables_are_kept_and_url_passwords_masked() -> None:
     safe = redact_environment({"PATH": "/bin", "MLFLOW_URI": "https://me:pw@host/x"})
     assert safe == {"PATH": "/bin", "MLFLOW_URI": "https://me:***@host/x"}
+
+
+def test_host_matches_what_the_standard_library_reports() -> None:
+    import platform
+    import socket
+
+    host = capture_host()
+    assert host["hostname"] == socket.gethostname()
+    assert host["kernel"] == platform.release()
+    assert host["machine"] == platform.machine()
+    try:
+        expected = platform.freedesktop_os_release().get("PRETTY_NAME", platform.system())
+    except OSError:
+        expected = platform.system()
+    assert host["os"] == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"', "Debian GNU/Linux 12 (bookworm)"),
+        ("PRETTY_NAME='Alpine Linux v3.20'", "Alpine Linux v3.20"),
+        ("PRETTY_NAME=Arch", "Arch"),
+        ('PRETTY_NAME="say \\"hi\\" for \\$5"', 'say "hi" for $5'),
+        ('PRETTY_NAME=""', "Linux"),
+        ('NAME="Other"', "Linux"),
+    ],
+)
+def test_os_name_reads_os_release(tmp_path: Path, line: str, name: str) -> None:
+    from roar.capture.host import _os_name
+
+    release = tmp_path / "os-release"
+    release.write_text(f'ID=x\n{line}\nVERSION="1"\n', encoding="utf-8")
+    expected = name if name != "Linux" else os.uname().sysname
+    assert _os_name((str(release), "/nonexistent")) == expected
+
+
+def test_os_name_falls_back_to_the_second_file_then_the_kernel(tmp_path: Path) -> None:
+    from roar.capture.host import _os_name
+
+    second = tmp_path / "second"
+    second.write_text('PRETTY_NAME="From Usr Lib"\n', encoding="utf-8")
+    assert _os_name((str(tmp_path / "missing"), str(second))) == "From Usr Lib"
+    assert _os_name((str(tmp_path / "missing"),)) == os.uname().sysname

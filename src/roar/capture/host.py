@@ -1,11 +1,14 @@
-"""The machine a job ran on: OS, CPU, memory, GPUs (nvidia-smi, bounded by a timeout)."""
+"""The machine a job ran on: OS, CPU, memory, GPUs (nvidia-smi, bounded by a timeout).
+
+Read from uname, /proc and /etc/os-release directly: `platform` and `socket` cost more to
+import than this whole capture takes, and every `roar run` pays for it.
+"""
 
 from __future__ import annotations
 
 import os
-import platform
+import re
 import shutil
-import socket
 import subprocess
 from typing import Any
 
@@ -22,7 +25,7 @@ def _cpu_model() -> str:
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return os.uname().machine
 
 
 def _memory_bytes() -> int | None:
@@ -60,19 +63,37 @@ def gpus(timeout: float = _NVIDIA_SMI_TIMEOUT_S) -> list[dict[str, str]]:
     ]
 
 
-def _os_name() -> str:
-    """'Debian GNU/Linux 12 (bookworm)'; cheaper than platform.platform(), which scans
-    the interpreter binary for its libc version."""
-    try:
-        return platform.freedesktop_os_release().get("PRETTY_NAME", platform.system())
-    except OSError:
-        return platform.system()
+_OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
+
+
+def _os_name(files: tuple[str, ...] = _OS_RELEASE_FILES) -> str:
+    """PRETTY_NAME from os-release ('Debian GNU/Linux 12 (bookworm)'), else the kernel's
+    name ('Linux')."""
+    for name in files:
+        try:
+            with open(name, encoding="utf-8", errors="replace") as handle:
+                for line in handle:
+                    key, sep, value = line.strip().partition("=")
+                    if sep and key == "PRETTY_NAME":
+                        return _unquote_os_release(value) or os.uname().sysname
+            break  # the first file that exists is the one that counts
+        except OSError:
+            continue
+    return os.uname().sysname
+
+
+def _unquote_os_release(value: str) -> str:
+    """os-release values are shell-quoted: 'x', "x" (with backslash escapes) or bare."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        inner = value[1:-1]
+        return re.sub(r'\\([\\"$`])', r"\1", inner) if value[0] == '"' else inner
+    return value
 
 
 def capture_host() -> dict[str, Any]:
-    uname = platform.uname()
+    uname = os.uname()
     return {
-        "hostname": socket.gethostname(),
+        "hostname": uname.nodename,  # what gethostname() returns on Linux
         "os": _os_name(),
         "kernel": uname.release,
         "machine": uname.machine,
