@@ -3,34 +3,22 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from roar.capture.environment import redact_environment
-from roar.capture.git_state import GitState, capture_git_state
-from roar.capture.host import capture_host
+from roar.capture.git_state import capture_git_state
 from roar.capture.journal import JOURNAL_ENV, read_journal
-from roar.capture.packages import PackageIndex, python_versions_from_paths
 from roar.config import Config
-from roar.errors import HashError
-from roar.hashing import Hasher, PathDigest
-from roar.models import Artifact, FileRef, Job, JobKind, JobSpec
-from roar.objects import ObjectStore
+from roar.models import FileRef, Job, JobKind, JobSpec
 from roar.project import Project
-from roar.run.collect import collect_for_job
 from roar.run.command import check_command, step_name
-from roar.run.told import merge_refs, told_files
-from roar.store import PARENT_UID_ENV, Store, new_job_uid
+from roar.store import PARENT_UID_ENV, new_job_uid
 from roar.store.wal import BackgroundCheckpoint
 from roar.trace import choose_tracer
-from roar.trace.base import StepControl, TraceResult
+from roar.trace.base import StepControl
 from roar.trace.choose import TracerName
-from roar.trace.classify import Classified, Filters, classify
-from roar.vcs.git import Git
 
 __all__ = ["RunOutcome", "RunRequest", "run_job", "step_name"]
 
@@ -61,22 +49,6 @@ class RunOutcome:
         return (self.job.ended_at or self.job.started_at) - self.job.started_at
 
 
-class _TrackedFiles:
-    """`path in tracked` asks git once, on the first question about a path in the repo."""
-
-    def __init__(self, root: Path) -> None:
-        self._root = str(root) + os.sep
-        self._git = Git(root)
-        self._paths: set[str] | None = None
-
-    def __contains__(self, path: object) -> bool:
-        if not isinstance(path, str) or not path.startswith(self._root):
-            return False
-        if self._paths is None:
-            self._paths = self._git.tracked_files()
-        return path in self._paths
-
-
 def _journal_path(project: Project, uid: str) -> Path:
     """Where the command's processes tell this job what its tracer cannot see."""
     journals = project.roar_dir / "journals"
@@ -84,87 +56,11 @@ def _journal_path(project: Project, uid: str) -> Path:
     return journals / f"{uid}.jsonl"
 
 
-def _filters(
-    root: Path, config: Config, git: GitState | None, internal_dirs: tuple[str, ...] = ()
-) -> Filters:
-    tracked: Container[str] = frozenset()
-    if git is not None and not config.flag("output.track_repo_files"):
-        tracked = _TrackedFiles(git.root)
-    tmp = {"/tmp", "/var/tmp"}
-    if os.environ.get("TMPDIR"):
-        tmp.add(os.path.abspath(os.environ["TMPDIR"]))
-    return Filters(
-        project_root=str(root),
-        ignore_system_reads=config.flag("filters.ignore_system_reads"),
-        ignore_package_reads=config.flag("filters.ignore_package_reads"),
-        ignore_torch_cache=config.flag("filters.ignore_torch_cache"),
-        ignore_tmp_files=config.flag("filters.ignore_tmp_files"),
-        track_repo_files=config.flag("output.track_repo_files"),
-        tracked_files=tracked,
-        tmp_dirs=tuple(sorted(tmp)),
-        internal_dirs=internal_dirs,
-    )
-
-
-def _hash_all(
-    store: Store, classified: Classified, stat_time: int, notes: list[str]
-) -> dict[str, PathDigest]:
-    """Hash every input and output, from the stats classify took; a file that vanished
-    since is left out with a note."""
-    hasher = Hasher(store)
-    paths = [*classified.inputs, *classified.outputs]
-    try:
-        return hasher.hash_stated_files({path: classified.stats[path] for path in paths}, stat_time)
-    except HashError:
-        digests: dict[str, PathDigest] = {}
-        for path in paths:
-            try:
-                digests[path] = hasher.hash_paths([path])[0]
-            except HashError as exc:
-                notes.append(f"not recorded: {exc}")
-        return digests
-
-
-def _relative(root: Path, path: str) -> str:
-    """Paths inside the project are stored relative to it (portable to a worktree)."""
-    prefix = str(root) + os.sep
-    return path[len(prefix) :] if path.startswith(prefix) else path
-
-
-def _refs(root: Path, paths: Sequence[str], digests: Mapping[str, PathDigest]) -> list[FileRef]:
-    # A job can hold thousands of files: the prefix and the clock are read once.
-    prefix = str(root) + os.sep
-    cut = len(prefix)
-    now = time.time()
-    refs = []
-    for path in paths:
-        digest = digests.get(path)
-        if digest is not None:
-            relative = path[cut:] if path.startswith(prefix) else path
-            refs.append(FileRef(relative, Artifact(digest.hash, digest.size, "file", now)))
-    return refs
-
-
-def _environment(
-    result: TraceResult, environ: Mapping[str, str], sources: list[str], index_cache: Path
-) -> dict[str, Any]:
-    seen = list(result.log.paths)
-    index = PackageIndex(index_cache)
-    packages = index.distributions(seen)
-    sites = index.sites_of(seen)
-    index.save()
-    return {
-        # git-tracked files the job read: pinned by the commit, checked by `roar status`
-        "source_files": sources,
-        "packages": packages,
-        # where each was installed: a reproduction compares with that environment, not roar's
-        "package_sites": sites,
-        "python_versions": python_versions_from_paths(seen),
-        "roar_python": ".".join(map(str, sys.version_info[:3])),
-        "variables": redact_environment(environ),
-        # a `roar run` inside another: the outer one adopts this job when it is recorded
-        **({"parent_uid": environ[PARENT_UID_ENV]} if environ.get(PARENT_UID_ENV) else {}),
-    }
+def _load_recording() -> None:
+    """Import what recording the job needs; run_job has it done while the command runs."""
+    import roar.objects
+    import roar.run.collect
+    import roar.run.recording  # noqa: F401
 
 
 def run_job(
@@ -202,19 +98,31 @@ def run_job(
         journal_path = _journal_path(project, uid)
         child_env = {**env, PARENT_UID_ENV: uid, JOURNAL_ENV: str(journal_path)}
         try:
-            result = tracer.run(request.argv, cwd=workdir, env=child_env, control=control)
+            result = tracer.run(
+                request.argv, cwd=workdir, env=child_env, control=control, meanwhile=_load_recording
+            )
         finally:
             journal = read_journal(journal_path)
             journal_path.unlink(missing_ok=True)
         ended = time.time()
         notes.extend(result.notes)
-        told = told_files(journal)
-        filters = _filters(root, config, git, told.internal_dirs)
-        stat_time = time.time_ns()  # before classify stats the files (racy-clean check)
-        classified: Classified = classify(result.log, filters, started_ns)
-        digests = _hash_all(store, classified, stat_time, notes)
-        inputs = merge_refs(_refs(root, classified.inputs, digests), told.reads, root)
-        outputs = merge_refs(_refs(root, classified.outputs, digests), told.writes, root)
+        from roar.objects import ObjectStore
+        from roar.run.collect import collect_for_job
+        from roar.run.recording import relative, what_to_record
+
+        recording = what_to_record(
+            store,
+            config,
+            root,
+            git,
+            result,
+            journal,
+            started_ns=started_ns,
+            environ=env,
+            package_index=project.roar_dir / "package-index.json",
+            notes=notes,
+        )
+        inputs, outputs = recording.inputs, recording.outputs
         patch_hash = None
         if git is not None and git.patch:
             patch_hash = ObjectStore(project.objects_dir).put_bytes(git.patch)
@@ -222,7 +130,7 @@ def run_job(
             kind=request.kind,
             step=request.name or step_name(request.argv),
             command=request.argv,
-            cwd=_relative(root, workdir) if workdir != str(root) else ".",
+            cwd=relative(root, workdir) if workdir != str(root) else ".",
             started_at=started,
             ended_at=ended,
             exit_code=result.exit_code,
@@ -231,13 +139,8 @@ def run_job(
             git_dirty=git.dirty if git else None,
             git_remote=git.remote if git else None,
             patch_hash=patch_hash,
-            env=_environment(
-                result,
-                env,
-                [_relative(root, p) for p in classified.source_reads],
-                project.roar_dir / "package-index.json",
-            ),
-            host=capture_host(),
+            env=recording.environment,
+            host=recording.host,
             trace_coverage=result.coverage,
             notes=_job_note(result.signal, result.stopped),
             reproduces_job=request.reproduces,

@@ -65,8 +65,12 @@ class Tracer(abc.ABC):
         cwd: str,
         env: Mapping[str, str],
         control: StepControl | None = None,
+        meanwhile: Callable[[], object] | None = None,
     ) -> TraceResult:
-        """Run `argv` to completion with stdio passed through, recording file accesses."""
+        """Run `argv` to completion with stdio passed through, recording file accesses.
+
+        `meanwhile` is roar's own work to do once the command has started, while it runs
+        (see `wait_child`)."""
 
 
 def exit_status(returncode: int) -> tuple[int, int | None]:
@@ -117,17 +121,25 @@ def popen_options(control: StepControl | None) -> dict[str, Any]:
 
 
 def wait_child(
-    proc: subprocess.Popen[bytes], signal_target: Callable[[], int], control: StepControl | None
+    proc: subprocess.Popen[bytes],
+    signal_target: Callable[[], int],
+    control: StepControl | None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> tuple[int, str | None]:
     """Wait for `proc`: its returncode, and why roar stopped it early (None if it did not).
 
     Without a control, signals sent to roar are forwarded as for an interactive run. With
     one, the process group is ended (SIGTERM, then SIGKILL after the grace period) when the
-    time limit passes or the cancel switch is set.
+    time limit passes or the cancel switch is set. `meanwhile` runs first, with signals
+    already handled as for the wait: preparation that would otherwise follow the command.
+    A failure there is not the command's: it is dropped here, and whatever needed that
+    work meets the error again when it does the work itself.
     """
     if control is None:
         with ForwardSignals(signal_target):
+            _prepare(meanwhile)
             return proc.wait(), None
+    _prepare(meanwhile)
     deadline = None if control.timeout is None else time.monotonic() + control.timeout
     while True:
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -136,6 +148,12 @@ def wait_child(
             return _end_group(proc, control.grace), "cancelled"
         if deadline is not None and time.monotonic() >= deadline:
             return _end_group(proc, control.grace), f"timed out after {control.timeout:g} s"
+
+
+def _prepare(meanwhile: Callable[[], object] | None) -> None:
+    if meanwhile is not None:
+        with contextlib.suppress(Exception):
+            meanwhile()
 
 
 def _end_group(proc: subprocess.Popen[bytes], grace: float) -> int:

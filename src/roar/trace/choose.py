@@ -185,14 +185,15 @@ class _FallBack(Tracer):
         cwd: str,
         env: Mapping[str, str],
         control: StepControl | None = None,
+        meanwhile: Callable[[], object] | None = None,
     ) -> TraceResult:
         try:
-            return self.first.run(argv, cwd=cwd, env=env, control=control)
+            return self.first.run(argv, cwd=cwd, env=env, control=control, meanwhile=meanwhile)
         except TracerUnavailable as refused:
             for name in self.later:
                 if probe(name).works:
                     result = _make(name, self.project_root).run(
-                        argv, cwd=cwd, env=env, control=control
+                        argv, cwd=cwd, env=env, control=control, meanwhile=meanwhile
                     )
                     why = refused.fields["detail"]
                     result.notes.insert(0, f"{self.first.name}: {why}; used {name}")

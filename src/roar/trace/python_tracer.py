@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from roar.trace.base import (
@@ -98,6 +98,7 @@ class PythonTracer(Tracer):
         cwd: str,
         env: Mapping[str, str],
         control: StepControl | None = None,
+        meanwhile: Callable[[], object] | None = None,
     ) -> TraceResult:
         before = scan_tree(self.project_root)
         with tempfile.TemporaryDirectory(prefix="roar-audit-") as workdir:
@@ -107,7 +108,7 @@ class PythonTracer(Tracer):
             child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HOOK_DIR), previous]))
             child_env["ROAR_AUDIT_LOG"] = str(audit_log)
             proc = subprocess.Popen(list(argv), cwd=cwd, env=child_env, **popen_options(control))
-            returncode, stopped = wait_child(proc, lambda: proc.pid, control)
+            returncode, stopped = wait_child(proc, lambda: proc.pid, control, meanwhile)
             log = AccessLog()
             read_audit_log(audit_log, log)
         after = scan_tree(self.project_root)

@@ -24,7 +24,7 @@ import socket
 import struct
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from roar.errors import TracerUnavailable
 from roar.models import TraceCoverage
@@ -225,6 +225,7 @@ class SeccompTracer(Tracer):
         cwd: str,
         env: Mapping[str, str],
         control: StepControl | None = None,
+        meanwhile: Callable[[], object] | None = None,
     ) -> TraceResult:
         decoder = _Decoder(self.arch)
         supervisor = _Supervisor(
@@ -258,7 +259,7 @@ class SeccompTracer(Tracer):
                 )
             finally:
                 theirs.close()  # the supervisor sees EOF if the child never sends
-            returncode, stopped = wait_child(proc, lambda: proc.pid, control)
+            returncode, stopped = wait_child(proc, lambda: proc.pid, control, meanwhile)
             thread.join()
         except subprocess.SubprocessError as exc:
             thread.join()

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from roar.errors import TracerUnavailable
 from roar.trace.base import (
@@ -67,6 +67,7 @@ class StraceTracer(Tracer):
         cwd: str,
         env: Mapping[str, str],
         control: StepControl | None = None,
+        meanwhile: Callable[[], object] | None = None,
     ) -> TraceResult:
         log = AccessLog()
         parser = StraceParser(log, cwd)
@@ -93,7 +94,9 @@ class StraceTracer(Tracer):
                 **popen_options(control),
             )
             # strace blocks fatal signals while it traces; the traced command gets them.
-            returncode, stopped = wait_child(proc, lambda: parser.root_pid or proc.pid, control)
+            returncode, stopped = wait_child(
+                proc, lambda: parser.root_pid or proc.pid, control, meanwhile
+            )
             _unblock_reader(fifo, reader)
             reader.join()
         finally:

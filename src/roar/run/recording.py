@@ -1,0 +1,167 @@
+"""From a finished trace to what a job records: its files, hashed, and its environment.
+
+Kept apart from the run itself (record.py) so that none of it is imported before the
+command starts: `run_job` loads this module while the command runs, on a core the command
+leaves free, instead of after it ends (tens of milliseconds on every `roar run`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Container, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from roar.capture.environment import redact_environment
+from roar.capture.git_state import GitState
+from roar.capture.host import capture_host
+from roar.capture.journal import JournalEntry
+from roar.capture.packages import PackageIndex, python_versions_from_paths
+from roar.config import Config
+from roar.errors import HashError
+from roar.hashing import Hasher, PathDigest
+from roar.models import Artifact, FileRef
+from roar.run.told import merge_refs, told_files
+from roar.store import PARENT_UID_ENV, Store
+from roar.trace.base import TraceResult
+from roar.trace.classify import Classified, Filters, classify
+from roar.vcs.git import Git
+
+__all__ = ["Recording", "relative", "what_to_record"]
+
+
+@dataclass(frozen=True)
+class Recording:
+    inputs: list[FileRef]
+    outputs: list[FileRef]
+    environment: dict[str, Any]
+    host: dict[str, Any]
+
+
+def what_to_record(
+    store: Store,
+    config: Config,
+    root: Path,
+    git: GitState | None,
+    result: TraceResult,
+    journal: Sequence[JournalEntry],
+    *,
+    started_ns: int,
+    environ: Mapping[str, str],
+    package_index: Path,
+    notes: list[str],
+) -> Recording:
+    """The job's inputs and outputs (traced and told, hashed through the cache), the
+    environment it used and the host; files that vanished before hashing become notes."""
+    told = told_files(journal)
+    filters = _filters(root, config, git, told.internal_dirs)
+    stat_time = time.time_ns()  # before classify stats the files (racy-clean check)
+    classified: Classified = classify(result.log, filters, started_ns)
+    digests = _hash_all(store, classified, stat_time, notes)
+    inputs = merge_refs(_refs(root, classified.inputs, digests), told.reads, root)
+    outputs = merge_refs(_refs(root, classified.outputs, digests), told.writes, root)
+    sources = [relative(root, path) for path in classified.source_reads]
+    environment = _environment(result, environ, sources, package_index)
+    return Recording(inputs, outputs, environment, capture_host())
+
+
+class _TrackedFiles:
+    """`path in tracked` asks git once, on the first question about a path in the repo."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = str(root) + os.sep
+        self._git = Git(root)
+        self._paths: set[str] | None = None
+
+    def __contains__(self, path: object) -> bool:
+        if not isinstance(path, str) or not path.startswith(self._root):
+            return False
+        if self._paths is None:
+            self._paths = self._git.tracked_files()
+        return path in self._paths
+
+
+def _filters(
+    root: Path, config: Config, git: GitState | None, internal_dirs: tuple[str, ...] = ()
+) -> Filters:
+    tracked: Container[str] = frozenset()
+    if git is not None and not config.flag("output.track_repo_files"):
+        tracked = _TrackedFiles(git.root)
+    tmp = {"/tmp", "/var/tmp"}
+    if os.environ.get("TMPDIR"):
+        tmp.add(os.path.abspath(os.environ["TMPDIR"]))
+    return Filters(
+        project_root=str(root),
+        ignore_system_reads=config.flag("filters.ignore_system_reads"),
+        ignore_package_reads=config.flag("filters.ignore_package_reads"),
+        ignore_torch_cache=config.flag("filters.ignore_torch_cache"),
+        ignore_tmp_files=config.flag("filters.ignore_tmp_files"),
+        track_repo_files=config.flag("output.track_repo_files"),
+        tracked_files=tracked,
+        tmp_dirs=tuple(sorted(tmp)),
+        internal_dirs=internal_dirs,
+    )
+
+
+def _hash_all(
+    store: Store, classified: Classified, stat_time: int, notes: list[str]
+) -> dict[str, PathDigest]:
+    """Hash every input and output, from the stats classify took; a file that vanished
+    since is left out with a note."""
+    hasher = Hasher(store)
+    paths = [*classified.inputs, *classified.outputs]
+    try:
+        return hasher.hash_stated_files({path: classified.stats[path] for path in paths}, stat_time)
+    except HashError:
+        digests: dict[str, PathDigest] = {}
+        for path in paths:
+            try:
+                digests[path] = hasher.hash_paths([path])[0]
+            except HashError as exc:
+                notes.append(f"not recorded: {exc}")
+        return digests
+
+
+def relative(root: Path, path: str) -> str:
+    """Paths inside the project are stored relative to it (portable to a worktree)."""
+    prefix = str(root) + os.sep
+    return path[len(prefix) :] if path.startswith(prefix) else path
+
+
+def _refs(root: Path, paths: Sequence[str], digests: Mapping[str, PathDigest]) -> list[FileRef]:
+    # A job can hold thousands of files: the prefix and the clock are read once.
+    prefix = str(root) + os.sep
+    cut = len(prefix)
+    now = time.time()
+    refs = []
+    for path in paths:
+        digest = digests.get(path)
+        if digest is not None:
+            relative = path[cut:] if path.startswith(prefix) else path
+            refs.append(FileRef(relative, Artifact(digest.hash, digest.size, "file", now)))
+    return refs
+
+
+def _environment(
+    result: TraceResult, environ: Mapping[str, str], sources: list[str], index_cache: Path
+) -> dict[str, Any]:
+    seen = list(result.log.paths)
+    index = PackageIndex(index_cache)
+    packages = index.distributions(seen)
+    sites = index.sites_of(seen)
+    index.save()
+    return {
+        # git-tracked files the job read: pinned by the commit, checked by `roar status`
+        "source_files": sources,
+        "packages": packages,
+        # where each was installed: a reproduction compares with that environment, not roar's
+        "package_sites": sites,
+        "python_versions": python_versions_from_paths(seen),
+        "roar_python": ".".join(map(str, sys.version_info[:3])),
+        "variables": redact_environment(environ),
+        # a `roar run` inside another: the outer one adopts this job when it is recorded
+        **({"parent_uid": environ[PARENT_UID_ENV]} if environ.get(PARENT_UID_ENV) else {}),
+    }
