@@ -133,3 +133,65 @@ def test_the_c_supervisor_loop_is_built_and_chosen(monkeypatch: pytest.MonkeyPat
     assert SeccompTracer().native_loop
     monkeypatch.setenv("ROAR_SECCOMP_LOOP", "python")
     assert not SeccompTracer().native_loop
+
+
+def test_read_only_opens_are_told_while_the_command_runs(tmp_path: Path) -> None:
+    """`reads` hears of a file while the command still runs (the command waits for a
+    marker that only the callback leaves), never of a file opened for writing, and the
+    records handed out on the way still all reach the access log."""
+    from roar.trace.seccomp_tracer import SeccompTracer
+
+    (tmp_path / "in1.txt").write_text("1")
+    (tmp_path / "in2.txt").write_text("2")
+    told: list[str] = []
+
+    def reads(paths: list[str]) -> None:
+        told.extend(paths)
+        if any(p.endswith("/in1.txt") for p in paths):
+            (tmp_path / "marker").touch()
+
+    script = (
+        "cat in1.txt > /dev/null; i=0;"
+        " while [ ! -e marker ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done;"
+        " [ -e marker ] && cat in2.txt > out.txt"
+    )
+    result = SeccompTracer().run(
+        ["sh", "-c", script], cwd=str(tmp_path), env={"PATH": "/usr/bin:/bin"}, reads=reads
+    )
+    assert result.exit_code == 0
+    assert str(tmp_path / "in1.txt") in told
+    assert not any(p.endswith("/out.txt") for p in told)
+    paths = result.log.paths
+    assert paths[str(tmp_path / "in1.txt")].read
+    assert paths[str(tmp_path / "in2.txt")].read
+    assert paths[str(tmp_path / "out.txt")].write_intent
+
+
+def test_taking_records_mid_run_loses_none(tmp_path: Path) -> None:
+    from roar.trace import seccomp_tracer
+
+    for i in range(2000):
+        (tmp_path / f"f{i}.txt").write_text(str(i))
+    program = (
+        "import time\n"
+        "for i in range(2000):\n"
+        "    open(f'f{i}.txt').read()\n"
+        "    if i == 1000: time.sleep(0.3)\n"  # the first half is surely taken mid-run
+        "open('w.txt', 'w')"
+    )
+    argv = [PY, "-c", program]
+
+    def trace(reads: object) -> dict[str, tuple[bool, bool]]:
+        result = seccomp_tracer.SeccompTracer().run(
+            argv,
+            cwd=str(tmp_path),
+            env=dict(os.environ),
+            reads=reads,  # type: ignore[arg-type]
+        )
+        return {p: (s.read, s.write_intent) for p, s in result.log.paths.items()}
+
+    batches: list[int] = []
+    streamed = trace(lambda paths: batches.append(len(paths)))
+    assert streamed == trace(None)
+    assert sum(batches) >= 1000  # what came after the last take is only in the log
+    assert streamed[str(tmp_path / "w.txt")] == (False, True)

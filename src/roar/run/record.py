@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from roar.config import Config
 from roar.models import FileRef, Job, JobKind, JobSpec
 from roar.project import Project
 from roar.run.command import check_command, step_name
+from roar.run.early import EarlyHasher
 from roar.store import PARENT_UID_ENV, new_job_uid
 from roar.store.wal import BackgroundCheckpoint
 from roar.trace import choose_tracer
@@ -63,6 +64,18 @@ def _load_recording() -> None:
     import roar.run.recording  # noqa: F401
 
 
+def _early_hasher(project: Project, config: Config, root: Path) -> EarlyHasher:
+    """Big inputs hashed while the command runs (run/early.py), with the store's cache
+    asked first on a connection of the hasher's own."""
+
+    def make_accept() -> Callable[[str], bool]:
+        from roar.run.recording import early_filter
+
+        return early_filter(root, config, None)
+
+    return EarlyHasher(make_accept, lambda: project.open_store(config))
+
+
 def run_job(
     project: Project,
     config: Config,
@@ -97,11 +110,18 @@ def run_job(
         uid = new_job_uid()
         journal_path = _journal_path(project, uid)
         child_env = {**env, PARENT_UID_ENV: uid, JOURNAL_ENV: str(journal_path)}
+        early = _early_hasher(project, config, root)
         try:
             result = tracer.run(
-                request.argv, cwd=workdir, env=child_env, control=control, meanwhile=_load_recording
+                request.argv,
+                cwd=workdir,
+                env=child_env,
+                control=control,
+                meanwhile=_load_recording,
+                reads=early.opened,
             )
         finally:
+            early_digests = early.finish()
             journal = read_journal(journal_path)
             journal_path.unlink(missing_ok=True)
         ended = time.time()
@@ -121,6 +141,7 @@ def run_job(
             environ=env,
             package_index=project.roar_dir / "package-index.json",
             notes=notes,
+            early=early_digests,
         )
         inputs, outputs = recording.inputs, recording.outputs
         patch_hash = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,14 +23,15 @@ from roar.capture.packages import PackageIndex, python_versions_from_paths
 from roar.config import Config
 from roar.errors import HashError
 from roar.hashing import Hasher, PathDigest
-from roar.models import Artifact, FileRef
+from roar.models import Artifact, FileRef, HashCacheEntry
+from roar.run.early import LayeredCache
 from roar.run.told import merge_refs, told_files
 from roar.store import PARENT_UID_ENV, Store
 from roar.trace.base import TraceResult
 from roar.trace.classify import Classified, Filters, classify
 from roar.vcs.git import Git
 
-__all__ = ["Recording", "relative", "what_to_record"]
+__all__ = ["Recording", "early_filter", "relative", "what_to_record"]
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,16 @@ def what_to_record(
     environ: Mapping[str, str],
     package_index: Path,
     notes: list[str],
+    early: Mapping[str, HashCacheEntry] | None = None,
 ) -> Recording:
     """The job's inputs and outputs (traced and told, hashed through the cache), the
-    environment it used and the host; files that vanished before hashing become notes."""
+    environment it used and the host; files that vanished before hashing become notes.
+    `early`: digests taken while the command ran (run/early.py), used as cache entries."""
     told = told_files(journal)
     filters = _filters(root, config, git, told.internal_dirs)
     stat_time = time.time_ns()  # before classify stats the files (racy-clean check)
     classified: Classified = classify(result.log, filters, started_ns)
-    digests = _hash_all(store, classified, stat_time, notes)
+    digests = _hash_all(store, classified, stat_time, notes, early or {})
     inputs = merge_refs(_refs(root, classified.inputs, digests), told.reads, root)
     outputs = merge_refs(_refs(root, classified.outputs, digests), told.writes, root)
     sources = [relative(root, path) for path in classified.source_reads]
@@ -106,23 +109,44 @@ def _filters(
     )
 
 
+def early_filter(root: Path, config: Config, git: GitState | None) -> Callable[[str], bool]:
+    """Would a job record this file as an input? For hashing early: git's rule is left out
+    (it costs a `git ls-files`, and a tracked file hashed for nothing does no harm)."""
+    filters = _filters(root, config, None)
+    return lambda path: filters.drop_reason(path, is_output=False) is None
+
+
 def _hash_all(
-    store: Store, classified: Classified, stat_time: int, notes: list[str]
+    store: Store,
+    classified: Classified,
+    stat_time: int,
+    notes: list[str],
+    early: Mapping[str, HashCacheEntry],
 ) -> dict[str, PathDigest]:
     """Hash every input and output, from the stats classify took; a file that vanished
-    since is left out with a note."""
-    hasher = Hasher(store)
+    since is left out with a note. Early digests that matched join the hash cache."""
+    hasher = Hasher(LayeredCache(early, store) if early else store)
     paths = [*classified.inputs, *classified.outputs]
+    digests: dict[str, PathDigest] = {}
     try:
-        return hasher.hash_stated_files({path: classified.stats[path] for path in paths}, stat_time)
+        digests = hasher.hash_stated_files(
+            {path: classified.stats[path] for path in paths}, stat_time
+        )
     except HashError:
-        digests: dict[str, PathDigest] = {}
         for path in paths:
             try:
                 digests[path] = hasher.hash_paths([path])[0]
             except HashError as exc:
                 notes.append(f"not recorded: {exc}")
         return digests
+    used = [
+        entry
+        for path, entry in early.items()
+        if (digest := digests.get(path)) is not None and digest.cached and digest.hash == entry.hash
+    ]
+    if used:
+        store.store_hashes(used)
+    return digests
 
 
 def relative(root: Path, path: str) -> str:

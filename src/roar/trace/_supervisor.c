@@ -7,12 +7,15 @@
  * decision about what the call means stays in Python (seccomp_tracer._Decoder), which
  * reads the records this loop returns after the run.
  *
- * serve(listener_fd, table) -> (records: bytes, complete: bool)
+ * serve(listener_fd, table, outbox=None) -> (records: bytes, complete: bool)
  *   table: 6 signed bytes per syscall number (path, dirfd, flags, old_path, old_dirfd,
  *          kind), -1 for "none"; a number whose path index is -1 is not decoded.
  *   records: each `<i nr><I path_len><I old_len><I pad><Q flags>` then the path and the
  *           old path bytes (old only for renames that exchange).
  *   complete: False when memory ran out and later records were dropped.
+ *   outbox: from outbox(); the records then collect there, where take(outbox) hands out
+ *           what has come so far while the run goes on (another thread, with the GIL),
+ *           and serve returns only what was not taken.
  * Raises OSError when answering the kernel fails for another reason than a vanished
  * process; the caller closes the listener, which releases every waiting process.
  * Nothing here is static: two supervisors (parallel reproduction steps) run at once.
@@ -24,6 +27,7 @@
 #include <limits.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,14 +166,70 @@ static void decode(const struct seccomp_notif *note, const signed char *spec, Bu
     if (old_length > 0) buffer_add(out, old, (size_t)old_length);
 }
 
+/* Records shared between serve (no GIL) and take (with the GIL), under one lock. */
+typedef struct {
+    pthread_mutex_t lock;
+    Buffer records;
+} Outbox;
+
+#define OUTBOX_NAME "roar.trace._supervisor.outbox"
+
+static void outbox_free(PyObject *capsule) {
+    Outbox *box = PyCapsule_GetPointer(capsule, OUTBOX_NAME);
+    if (box == NULL) return;
+    pthread_mutex_destroy(&box->lock);
+    free(box->records.data);
+    free(box);
+}
+
+static PyObject *outbox(PyObject *module, PyObject *unused) {
+    (void)module;
+    (void)unused;
+    Outbox *box = calloc(1, sizeof *box);
+    if (box == NULL) return PyErr_NoMemory();
+    pthread_mutex_init(&box->lock, NULL);
+    PyObject *capsule = PyCapsule_New(box, OUTBOX_NAME, outbox_free);
+    if (capsule == NULL) {
+        pthread_mutex_destroy(&box->lock);
+        free(box);
+    }
+    return capsule;
+}
+
+/* Everything in the outbox so far, as bytes; the outbox is left empty. */
+static PyObject *drain(Outbox *box) {
+    pthread_mutex_lock(&box->lock);
+    PyObject *taken = PyBytes_FromStringAndSize(box->records.data ? box->records.data : "",
+                                                (Py_ssize_t)box->records.size);
+    if (taken != NULL) box->records.size = 0;
+    pthread_mutex_unlock(&box->lock);
+    return taken;
+}
+
+static PyObject *take(PyObject *module, PyObject *capsule) {
+    (void)module;
+    Outbox *box = PyCapsule_GetPointer(capsule, OUTBOX_NAME);
+    return box == NULL ? NULL : drain(box);
+}
+
 static PyObject *serve(PyObject *module, PyObject *args) {
     int fd;
     Py_buffer table;
+    PyObject *capsule = Py_None;
     (void)module;
-    if (!PyArg_ParseTuple(args, "iy*", &fd, &table)) return NULL;
+    if (!PyArg_ParseTuple(args, "iy*|O", &fd, &table, &capsule)) return NULL;
+    Outbox *box = NULL;
+    if (capsule != Py_None) {
+        box = PyCapsule_GetPointer(capsule, OUTBOX_NAME);
+        if (box == NULL) {
+            PyBuffer_Release(&table);
+            return NULL;
+        }
+    }
     Py_ssize_t known = table.len / FIELDS;
     const signed char *specs = table.buf;
-    Buffer out = {NULL, 0, 0, 0};
+    Buffer own = {NULL, 0, 0, 0};
+    Buffer *out = box != NULL ? &box->records : &own;
     int failure = 0;
     char *paths = malloc(2 * PATH_ROOM);
     if (paths == NULL) {
@@ -189,7 +249,11 @@ static PyObject *serve(PyObject *module, PyObject *args) {
         }
         if (note.data.nr >= 0 && note.data.nr < known) {
             const signed char *spec = specs + (size_t)note.data.nr * FIELDS;
-            if (spec[F_PATH] >= 0) decode(&note, spec, &out, paths, paths + PATH_ROOM);
+            if (spec[F_PATH] >= 0) {
+                if (box != NULL) pthread_mutex_lock(&box->lock);
+                decode(&note, spec, out, paths, paths + PATH_ROOM);
+                if (box != NULL) pthread_mutex_unlock(&box->lock);
+            }
         }
         memset(&response, 0, sizeof response);
         response.id = note.id;
@@ -204,18 +268,25 @@ static PyObject *serve(PyObject *module, PyObject *args) {
     PyBuffer_Release(&table);
     free(paths);
     if (failure != 0) {
-        free(out.data);
+        free(own.data);
         errno = failure;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
-    PyObject *result = Py_BuildValue("(y#O)", out.data ? out.data : "", (Py_ssize_t)out.size,
-                                     out.failed ? Py_False : Py_True);
-    free(out.data);
+    if (box != NULL) {
+        PyObject *rest = drain(box);
+        if (rest == NULL) return NULL;
+        return Py_BuildValue("(NO)", rest, box->records.failed ? Py_False : Py_True);
+    }
+    PyObject *result = Py_BuildValue("(y#O)", own.data ? own.data : "", (Py_ssize_t)own.size,
+                                     own.failed ? Py_False : Py_True);
+    free(own.data);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"serve", serve, METH_VARARGS, "Supervise a seccomp listener until no process is left."},
+    {"outbox", outbox, METH_NOARGS, "A place where serve's records can be taken as they come."},
+    {"take", take, METH_O, "The records in an outbox so far, removed from it."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -66,11 +66,15 @@ class Tracer(abc.ABC):
         env: Mapping[str, str],
         control: StepControl | None = None,
         meanwhile: Callable[[], object] | None = None,
+        reads: Callable[[Sequence[str]], object] | None = None,
     ) -> TraceResult:
         """Run `argv` to completion with stdio passed through, recording file accesses.
 
         `meanwhile` is roar's own work to do once the command has started, while it runs
-        (see `wait_child`)."""
+        (see `wait_child`). `reads`, where the tracer can tell as the run goes, is given
+        (from a thread of roar's) batches of paths the command opened for reading only: a
+        hint for work that can start early. What the job did is the access log returned
+        at the end; a tracer that sees the calls only then never calls `reads`."""
 
 
 def exit_status(returncode: int) -> tuple[int, int | None]:

@@ -186,14 +186,17 @@ class _FallBack(Tracer):
         env: Mapping[str, str],
         control: StepControl | None = None,
         meanwhile: Callable[[], object] | None = None,
+        reads: Callable[[Sequence[str]], object] | None = None,
     ) -> TraceResult:
         try:
-            return self.first.run(argv, cwd=cwd, env=env, control=control, meanwhile=meanwhile)
+            return self.first.run(
+                argv, cwd=cwd, env=env, control=control, meanwhile=meanwhile, reads=reads
+            )
         except TracerUnavailable as refused:
             for name in self.later:
                 if probe(name).works:
                     result = _make(name, self.project_root).run(
-                        argv, cwd=cwd, env=env, control=control, meanwhile=meanwhile
+                        argv, cwd=cwd, env=env, control=control, meanwhile=meanwhile, reads=reads
                     )
                     why = refused.fields["detail"]
                     result.notes.insert(0, f"{self.first.name}: {why}; used {name}")

@@ -99,6 +99,7 @@ class PythonTracer(Tracer):
         env: Mapping[str, str],
         control: StepControl | None = None,
         meanwhile: Callable[[], object] | None = None,
+        reads: Callable[[Sequence[str]], object] | None = None,  # not told as it goes
     ) -> TraceResult:
         before = scan_tree(self.project_root)
         with tempfile.TemporaryDirectory(prefix="roar-audit-") as workdir:

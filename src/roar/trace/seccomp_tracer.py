@@ -150,6 +150,23 @@ class _Decoder:
             offset += old_length
             self.record(by_number[nr], path, flags, old)
 
+    def read_only_opens(self, records: bytes) -> list[bytes]:
+        """The paths in `records` (the C loop's) opened for reading and nothing else."""
+        unpack, size, by_number = _RECORD.unpack_from, _RECORD.size, self.by_number
+        paths = []
+        offset, end = 0, len(records)
+        while offset < end:
+            nr, path_length, old_length, _pad, flags = unpack(records, offset)
+            offset += size
+            if (
+                by_number[nr].kind in ("open", "openat2")
+                and flags & _O_ACCMODE == os.O_RDONLY
+                and not flags & (_WRITE_FLAGS | _NOT_A_FILE)
+            ):
+                paths.append(records[offset : offset + path_length])
+            offset += path_length + old_length
+        return paths
+
     def record(self, spec: SyscallSpec, path: bytes, flags: int, old: bytes | None) -> None:
         """What a call on `path` means; `old` is the other name of an exchanging rename."""
         kind = spec.kind
@@ -226,10 +243,11 @@ class SeccompTracer(Tracer):
         env: Mapping[str, str],
         control: StepControl | None = None,
         meanwhile: Callable[[], object] | None = None,
+        reads: Callable[[Sequence[str]], object] | None = None,
     ) -> TraceResult:
         decoder = _Decoder(self.arch)
         supervisor = _Supervisor(
-            decoder, native_table(decoder.by_number) if self.native_loop else None
+            decoder, native_table(decoder.by_number) if self.native_loop else None, reads
         )
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         program, length, machine = self.program, self.length, self.arch.machine
@@ -291,10 +309,51 @@ class SeccompTracer(Tracer):
         return TracerUnavailable(reason, tracer="seccomp")
 
 
+class _Stream:
+    """Takes the C loop's records while the run goes on, every `period` seconds, and tells
+    `reads` which paths were opened for reading only. The records it took are handed back
+    by close(), in order, for the decoder: it sees every record once, at the end."""
+
+    def __init__(
+        self, decoder: _Decoder, reads: Callable[[Sequence[str]], object], period: float = 0.05
+    ) -> None:
+        assert _native is not None
+        self.outbox = _native.outbox()
+        self._decoder, self._reads, self._period = decoder, reads, period
+        self._taken: list[bytes] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="roar-seccomp-stream", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        told = True
+        while told:
+            told = not self._done.wait(self._period)
+            chunk = _native.take(self.outbox)
+            if not chunk:
+                continue
+            self._taken.append(chunk)
+            paths = self._decoder.read_only_opens(chunk)
+            if paths:
+                with contextlib.suppress(Exception):  # a hint; the run does not depend on it
+                    self._reads([os.fsdecode(path) for path in paths])
+
+    def close(self) -> bytes:
+        self._done.set()
+        self._thread.join()
+        return b"".join(self._taken)
+
+
 class _Supervisor:
-    def __init__(self, decoder: _Decoder, native: bytes | None = None) -> None:
+    def __init__(
+        self,
+        decoder: _Decoder,
+        native: bytes | None = None,
+        reads: Callable[[Sequence[str]], object] | None = None,
+    ) -> None:
         self.decoder = decoder
         self.native = native  # the C loop's syscall table, or None for the Python loop
+        self.reads = reads  # told of read-only opens as they come (the C loop only)
         self.receive_error: OSError | None = None  # the listener never arrived
         self.install_errno: int | None = None
         self.synchronous = True
@@ -324,11 +383,17 @@ class _Supervisor:
 
     def _native_loop(self, listener: Listener, table: bytes) -> None:
         assert _native is not None
+        stream = None if self.reads is None else _Stream(self.decoder, self.reads)
         try:
-            records, complete = _native.serve(listener.fd, table)
+            records, complete = _native.serve(
+                listener.fd, table, None if stream is None else stream.outbox
+            )
         except OSError as exc:
             self._failed(exc)
             return
+        finally:
+            taken = b"" if stream is None else stream.close()
+        records = taken + records  # what the stream took came first
         if not complete:
             self._failed(MemoryError("out of memory: later calls were not recorded"))
         try:

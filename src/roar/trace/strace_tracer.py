@@ -68,6 +68,7 @@ class StraceTracer(Tracer):
         env: Mapping[str, str],
         control: StepControl | None = None,
         meanwhile: Callable[[], object] | None = None,
+        reads: Callable[[Sequence[str]], object] | None = None,  # not told as it goes
     ) -> TraceResult:
         log = AccessLog()
         parser = StraceParser(log, cwd)

@@ -1,0 +1,72 @@
+"""`roar run` hashes a big input while the command runs, and only trusts that digest when
+the file is still the same at the end."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+import roar.hashing.hasher as hasher_module
+from roar.hashing import hash_file
+from roar.run.early import EarlyHasher
+from tests.trace.conftest import Workspace
+
+MIB = 1 << 20
+# The command reads big.bin, then waits (at most 20 s) for the marker the test leaves once
+# roar has dealt with big.bin early; then it may change the file.
+WAIT = "i=0; while [ ! -e marker ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done"
+
+
+@pytest.fixture
+def early_ws(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    ws.tracer = "seccomp"
+    ws.write("big.bin", os.urandom(6 * MIB))
+    time.sleep(2.1)  # older than the racy window, as a dataset on disk is
+    consider = EarlyHasher._consider
+
+    def consider_then_mark(self: EarlyHasher, path: str) -> None:
+        consider(self, path)
+        if path.endswith("/big.bin"):
+            (ws.root / "marker").touch()
+
+    monkeypatch.setattr(EarlyHasher, "_consider", consider_then_mark)
+    return ws
+
+
+def end_hashed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Paths the end of the run hashed itself (not from a cache or an early digest)."""
+    seen: list[str] = []
+    hash_one = hasher_module._hash_one
+
+    def spy(item, advance):  # type: ignore[no-untyped-def]
+        seen.append(item.path)
+        return hash_one(item, advance)
+
+    monkeypatch.setattr(hasher_module, "_hash_one", spy)
+    return seen
+
+
+def test_a_big_input_read_early_is_not_hashed_again(
+    early_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed_at_end = end_hashed(monkeypatch)
+    traced = early_ws.trace(["sh", "-c", f"cat big.bin > /dev/null; {WAIT}"])
+    assert traced.outcome.exit_code == 0
+    assert traced.hash_of("big.bin") == hash_file(early_ws.root / "big.bin")
+    assert str(early_ws.root / "big.bin") not in hashed_at_end
+    with early_ws.project.open_store(early_ws.project.config()) as store:
+        cached = store.lookup_hashes([str(early_ws.root / "big.bin")])
+    assert cached[str(early_ws.root / "big.bin")].hash == traced.hash_of("big.bin")
+
+
+def test_a_big_input_changed_after_it_was_read_is_hashed_again(
+    early_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed_at_end = end_hashed(monkeypatch)
+    traced = early_ws.trace(["sh", "-c", f"cat big.bin > /dev/null; {WAIT}; echo more >> big.bin"])
+    assert traced.outcome.exit_code == 0
+    assert "big.bin" in traced.outputs
+    assert traced.hash_of("big.bin") == hash_file(early_ws.root / "big.bin")
+    assert str(early_ws.root / "big.bin") in hashed_at_end

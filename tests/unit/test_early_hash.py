@@ -1,0 +1,151 @@
+"""Hashing big inputs while the command runs: only what the hash cache's rules allow."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from roar.hashing import hash_file
+from roar.models import HashCacheEntry
+from roar.run.early import EarlyHasher, LayeredCache
+
+MIB = 1 << 20
+
+
+def big_file(path: Path, size: int = 5 * MIB) -> Path:
+    path.write_bytes(os.urandom(size))
+    return path
+
+
+def finished(hasher: EarlyHasher) -> dict[str, HashCacheEntry]:
+    hasher.drain()
+    return hasher.finish()
+
+
+class FakeCache:
+    def __init__(self, entries: Mapping[str, HashCacheEntry] = {}) -> None:  # noqa: B006
+        self.entries = dict(entries)
+        self.opened = 0
+        self.closed = 0
+        self.stored: list[HashCacheEntry] = []
+
+    def lookup_hashes(self, paths: Sequence[str]) -> Mapping[str, HashCacheEntry]:
+        return {p: self.entries[p] for p in paths if p in self.entries}
+
+    def store_hashes(self, entries: Sequence[HashCacheEntry]) -> None:
+        self.stored.extend(entries)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def early(cache: FakeCache | None = None, *, racy: int = 0, accept: bool = True) -> EarlyHasher:
+    def open_cache() -> FakeCache:
+        assert cache is not None
+        cache.opened += 1
+        return cache
+
+    return EarlyHasher(
+        lambda: lambda _path: accept,
+        open_cache if cache is not None else None,
+        racy_window_ns=racy,
+    )
+
+
+def test_a_big_input_gets_the_digest_and_stat_the_end_would_trust(tmp_path: Path) -> None:
+    data = big_file(tmp_path / "data.bin")
+    hasher = early()
+    hasher.opened([str(data)])
+    entries = finished(hasher)
+    st = os.stat(data)
+    assert entries == {
+        str(data): HashCacheEntry(
+            str(data), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+            hash_file(data),
+        )
+    }  # fmt: skip
+
+
+def test_small_rejected_and_racy_files_wait_for_the_end(tmp_path: Path) -> None:
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"x" * 1000)
+    fresh = big_file(tmp_path / "fresh.bin")
+    hasher = early(racy=60 * 10**9)  # fresh.bin changed within the last minute
+    hasher.opened([str(small), str(fresh)])
+    assert finished(hasher) == {}
+    rejected = early(accept=False)
+    rejected.opened([str(fresh)])
+    assert finished(rejected) == {}
+
+
+def test_the_cache_is_asked_first_and_opened_only_for_a_candidate(tmp_path: Path) -> None:
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"x")
+    cache = FakeCache()
+    hasher = early(cache)
+    hasher.opened([str(small)])
+    assert finished(hasher) == {}
+    assert (cache.opened, cache.closed) == (0, 0)
+
+    data = big_file(tmp_path / "data.bin")
+    st = os.stat(data)
+    known = HashCacheEntry(
+        str(data), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, "k" * 64
+    )
+    cache = FakeCache({str(data): known})
+    hasher = early(cache)
+    hasher.opened([str(data)])
+    assert finished(hasher) == {}  # the cache answers at the end
+    assert (cache.opened, cache.closed) == (1, 1)
+
+
+def test_a_file_that_changes_while_it_is_read_is_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = big_file(tmp_path / "data.bin")
+    digest = EarlyHasher._digest
+
+    def digest_then_append(self: EarlyHasher, path: str) -> str | None:
+        result = digest(self, path)
+        with open(path, "ab") as handle:
+            handle.write(b"more")
+        return result
+
+    monkeypatch.setattr(EarlyHasher, "_digest", digest_then_append)
+    hasher = early()
+    hasher.opened([str(data)])
+    assert finished(hasher) == {}
+
+
+def test_paths_are_keyed_with_their_directories_resolved(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    data = big_file(real / "data.bin")
+    (tmp_path / "link").symlink_to(real)
+    hasher = early()
+    hasher.opened([str(tmp_path / "link" / "data.bin"), str(tmp_path / "real" / "." / "data.bin")])
+    assert list(finished(hasher)) == [str(data)]
+
+
+def test_finishing_cuts_work_short_and_never_returns_a_wrong_digest(tmp_path: Path) -> None:
+    files = [big_file(tmp_path / f"d{i}.bin", 8 * MIB) for i in range(6)]
+    hasher = early()
+    hasher.opened([str(f) for f in files])
+    time.sleep(0.01)
+    entries = hasher.finish()  # no drain: whatever was under way is dropped
+    for path, entry in entries.items():
+        assert entry.hash == hash_file(path)
+
+
+def test_layered_cache_answers_from_early_digests_first() -> None:
+    below = FakeCache({"/a": HashCacheEntry("/a", 1, 1, 1, 1, 1, "b" * 64)})
+    mine = HashCacheEntry("/a", 1, 1, 1, 1, 1, "e" * 64)
+    other = HashCacheEntry("/c", 1, 2, 1, 1, 1, "c" * 64)
+    layered = LayeredCache({"/a": mine}, below)
+    assert layered.lookup_hashes(["/a", "/b"]) == {"/a": mine}
+    layered.store_hashes([other])
+    assert below.stored == [other]
