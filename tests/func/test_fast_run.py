@@ -104,3 +104,40 @@ def test_both_paths_fail_the_same_outside_a_project(tmp_path: Path) -> None:
     assert fast.stderr == slow.stderr
     assert fast.stderr.startswith("roar: error: ")
     assert fast.stderr.count("\n") == 1
+
+
+def _as_console_script(
+    project: Path, before: str, *command: str
+) -> subprocess.CompletedProcess[str]:
+    """`roar run -q COMMAND` through main() with no arguments, as the console script calls
+    it (the path that ends the process without the interpreter's teardown)."""
+    probe = (
+        "import sys\n"
+        f"{before}\n"
+        f"sys.argv = ['roar', 'run', '-q', *{list(command)!r}]\n"
+        "from roar.cli.entry import main\n"
+        "main()\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_script_keeps_the_exit_code_and_runs_atexit_handlers(project: Path) -> None:
+    handler = "import atexit; atexit.register(print, 'atexit ran', file=sys.stderr)"
+    proc = _as_console_script(project, handler, "sh", "-c", "echo out; exit 7")
+    assert proc.returncode == 7
+    assert proc.stdout == "out\n"
+    assert proc.stderr.strip().splitlines()[-1] == "atexit ran"
+
+
+def test_the_script_waits_for_a_live_non_daemon_thread(project: Path) -> None:
+    """A thread the interpreter would wait for is waited for: the fast exit is skipped."""
+    thread = (
+        "import threading, time, pathlib\n"
+        "threading.Thread(target=lambda: (time.sleep(0.5),"
+        " pathlib.Path('late.txt').write_text('done')), daemon=False).start()"
+    )
+    proc = _as_console_script(project, thread, "true")
+    assert proc.returncode == 0, proc.stderr
+    assert (project / "late.txt").read_text() == "done"
