@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -25,6 +24,8 @@ def fsync_directory(directory: Path) -> None:
 def atomic_writer(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
     """A handle on a temp file in `path`'s directory that becomes `path` on a clean exit
     (fsync, chmod, rename, fsync the directory); on an exception it is deleted instead."""
+    import tempfile  # with shutil and random behind it: more than `roar run` start-up needs
+
     directory = path.parent
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:

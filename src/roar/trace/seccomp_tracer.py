@@ -16,11 +16,13 @@ already carry a seccomp listener (roar inside roar) is handed to strace.
 
 from __future__ import annotations
 
+# `_socket`, not `socket`: the wrapper builds enums of every socket constant at import, a
+# few milliseconds of every `roar run`; passing one descriptor needs none of it.
+import _socket
 import contextlib
 import ctypes
 import errno
 import os
-import socket
 import struct
 import subprocess
 import threading
@@ -60,6 +62,7 @@ _NOT_A_FILE = NOT_A_FILE_FLAGS
 
 # One record of the C loop: nr, path length, old path length, padding, flags; then bytes.
 _RECORD = struct.Struct("=iIIIQ")
+_FD = struct.Struct("i")  # a descriptor in an SCM_RIGHTS message
 _KIND_CODES = {"open": 1, "openat2": 2, "exec": 3, "rename": 4, "creat": 5, "truncate": 5,
                "link": 5}  # fmt: skip
 
@@ -249,7 +252,7 @@ class SeccompTracer(Tracer):
         supervisor = _Supervisor(
             decoder, native_table(decoder.by_number) if self.native_loop else None, reads
         )
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
         program, length, machine = self.program, self.length, self.arch.machine
 
         def install_in_child() -> None:
@@ -259,7 +262,7 @@ class SeccompTracer(Tracer):
             except OSError as exc:
                 theirs.send(b"E%d" % (exc.errno or 0))
                 raise
-            socket.send_fds(theirs, [b"L"], [fd])
+            theirs.sendmsg([b"L"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, _FD.pack(fd))])
             os.close(fd)
 
         thread = threading.Thread(
@@ -344,6 +347,17 @@ class _Stream:
         return b"".join(self._taken)
 
 
+def _receive_fd(sock: _socket.socket) -> tuple[bytes, list[int]]:
+    """One message and the descriptors that came with it (at most one)."""
+    message, ancillary, _flags, _addr = sock.recvmsg(64, _socket.CMSG_SPACE(_FD.size))
+    fds = [
+        _FD.unpack_from(data)[0]
+        for level, kind, data in ancillary
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS and len(data) >= _FD.size
+    ]
+    return message, fds
+
+
 class _Supervisor:
     def __init__(
         self,
@@ -360,9 +374,9 @@ class _Supervisor:
         self.undecoded = 0
         self.first_failure = ""
 
-    def serve(self, sock: socket.socket) -> None:
+    def serve(self, sock: _socket.socket) -> None:
         try:
-            message, fds, _flags, _addr = socket.recv_fds(sock, 64, 1)
+            message, fds = _receive_fd(sock)
         except OSError as exc:
             self.receive_error = exc
             return
