@@ -70,3 +70,14 @@ def test_a_big_input_changed_after_it_was_read_is_hashed_again(
     assert "big.bin" in traced.outputs
     assert traced.hash_of("big.bin") == hash_file(early_ws.root / "big.bin")
     assert str(early_ws.root / "big.bin") in hashed_at_end
+
+
+def test_switched_off_the_end_hashes_everything(
+    early_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed_at_end = end_hashed(monkeypatch)
+    (early_ws.root / "marker").touch()  # nothing will be considered early: no wait
+    monkeypatch.setenv("ROAR_HASH_EARLY_INPUTS", "false")
+    traced = early_ws.trace(["sh", "-c", "cat big.bin > /dev/null"])
+    assert traced.hash_of("big.bin") == hash_file(early_ws.root / "big.bin")
+    assert str(early_ws.root / "big.bin") in hashed_at_end

@@ -64,9 +64,11 @@ def _load_recording() -> None:
     import roar.run.recording  # noqa: F401
 
 
-def _early_hasher(project: Project, config: Config, root: Path) -> EarlyHasher:
+def _early_hasher(project: Project, config: Config, root: Path) -> EarlyHasher | None:
     """Big inputs hashed while the command runs (run/early.py), with the store's cache
-    asked first on a connection of the hasher's own."""
+    asked first on a connection of the hasher's own; None when switched off."""
+    if not config.flag("hash.early_inputs"):
+        return None
 
     def make_accept() -> Callable[[str], bool]:
         from roar.run.recording import early_filter
@@ -118,10 +120,10 @@ def run_job(
                 env=child_env,
                 control=control,
                 meanwhile=_load_recording,
-                reads=early.opened,
+                reads=None if early is None else early.opened,
             )
         finally:
-            early_digests = early.finish()
+            early_digests = {} if early is None else early.finish()
             journal = read_journal(journal_path)
             journal_path.unlink(missing_ok=True)
         ended = time.time()
