@@ -90,3 +90,8 @@ def test_trace_bench_rows_carry_the_verdict_and_the_share_of_reprozip() -> None:
     assert row.cells[-1] == "0.50 (<= 0.67: ok)"  # 0.5 / 1.0, against 0.3 / 0.45
     over = bench.Result(ratio, {"bare": [1.0], "roar": [1.9], bench.REPROZIP_NAME: [2.0]}, {})
     assert bench.make_row(over, tools).cells[-1] == "0.90 (<= 0.67: over)"
+    info = bench.Workload("g", "(g) early", ("x",), target=None)
+    untargeted = bench.Result(info, {"bare": [1.0], "roar": [9.0], bench.REPROZIP_NAME: [2.0]}, {})
+    row = bench.make_row(untargeted, tools)
+    assert row.passed is None  # shown, never a failure
+    assert row.cells[-3:] == ("none", "info", "n/a")
