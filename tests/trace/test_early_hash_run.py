@@ -24,14 +24,23 @@ def early_ws(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     ws.tracer = "seccomp"
     ws.write("big.bin", os.urandom(6 * MIB))
     time.sleep(2.1)  # older than the racy window, as a dataset on disk is
-    consider = EarlyHasher._consider
+    consider = EarlyHasher._consider_input
 
     def consider_then_mark(self: EarlyHasher, path: str) -> None:
         consider(self, path)
         if path.endswith("/big.bin"):
             (ws.root / "marker").touch()
 
-    monkeypatch.setattr(EarlyHasher, "_consider", consider_then_mark)
+    monkeypatch.setattr(EarlyHasher, "_consider_input", consider_then_mark)
+    hash_it = EarlyHasher._hash
+
+    def hash_then_mark(self: EarlyHasher, path: str, before: os.stat_result) -> bool:
+        kept = hash_it(self, path, before)
+        if kept and path.endswith("/model.bin"):
+            (ws.root / "marker").touch()
+        return kept
+
+    monkeypatch.setattr(EarlyHasher, "_hash", hash_then_mark)
     return ws
 
 
@@ -70,6 +79,18 @@ def test_a_big_input_changed_after_it_was_read_is_hashed_again(
     assert "big.bin" in traced.outputs
     assert traced.hash_of("big.bin") == hash_file(early_ws.root / "big.bin")
     assert str(early_ws.root / "big.bin") in hashed_at_end
+
+
+def test_a_big_output_left_alone_is_hashed_before_the_end(
+    early_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpoint written early in a run (here: then 2 s of rest, the racy window) is
+    hashed while the run goes on; the end only checks its stat."""
+    hashed_at_end = end_hashed(monkeypatch)
+    traced = early_ws.trace(["sh", "-c", f"head -c 6000000 /dev/urandom > model.bin; {WAIT}"])
+    assert traced.outcome.exit_code == 0
+    assert traced.hash_of("model.bin") == hash_file(early_ws.root / "model.bin")
+    assert str(early_ws.root / "model.bin") not in hashed_at_end
 
 
 def test_switched_off_the_end_hashes_everything(

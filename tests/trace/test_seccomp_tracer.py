@@ -135,19 +135,21 @@ def test_the_c_supervisor_loop_is_built_and_chosen(monkeypatch: pytest.MonkeyPat
     assert not SeccompTracer().native_loop
 
 
-def test_read_only_opens_are_told_while_the_command_runs(tmp_path: Path) -> None:
-    """`reads` hears of a file while the command still runs (the command waits for a
-    marker that only the callback leaves), never of a file opened for writing, and the
+def test_opens_are_told_while_the_command_runs(tmp_path: Path) -> None:
+    """`opened` hears of a file while the command still runs (the command waits for a
+    marker that only the callback leaves), of a written one as written, and the
     records handed out on the way still all reach the access log."""
     from roar.trace.seccomp_tracer import SeccompTracer
 
     (tmp_path / "in1.txt").write_text("1")
     (tmp_path / "in2.txt").write_text("2")
     told: list[str] = []
+    written: list[str] = []
 
-    def reads(paths: list[str]) -> None:
-        told.extend(paths)
-        if any(p.endswith("/in1.txt") for p in paths):
+    def opened(reads: list[str], writes: list[str]) -> None:
+        told.extend(reads)
+        written.extend(writes)
+        if any(p.endswith("/in1.txt") for p in reads):
             (tmp_path / "marker").touch()
 
     script = (
@@ -156,11 +158,15 @@ def test_read_only_opens_are_told_while_the_command_runs(tmp_path: Path) -> None
         " [ -e marker ] && cat in2.txt > out.txt"
     )
     result = SeccompTracer().run(
-        ["sh", "-c", script], cwd=str(tmp_path), env={"PATH": "/usr/bin:/bin"}, reads=reads
+        ["sh", "-c", script + "; sleep 0.2"],
+        cwd=str(tmp_path),
+        env={"PATH": "/usr/bin:/bin"},
+        opened=opened,
     )
     assert result.exit_code == 0
     assert str(tmp_path / "in1.txt") in told
     assert not any(p.endswith("/out.txt") for p in told)
+    assert str(tmp_path / "out.txt") in written  # told before the end: the command slept
     paths = result.log.paths
     assert paths[str(tmp_path / "in1.txt")].read
     assert paths[str(tmp_path / "in2.txt")].read
@@ -181,17 +187,17 @@ def test_taking_records_mid_run_loses_none(tmp_path: Path) -> None:
     )
     argv = [PY, "-c", program]
 
-    def trace(reads: object) -> dict[str, tuple[bool, bool]]:
+    def trace(opened: object) -> dict[str, tuple[bool, bool]]:
         result = seccomp_tracer.SeccompTracer().run(
             argv,
             cwd=str(tmp_path),
             env=dict(os.environ),
-            reads=reads,  # type: ignore[arg-type]
+            opened=opened,  # type: ignore[arg-type]
         )
         return {p: (s.read, s.write_intent) for p, s in result.log.paths.items()}
 
     batches: list[int] = []
-    streamed = trace(lambda paths: batches.append(len(paths)))
+    streamed = trace(lambda reads, _writes: batches.append(len(reads)))
     assert streamed == trace(None)
     assert sum(batches) >= 1000  # what came after the last take is only in the log
     assert streamed[str(tmp_path / "w.txt")] == (False, True)

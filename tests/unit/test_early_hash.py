@@ -50,10 +50,21 @@ def early(cache: FakeCache | None = None, *, racy: int = 0, accept: bool = True)
         return cache
 
     return EarlyHasher(
-        lambda: lambda _path: accept,
+        lambda: lambda _path, _is_output: accept,
         open_cache if cache is not None else None,
         racy_window_ns=racy,
+        recheck_s=0.02,
     )
+
+
+def wait_for(hasher: EarlyHasher, path: Path, timeout: float = 20.0) -> HashCacheEntry | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        entry = hasher.digests().get(str(path))
+        if entry is not None:
+            return entry
+        time.sleep(0.02)
+    return None
 
 
 def test_a_big_input_gets_the_digest_and_stat_the_end_would_trust(tmp_path: Path) -> None:
@@ -149,3 +160,59 @@ def test_layered_cache_answers_from_early_digests_first() -> None:
     assert layered.lookup_hashes(["/a", "/b"]) == {"/a": mine}
     layered.store_hashes([other])
     assert below.stored == [other]
+
+
+def test_an_output_left_alone_past_the_racy_window_is_hashed(tmp_path: Path) -> None:
+    out = big_file(tmp_path / "model.bin")
+    hasher = early(racy=200_000_000)  # 0.2 s
+    hasher.opened([], [str(out)])
+    entry = wait_for(hasher, out)
+    hasher.finish()
+    assert entry is not None
+    assert entry.hash == hash_file(out)
+    assert time.time_ns() - max(os.stat(out).st_mtime_ns, os.stat(out).st_ctime_ns) > 200_000_000
+
+
+def test_an_output_still_being_written_is_hashed_only_once_it_rests(tmp_path: Path) -> None:
+    out = tmp_path / "log.bin"
+    out.write_bytes(os.urandom(5 * MIB))
+    hasher = early(racy=300_000_000)  # 0.3 s
+    hasher.opened([], [str(out)])
+    for _ in range(8):  # 0.8 s of appends, each within the window of the one before
+        time.sleep(0.1)
+        with out.open("ab") as handle:
+            handle.write(os.urandom(1000))
+        assert str(out) not in hasher.digests()
+    entry = wait_for(hasher, out)
+    hasher.finish()
+    assert entry is not None
+    assert entry.hash == hash_file(out)
+    assert entry.size == os.stat(out).st_size
+
+
+def test_small_deleted_and_rejected_outputs_are_let_go(tmp_path: Path) -> None:
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"x" * 100)
+    gone = big_file(tmp_path / "gone.bin")
+    kept = big_file(tmp_path / "kept.bin")
+    gone.unlink()
+    hasher = early(racy=100_000_000)
+    hasher.opened([], [str(small), str(gone), str(kept)])
+    assert wait_for(hasher, kept) is not None
+    assert set(hasher.finish()) == {str(kept)}
+    rejected = early(racy=0, accept=False)
+    rejected.opened([], [str(kept)])
+    time.sleep(0.2)
+    assert rejected.finish() == {}
+
+
+def test_an_input_written_just_before_the_run_is_hashed_once_it_rests(tmp_path: Path) -> None:
+    data = big_file(tmp_path / "prepared.bin")  # the step before wrote it a moment ago
+    hasher = early(racy=1_500_000_000)
+    hasher.opened([str(data)])
+    hasher.drain()
+    assert str(data) not in hasher.digests()  # too fresh to be trusted yet
+    entry = wait_for(hasher, data)
+    hasher.finish()
+    assert entry is not None
+    assert entry.hash == hash_file(data)

@@ -1,17 +1,23 @@
-"""Hash a job's big inputs while the command still runs.
+"""Hash a job's big files while the command still runs.
 
-A training run reads its data long before it ends. Hashing those files only afterwards
-makes the user wait a second time for bytes the machine already read: seconds per
-gigabyte the first time a dataset is seen. The tracer tells roar, as the run goes, which
-files the command opened for reading (seccomp tracer only); this hasher takes the big ones
-that roar would record and that its hash cache does not already know, and hashes them on
-a thread at the lowest CPU priority, so the command keeps what it needs.
+A training run reads its data long before it ends, and writes checkpoints long before it
+ends. Hashing all of them only afterwards makes the user wait a second time for bytes the
+machine already moved: seconds per gigabyte. The tracer tells roar, as the run goes, which
+files the command opened for reading and which for writing (seccomp tracer only). This
+hasher takes the big ones roar would record (4 MiB and up) and hashes them on a thread at
+the lowest CPU priority, so the command keeps what it needs:
+
+- an input at once, unless roar's hash cache already knows it;
+- an output, or an input changed just before the run, once it has been left alone for the
+  racy window (its last change 2 s old), looked at every half second; one that changes
+  while it is read waits twice as long the next time.
 
 Nothing is trusted on faith. An early digest is kept only under the hash cache's rules:
 the file's stat (device, inode, size, mtime, ctime) is the same before and after reading,
-and its last change is older than the racy window. At the end it is used only where the
-classifier's stat of the same file still matches (`Hasher` treats it as a cache entry);
-anything else is hashed then, as before. Work cut short by the end of the run is dropped.
+and its last change is older than the racy window, so a later write would show in the
+stat. At the end a digest is used only where the classifier's stat of the same file still
+matches (`Hasher` treats it as a cache entry); everything else is hashed then, as before.
+Work cut short by the end of the run is dropped.
 """
 
 from __future__ import annotations
@@ -27,12 +33,16 @@ from typing import Protocol
 
 from roar.models import HashCacheEntry
 
-__all__ = ["EarlyHasher", "LayeredCache"]
+__all__ = ["EARLY_MIN_BYTES", "EarlyHasher", "LayeredCache"]
 
 #: Smaller files cost little to hash at the end, mostly from the page cache.
 EARLY_MIN_BYTES = 4 << 20
 #: Bytes per read: the stop signal is checked between reads.
 _READ_BYTES = 4 << 20
+#: How often outputs that are still being written are looked at again.
+_RECHECK_S = 0.5
+
+Signature = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
 
 
 class _Lookup(Protocol):
@@ -43,43 +53,61 @@ class _Cache(_Lookup, Protocol):
     def close(self) -> None: ...
 
 
+class _Store(_Lookup, Protocol):
+    def store_hashes(self, entries: Sequence[HashCacheEntry]) -> None: ...
+
+
+#: "Would roar record this file?" for (path, is_output).
+Accept = Callable[[str, bool], bool]
+
+
 class EarlyHasher:
-    """`opened(paths)` (the tracer's `reads`) queues paths; `finish()` stops the work and
-    returns what was hashed, keyed by path with its directories resolved (as the access
-    log names files).
+    """`opened(reads, writes)` (the tracer's `opened`) queues paths; `finish()` stops the
+    work and returns what was hashed, keyed by path with its directories resolved (as the
+    access log names files).
 
     Both factories run on the worker thread, only when needed, so none of their cost
-    falls before the command starts: `make_accept` when the first path arrives (it returns
-    "would roar record this file as an input?"), `open_cache` when the first big file is
-    found (the cache to ask before hashing; closed at the end).
+    falls before the command starts: `make_accept` when the first path arrives,
+    `open_cache` when the first big input is found (the cache to ask before hashing it;
+    closed at the end).
     """
 
     def __init__(
         self,
-        make_accept: Callable[[], Callable[[str], bool]],
+        make_accept: Callable[[], Accept],
         open_cache: Callable[[], _Cache] | None = None,
         *,
         min_bytes: int = EARLY_MIN_BYTES,
         racy_window_ns: int | None = None,
+        recheck_s: float = _RECHECK_S,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         self._make_accept, self._open_cache = make_accept, open_cache
         self._min_bytes = min_bytes
         self._racy_window_ns = racy_window_ns
+        self._recheck_s = recheck_s
         self._clock = clock
         self._cache: _Cache | None = None
-        self._queue: queue.Queue[list[str] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[list[str], list[str]] | None] = queue.Queue()
         self._stop = threading.Event()
         self._entries: dict[str, HashCacheEntry] = {}
+        # files to hash once they rest (outputs being written, inputs changed just before
+        # the run): path -> (when to look next, rest asked beyond the racy window)
+        self._waiting: dict[str, tuple[float, float]] = {}
         self._thread = threading.Thread(target=self._work, name="roar-early-hash", daemon=True)
         self._thread.start()
 
-    def opened(self, paths: Sequence[str]) -> None:
-        self._queue.put(list(paths))
+    def opened(self, reads: Sequence[str], writes: Sequence[str] = ()) -> None:
+        self._queue.put((list(reads), list(writes)))
+
+    def digests(self) -> dict[str, HashCacheEntry]:
+        """What has been hashed so far; the work goes on."""
+        return dict(self._entries)
 
     def drain(self) -> None:
         """Wait until every path offered so far has been dealt with (finish drops the
-        rest: at the end of a run, roar would rather hash a file than wait for it)."""
+        rest: at the end of a run, roar would rather hash a file than wait for it).
+        Outputs still being written are looked at again later, not waited for."""
         self._queue.join()
 
     def finish(self) -> dict[str, HashCacheEntry]:
@@ -93,29 +121,42 @@ class EarlyHasher:
     def _work(self) -> None:
         with contextlib.suppress(OSError):  # nice 19 for this thread only (Linux)
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-        seen: set[str] = set()
         directories: dict[str, str] = {}
-        accept: Callable[[str], bool] | None = None
+        seen_inputs: set[str] = set()
+        accept: Accept | None = None
         try:
             while True:
-                batch = self._queue.get()
+                try:
+                    batch = self._queue.get(timeout=self._recheck_s if self._waiting else None)
+                except queue.Empty:
+                    self._look_at_waiting()
+                    continue
                 try:
                     if batch is None or self._stop.is_set():
                         return
-                    for raw in batch:
-                        if self._stop.is_set():
-                            break
+                    reads, writes = batch
+                    if accept is None:
+                        # Only now, with the command running: an import here while roar
+                        # forks the command would hold the fork up (fork waits for imports).
+                        accept = self._make_accept()
+                        if self._racy_window_ns is None:
+                            from roar.hashing.hasher import RACY_WINDOW_NS
+
+                            self._racy_window_ns = RACY_WINDOW_NS
+                    for raw in reads:
                         path = _resolved(raw, directories)
-                        if path in seen:
-                            continue
-                        seen.add(path)
-                        if accept is None:
-                            accept = self._make_accept()
-                        if accept(path):
-                            self._consider(path)
+                        if path not in seen_inputs and not self._stop.is_set():
+                            seen_inputs.add(path)
+                            if accept(path, False):
+                                self._consider_input(path)
+                    for raw in writes:
+                        path = _resolved(raw, directories)
+                        if path not in self._waiting and accept(path, True):
+                            self._waiting[path] = (time.monotonic(), 0.0)
+                    self._look_at_waiting()
                 finally:
                     self._queue.task_done()
-        except Exception:  # noqa: BLE001, S110 - early hashing is a head start, never a need
+        except Exception:  # noqa: BLE001 - early hashing is a head start, never a need
             self._drop_the_rest()
         finally:
             if self._cache is not None:
@@ -128,35 +169,71 @@ class EarlyHasher:
             self._queue.task_done()
         self._queue.task_done()
 
-    def _consider(self, path: str) -> None:
-        if self._racy_window_ns is None:
-            from roar.hashing.hasher import RACY_WINDOW_NS
-
-            self._racy_window_ns = RACY_WINDOW_NS
-        stat_time = self._clock()
+    def _consider_input(self, path: str) -> None:
+        stat_time = self._clock()  # before the stat, as the racy rule needs
         try:
-            before = os.stat(path)
+            st = os.stat(path)
         except OSError:
             return
-        if not stat.S_ISREG(before.st_mode) or before.st_size < self._min_bytes:
+        if not stat.S_ISREG(st.st_mode) or st.st_size < self._min_bytes:
             return
-        if stat_time - max(before.st_mtime_ns, before.st_ctime_ns) <= self._racy_window_ns:
-            return  # changed too recently to be trusted later: the end hashes it
+        assert self._racy_window_ns is not None
+        if stat_time - max(st.st_mtime_ns, st.st_ctime_ns) <= self._racy_window_ns:
+            # written just before the run (the step before this one): hashed once it rests
+            self._waiting.setdefault(path, (time.monotonic() + self._recheck_s, 0.0))
+            return
         if self._cache is None and self._open_cache is not None:
             self._cache = self._open_cache()
         if self._cache is not None:
             known = self._cache.lookup_hashes([path]).get(path)
-            if known is not None and _signature(before) == _entry_signature(known):
+            if known is not None and _signature(st) == _entry_signature(known):
                 return  # the cache answers at the end already
+        self._hash(path, st)
+
+    def _look_at_waiting(self) -> None:
+        now = time.monotonic()
+        for path, (due, quiet_s) in list(self._waiting.items()):
+            if self._stop.is_set():
+                return
+            if due > now:
+                continue
+            stat_time = self._clock()  # before the stat, as the racy rule needs
+            try:
+                st = os.stat(path)
+            except OSError:
+                del self._waiting[path]  # deleted (a temp file) or renamed away
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                del self._waiting[path]
+                continue
+            assert self._racy_window_ns is not None
+            age_ns = stat_time - max(st.st_mtime_ns, st.st_ctime_ns)
+            if age_ns <= self._racy_window_ns + quiet_s * 1e9:
+                self._waiting[path] = (now + self._recheck_s, quiet_s)
+                continue  # still being written, or only just finished
+            del self._waiting[path]
+            known = self._entries.get(path)
+            if st.st_size < self._min_bytes or (
+                known is not None and _entry_signature(known) == _signature(st)
+            ):
+                continue
+            if not self._hash(path, st):
+                # changed while it was read: written again later, so ask for a longer rest
+                self._waiting[path] = (now + self._recheck_s, max(2 * quiet_s, 2.0))
+
+    def _hash(self, path: str, before: os.stat_result) -> bool:
+        """Hash `path` and keep the digest if its stat did not move meanwhile."""
         digest = self._digest(path)
         if digest is None:
-            return
+            return False
         try:
             after = os.stat(path)
         except OSError:
-            return
-        if _signature(after) == _signature(before):  # unchanged while it was read
-            self._entries[path] = HashCacheEntry(path, *_signature(before), digest)
+            return False
+        if _signature(after) != _signature(before):
+            return False
+        self._entries[path] = HashCacheEntry(path, *_signature(before), digest)
+        return True
 
     def _digest(self, path: str) -> str | None:
         from blake3 import blake3
@@ -194,10 +271,6 @@ class LayeredCache:
         self._below.store_hashes(entries)
 
 
-class _Store(_Lookup, Protocol):
-    def store_hashes(self, entries: Sequence[HashCacheEntry]) -> None: ...
-
-
 def _resolved(path: str, directories: dict[str, str]) -> str:
     """The path with its directories resolved and its name kept, as in the access log;
     `directories` remembers each directory's answer for the rest of the run."""
@@ -208,9 +281,9 @@ def _resolved(path: str, directories: dict[str, str]) -> str:
     return real + "/" + name
 
 
-def _signature(st: os.stat_result) -> tuple[int, int, int, int, int]:
+def _signature(st: os.stat_result) -> Signature:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _entry_signature(entry: HashCacheEntry) -> tuple[int, int, int, int, int]:
+def _entry_signature(entry: HashCacheEntry) -> Signature:
     return (entry.dev, entry.inode, entry.size, entry.mtime_ns, entry.ctime_ns)

@@ -65,12 +65,12 @@ def _load_recording() -> None:
 
 
 def _early_hasher(project: Project, config: Config, root: Path) -> EarlyHasher | None:
-    """Big inputs hashed while the command runs (run/early.py), with the store's cache
-    asked first on a connection of the hasher's own; None when switched off."""
+    """Big inputs and outputs hashed while the command runs (run/early.py), the store's
+    cache asked first on a connection of the hasher's own; None when switched off."""
     if not config.flag("hash.early_inputs"):
         return None
 
-    def make_accept() -> Callable[[str], bool]:
+    def make_accept() -> Callable[[str, bool], bool]:
         from roar.run.recording import early_filter
 
         return early_filter(root, config, None)
@@ -120,7 +120,7 @@ def run_job(
                 env=child_env,
                 control=control,
                 meanwhile=_load_recording,
-                reads=None if early is None else early.opened,
+                opened=None if early is None else early.opened,
             )
         finally:
             early_digests = {} if early is None else early.finish()

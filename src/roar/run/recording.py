@@ -109,11 +109,12 @@ def _filters(
     )
 
 
-def early_filter(root: Path, config: Config, git: GitState | None) -> Callable[[str], bool]:
-    """Would a job record this file as an input? For hashing early: git's rule is left out
-    (it costs a `git ls-files`, and a tracked file hashed for nothing does no harm)."""
+def early_filter(root: Path, config: Config, git: GitState | None) -> Callable[[str, bool], bool]:
+    """Would a job record this file, as an input (False) or an output (True)? For hashing
+    early: git's rule is left out (it costs a `git ls-files`, and a tracked file hashed
+    for nothing does no harm)."""
     filters = _filters(root, config, None)
-    return lambda path: filters.drop_reason(path, is_output=False) is None
+    return lambda path, is_output: filters.drop_reason(path, is_output=is_output) is None
 
 
 def _hash_all(

@@ -18,6 +18,7 @@ from roar.models import TraceCoverage
 from roar.trace.model import AccessLog
 
 __all__ = [
+    "Opened",
     "ForwardSignals",
     "StepControl",
     "TraceResult",
@@ -53,6 +54,10 @@ class StepControl:
     output: int | None = None  # a file descriptor for stdout and stderr (None: roar's own)
 
 
+#: `opened(reads, writes)`: paths a running command opened, as the tracer learns of them.
+Opened = Callable[[Sequence[str], Sequence[str]], object]
+
+
 class Tracer(abc.ABC):
     name: str
     coverage: TraceCoverage
@@ -66,15 +71,16 @@ class Tracer(abc.ABC):
         env: Mapping[str, str],
         control: StepControl | None = None,
         meanwhile: Callable[[], object] | None = None,
-        reads: Callable[[Sequence[str]], object] | None = None,
+        opened: Opened | None = None,
     ) -> TraceResult:
         """Run `argv` to completion with stdio passed through, recording file accesses.
 
         `meanwhile` is roar's own work to do once the command has started, while it runs
-        (see `wait_child`). `reads`, where the tracer can tell as the run goes, is given
-        (from a thread of roar's) batches of paths the command opened for reading only: a
-        hint for work that can start early. What the job did is the access log returned
-        at the end; a tracer that sees the calls only then never calls `reads`."""
+        (see `wait_child`). `opened`, where the tracer can tell as the run goes, is given
+        (from a thread of roar's) batches of paths the command opened: for reading only,
+        and for writing (or renamed, linked, created, truncated). A hint for work that can
+        start early; what the job did is the access log returned at the end. A tracer that
+        sees the calls only then never calls it."""
 
 
 def exit_status(returncode: int) -> tuple[int, int | None]:

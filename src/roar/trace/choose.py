@@ -20,7 +20,7 @@ from typing import Literal, get_args
 
 from roar.errors import TracerUnavailable
 from roar.fsutil import atomic_write_bytes
-from roar.trace.base import StepControl, Tracer, TraceResult
+from roar.trace.base import Opened, StepControl, Tracer, TraceResult
 
 __all__ = [
     "AUTO_ORDER",
@@ -186,17 +186,17 @@ class _FallBack(Tracer):
         env: Mapping[str, str],
         control: StepControl | None = None,
         meanwhile: Callable[[], object] | None = None,
-        reads: Callable[[Sequence[str]], object] | None = None,
+        opened: Opened | None = None,
     ) -> TraceResult:
         try:
             return self.first.run(
-                argv, cwd=cwd, env=env, control=control, meanwhile=meanwhile, reads=reads
+                argv, cwd=cwd, env=env, control=control, meanwhile=meanwhile, opened=opened
             )
         except TracerUnavailable as refused:
             for name in self.later:
                 if probe(name).works:
                     result = _make(name, self.project_root).run(
-                        argv, cwd=cwd, env=env, control=control, meanwhile=meanwhile, reads=reads
+                        argv, cwd=cwd, env=env, control=control, meanwhile=meanwhile, opened=opened
                     )
                     why = refused.fields["detail"]
                     result.notes.insert(0, f"{self.first.name}: {why}; used {name}")

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from roar.trace.base import (
+    Opened,
     StepControl,
     Tracer,
     TraceResult,
@@ -99,7 +100,7 @@ class PythonTracer(Tracer):
         env: Mapping[str, str],
         control: StepControl | None = None,
         meanwhile: Callable[[], object] | None = None,
-        reads: Callable[[Sequence[str]], object] | None = None,  # not told as it goes
+        opened: Opened | None = None,  # not told as it goes
     ) -> TraceResult:
         before = scan_tree(self.project_root)
         with tempfile.TemporaryDirectory(prefix="roar-audit-") as workdir:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from roar.errors import TracerUnavailable
 from roar.models import TraceCoverage
 from roar.trace.base import (
+    Opened,
     StepControl,
     Tracer,
     TraceResult,
@@ -153,22 +154,31 @@ class _Decoder:
             offset += old_length
             self.record(by_number[nr], path, flags, old)
 
-    def read_only_opens(self, records: bytes) -> list[bytes]:
-        """The paths in `records` (the C loop's) opened for reading and nothing else."""
+    def opens(self, records: bytes) -> tuple[list[bytes], list[bytes]]:
+        """The paths in `records` (the C loop's) opened for reading only, and those opened
+        for writing or renamed, linked, created or truncated into place."""
         unpack, size, by_number = _RECORD.unpack_from, _RECORD.size, self.by_number
-        paths = []
+        reads: list[bytes] = []
+        writes: list[bytes] = []
         offset, end = 0, len(records)
         while offset < end:
             nr, path_length, old_length, _pad, flags = unpack(records, offset)
             offset += size
-            if (
-                by_number[nr].kind in ("open", "openat2")
-                and flags & _O_ACCMODE == os.O_RDONLY
-                and not flags & (_WRITE_FLAGS | _NOT_A_FILE)
-            ):
-                paths.append(records[offset : offset + path_length])
+            path = records[offset : offset + path_length]
+            kind = by_number[nr].kind
+            if kind in ("open", "openat2"):
+                if flags & _NOT_A_FILE:
+                    pass
+                elif flags & _O_ACCMODE == os.O_RDONLY and not flags & _WRITE_FLAGS:
+                    reads.append(path)
+                else:
+                    writes.append(path)
+            elif kind != "exec":
+                writes.append(path)
+                if old_length:  # the other name of an exchange
+                    writes.append(records[offset + path_length : offset + path_length + old_length])
             offset += path_length + old_length
-        return paths
+        return reads, writes
 
     def record(self, spec: SyscallSpec, path: bytes, flags: int, old: bytes | None) -> None:
         """What a call on `path` means; `old` is the other name of an exchanging rename."""
@@ -246,11 +256,11 @@ class SeccompTracer(Tracer):
         env: Mapping[str, str],
         control: StepControl | None = None,
         meanwhile: Callable[[], object] | None = None,
-        reads: Callable[[Sequence[str]], object] | None = None,
+        opened: Opened | None = None,
     ) -> TraceResult:
         decoder = _Decoder(self.arch)
         supervisor = _Supervisor(
-            decoder, native_table(decoder.by_number) if self.native_loop else None, reads
+            decoder, native_table(decoder.by_number) if self.native_loop else None, opened
         )
         ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
         program, length, machine = self.program, self.length, self.arch.machine
@@ -314,15 +324,14 @@ class SeccompTracer(Tracer):
 
 class _Stream:
     """Takes the C loop's records while the run goes on, every `period` seconds, and tells
-    `reads` which paths were opened for reading only. The records it took are handed back
-    by close(), in order, for the decoder: it sees every record once, at the end."""
+    `opened` which paths were opened for reading only and which for writing. The records it
+    took are handed back by close(), in order, for the decoder: it sees every record once,
+    at the end."""
 
-    def __init__(
-        self, decoder: _Decoder, reads: Callable[[Sequence[str]], object], period: float = 0.05
-    ) -> None:
+    def __init__(self, decoder: _Decoder, opened: Opened, period: float = 0.05) -> None:
         assert _native is not None
         self.outbox = _native.outbox()
-        self._decoder, self._reads, self._period = decoder, reads, period
+        self._decoder, self._opened, self._period = decoder, opened, period
         self._taken: list[bytes] = []
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="roar-seccomp-stream", daemon=True)
@@ -336,10 +345,10 @@ class _Stream:
             if not chunk:
                 continue
             self._taken.append(chunk)
-            paths = self._decoder.read_only_opens(chunk)
-            if paths:
+            reads, writes = self._decoder.opens(chunk)
+            if reads or writes:
                 with contextlib.suppress(Exception):  # a hint; the run does not depend on it
-                    self._reads([os.fsdecode(path) for path in paths])
+                    self._opened(list(map(os.fsdecode, reads)), list(map(os.fsdecode, writes)))
 
     def close(self) -> bytes:
         self._done.set()
@@ -363,11 +372,11 @@ class _Supervisor:
         self,
         decoder: _Decoder,
         native: bytes | None = None,
-        reads: Callable[[Sequence[str]], object] | None = None,
+        opened: Opened | None = None,
     ) -> None:
         self.decoder = decoder
         self.native = native  # the C loop's syscall table, or None for the Python loop
-        self.reads = reads  # told of read-only opens as they come (the C loop only)
+        self.opened = opened  # told of opens as they come (the C loop only)
         self.receive_error: OSError | None = None  # the listener never arrived
         self.install_errno: int | None = None
         self.synchronous = True
@@ -397,7 +406,7 @@ class _Supervisor:
 
     def _native_loop(self, listener: Listener, table: bytes) -> None:
         assert _native is not None
-        stream = None if self.reads is None else _Stream(self.decoder, self.reads)
+        stream = None if self.opened is None else _Stream(self.decoder, self.opened)
         try:
             records, complete = _native.serve(
                 listener.fd, table, None if stream is None else stream.outbox

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from roar.errors import TracerUnavailable
 from roar.trace.base import (
+    Opened,
     StepControl,
     Tracer,
     TraceResult,
@@ -68,7 +69,7 @@ class StraceTracer(Tracer):
         env: Mapping[str, str],
         control: StepControl | None = None,
         meanwhile: Callable[[], object] | None = None,
-        reads: Callable[[Sequence[str]], object] | None = None,  # not told as it goes
+        opened: Opened | None = None,  # not told as it goes
     ) -> TraceResult:
         log = AccessLog()
         parser = StraceParser(log, cwd)
