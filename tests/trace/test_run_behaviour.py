@@ -82,7 +82,13 @@ def test_ctrl_c_reaches_the_child_and_the_job_is_recorded(ws: Workspace) -> None
         assert time.monotonic() < deadline, "the child never started"
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        state = _group_state(proc.pid)  # what each process and thread waits in
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"roar run did not end after Ctrl-C; its process group:\n{state}")
     assert proc.returncode == 130
     assert "interrupted by SIGINT" in err
     with ws.project.open_store() as store:
@@ -90,6 +96,25 @@ def test_ctrl_c_reaches_the_child_and_the_job_is_recorded(ws: Workspace) -> None
         outputs = {ref.path for ref in store.job_outputs(job.id)}
     assert (job.exit_code, job.notes) == (130, "interrupted by SIGINT")
     assert "interrupted.txt" in outputs
+
+
+def _group_state(pgid: int) -> str:
+    """Every process of group `pgid` and what each of its threads waits in (wchan)."""
+    lines = []
+    for pid in sorted(int(p) for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            if os.getpgid(pid) != pgid:
+                continue
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            threads = []
+            for tid in sorted(os.listdir(f"/proc/{pid}/task")):
+                comm = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+                wchan = Path(f"/proc/{pid}/task/{tid}/wchan").read_text().strip()
+                threads.append(f"{tid}:{comm}:{wchan or '-'}")
+            lines.append(f"{pid} {command.strip()} [{', '.join(threads)}]")
+        except OSError:
+            continue
+    return "\n".join(lines) or "(no process left)"
 
 
 def test_sigterm_to_roar_is_forwarded(ws: Workspace) -> None:
