@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,10 @@ def ray_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 def ray_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     import ray
 
+    # Ray Train installs a SIGINT handler in the driver (this test process) and leaves it:
+    # put back what was there, for the tests that run after these in the same process.
+    sigint = signal.getsignal(signal.SIGINT)
+
     ray.init(
         num_cpus=1,
         include_dashboard=False,
@@ -59,6 +64,7 @@ def ray_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
+        signal.signal(signal.SIGINT, sigint)
 
 
 def _train_loop(config: dict[str, Any]) -> None:

@@ -73,6 +73,10 @@ def test_ctrl_c_reaches_the_child_and_the_job_is_recorded(ws: Workspace) -> None
         [ROAR, "run", PY, "slow.py"],
         cwd=ws.root,
         start_new_session=True,  # a process group of its own, like a terminal job
+        # A foreground job of an interactive shell gets Ctrl-C. The suite itself may run
+        # where SIGINT is ignored (a background job of a script, `nohup ... &`), which
+        # every child would inherit: then neither roar nor the command could be stopped so.
+        preexec_fn=_sigint_as_in_a_terminal,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -96,6 +100,10 @@ def test_ctrl_c_reaches_the_child_and_the_job_is_recorded(ws: Workspace) -> None
         outputs = {ref.path for ref in store.job_outputs(job.id)}
     assert (job.exit_code, job.notes) == (130, "interrupted by SIGINT")
     assert "interrupted.txt" in outputs
+
+
+def _sigint_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _group_state(pgid: int) -> str:
