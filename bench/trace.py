@@ -33,7 +33,7 @@ timed rounds, each tool in a rotating order; the table shows medians. The worklo
 (f) `true`: the fixed cost of every `roar run`.
 (g) read a 1 GiB input in 1 MiB chunks, then about 1 s of CPU, as a training step reads
     its data and then computes; no target. roar hashes inputs it has not seen while the
-    command runs (seccomp tracer; `hash.early_inputs`), so the input costs next to
+    command runs (seccomp tracer; `hash.early`), so the input costs next to
     nothing; roar-strace, which learns of the read only at the end, hashes it afterwards
     and shows what that costs. Before every run the input's ctime is moved and the run
     waits out roar's 2 s racy window, so no tool's cache already knows it; afterwards

@@ -92,11 +92,12 @@ SETTINGS: Mapping[str, Setting] = _declare(
         "Drop files under /tmp and $TMPDIR (never those inside the project).",
     ),
     Setting(
-        "hash.early_inputs",
+        "hash.early",
         "bool",
         True,
-        "Hash big inputs (4 MiB and up) while the command still runs, on a low-priority "
-        "thread (seccomp tracer); off: everything is hashed after the run.",
+        "Hash big files (4 MiB and up) while the command still runs, on a low-priority "
+        "thread: inputs at once, outputs once they rest (seccomp tracer); off: everything "
+        "is hashed after the run.",
     ),
     Setting(
         "reproduce.collect_sources",

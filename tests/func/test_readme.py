@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -64,9 +65,18 @@ def test_test_runner_fails_on_failing_and_on_missing_tests(
     passing.mkdir()
     (passing / "test_y.py").write_text("def test_passes():\n    assert 1 == 1\n")
 
+    # Only xdist matters here: the other plugins of this venv would cost each worker seconds
+    # of start-up, three runs over.
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    plugins = ["-p", "xdist.plugin"] if workers else []
+
     def code(directory: Path) -> int:
         return subprocess.run(
-            [*runner, str(directory)], cwd=directory, capture_output=True, check=False
+            [*runner, *plugins, str(directory)],
+            cwd=directory,
+            capture_output=True,
+            check=False,
+            env=env,
         ).returncode
 
     assert code(failing) == 1

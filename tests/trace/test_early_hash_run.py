@@ -98,7 +98,7 @@ def test_switched_off_the_end_hashes_everything(
 ) -> None:
     hashed_at_end = end_hashed(monkeypatch)
     (early_ws.root / "marker").touch()  # nothing will be considered early: no wait
-    monkeypatch.setenv("ROAR_HASH_EARLY_INPUTS", "false")
+    monkeypatch.setenv("ROAR_HASH_EARLY", "false")
     traced = early_ws.trace(["sh", "-c", "cat big.bin > /dev/null"])
     assert traced.hash_of("big.bin") == hash_file(early_ws.root / "big.bin")
     assert str(early_ws.root / "big.bin") in hashed_at_end

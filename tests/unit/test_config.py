@@ -24,7 +24,7 @@ DESIGN_KEYS = {
     "filters.ignore_package_reads": True,
     "filters.ignore_torch_cache": True,
     "filters.ignore_tmp_files": True,
-    "hash.early_inputs": True,
+    "hash.early": True,
     "reproduce.collect_sources": False,
     "reproduce.collect_max_mb": 1024,
     "glaas.url": None,

@@ -67,7 +67,7 @@ def _load_recording() -> None:
 def _early_hasher(project: Project, config: Config, root: Path) -> EarlyHasher | None:
     """Big inputs and outputs hashed while the command runs (run/early.py), the store's
     cache asked first on a connection of the hasher's own; None when switched off."""
-    if not config.flag("hash.early_inputs"):
+    if not config.flag("hash.early"):
         return None
 
     def make_accept() -> Callable[[str, bool], bool]:
