@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
@@ -20,6 +21,7 @@ __all__ = [
     "TraceCoverage",
     "VALUE_PATH_PREFIX",
     "is_value_path",
+    "stat_key",
 ]
 
 #: Jobs record values a task returned or was passed (stored in .roar/objects, not on disk)
@@ -119,6 +121,21 @@ class HashCacheEntry(NamedTuple):
     mtime_ns: int
     ctime_ns: int
     hash: str
+
+    @classmethod
+    def of(cls, path: str, st: os.stat_result, digest: str) -> HashCacheEntry:
+        """The entry for `digest` of the file at `path` as `st` saw it."""
+        return cls(path, *stat_key(st), digest)
+
+    def matches(self, st: os.stat_result) -> bool:
+        """Whether `st` shows the file exactly as it was when this entry was made."""
+        return stat_key(st) == (self.dev, self.inode, self.size, self.mtime_ns, self.ctime_ns)
+
+
+def stat_key(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    """What identifies a file's content for the hash cache: device, inode, size, mtime
+    and ctime (see HashCacheEntry)."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def is_value_path(path: str) -> bool:

@@ -19,7 +19,7 @@ from roar.errors import HashError
 from roar.hashing.cache import HashCache
 from roar.hashing.digest import BIG_FILE_BYTES, hash_bytes, hash_file
 from roar.hashing.tree import EntryKind, tree_digest
-from roar.models import HashCacheEntry
+from roar.models import HashCacheEntry, stat_key
 
 __all__ = ["RACY_WINDOW_NS", "Hasher", "PathDigest", "ProgressSink"]
 
@@ -67,24 +67,6 @@ def _stat(path: str) -> os.stat_result:
         raise HashError("no such file or directory", path=path) from None
     except OSError as exc:
         raise HashError(exc.strerror or str(exc), path=path) from exc
-
-
-def _cache_entry(item: _File, digest: str) -> HashCacheEntry:
-    st = item.st
-    return HashCacheEntry(
-        path=item.path,
-        dev=st.st_dev,
-        inode=st.st_ino,
-        size=st.st_size,
-        mtime_ns=st.st_mtime_ns,
-        ctime_ns=st.st_ctime_ns,
-        hash=digest,
-    )
-
-
-def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
-    fields = ("st_dev", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns")
-    return all(getattr(a, name) == getattr(b, name) for name in fields)
 
 
 class Hasher:
@@ -164,7 +146,7 @@ class Hasher:
         known = self._cache.lookup_hashes(list(files))
         for path, entry in known.items():
             item = files.get(path)
-            if item is not None and _matches(item.st, entry):
+            if item is not None and entry.matches(item.st):
                 item.hash, item.cached = entry.hash, True
 
     def _hash_missing(self, files: dict[str, _File], stat_time: int) -> None:
@@ -215,8 +197,8 @@ class Hasher:
                 after = os.stat(item.path)
             except OSError:
                 continue
-            if _same_file(item.st, after):  # unchanged while we read it
-                fresh.append(_cache_entry(item, item.hash))
+            if stat_key(item.st) == stat_key(after):  # unchanged while we read it
+                fresh.append(HashCacheEntry.of(item.path, item.st, item.hash))
         if fresh:
             self._cache.store_hashes(fresh)
 
@@ -237,16 +219,6 @@ class Hasher:
             size += digest.size
             cached = cached and digest.cached
         return PathDigest(node.path, tree_digest(entries), size, "dir", cached)
-
-
-def _matches(st: os.stat_result, entry: HashCacheEntry) -> bool:
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == (
-        entry.dev,
-        entry.inode,
-        entry.size,
-        entry.mtime_ns,
-        entry.ctime_ns,
-    )
 
 
 def _hash_one(item: _File, advance: Callable[[int], None] | None) -> str:

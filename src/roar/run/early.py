@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
-from roar.models import HashCacheEntry
+from roar.models import HashCacheEntry, stat_key
 
 __all__ = ["EARLY_MIN_BYTES", "EarlyHasher", "LayeredCache"]
 
@@ -41,8 +41,6 @@ EARLY_MIN_BYTES = 4 << 20
 _READ_BYTES = 4 << 20
 #: How often outputs that are still being written are looked at again.
 _RECHECK_S = 0.5
-
-Signature = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
 
 
 class _Lookup(Protocol):
@@ -186,7 +184,7 @@ class EarlyHasher:
             self._cache = self._open_cache()
         if self._cache is not None:
             known = self._cache.lookup_hashes([path]).get(path)
-            if known is not None and _signature(st) == _entry_signature(known):
+            if known is not None and known.matches(st):
                 return  # the cache answers at the end already
         self._hash(path, st)
 
@@ -213,9 +211,7 @@ class EarlyHasher:
                 continue  # still being written, or only just finished
             del self._waiting[path]
             known = self._entries.get(path)
-            if st.st_size < self._min_bytes or (
-                known is not None and _entry_signature(known) == _signature(st)
-            ):
+            if st.st_size < self._min_bytes or (known is not None and known.matches(st)):
                 continue
             if not self._hash(path, st):
                 # changed while it was read: written again later, so ask for a longer rest
@@ -230,9 +226,9 @@ class EarlyHasher:
             after = os.stat(path)
         except OSError:
             return False
-        if _signature(after) != _signature(before):
+        if stat_key(after) != stat_key(before):
             return False
-        self._entries[path] = HashCacheEntry(path, *_signature(before), digest)
+        self._entries[path] = HashCacheEntry.of(path, before, digest)
         return True
 
     def _digest(self, path: str) -> str | None:
@@ -279,11 +275,3 @@ def _resolved(path: str, directories: dict[str, str]) -> str:
     if real is None:
         real = directories[directory] = os.path.realpath(directory or "/").rstrip("/")
     return real + "/" + name
-
-
-def _signature(st: os.stat_result) -> Signature:
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-def _entry_signature(entry: HashCacheEntry) -> Signature:
-    return (entry.dev, entry.inode, entry.size, entry.mtime_ns, entry.ctime_ns)

@@ -73,7 +73,7 @@ def _early_hasher(project: Project, config: Config, root: Path) -> EarlyHasher |
     def make_accept() -> Callable[[str, bool], bool]:
         from roar.run.recording import early_filter
 
-        return early_filter(root, config, None)
+        return early_filter(root, config)
 
     return EarlyHasher(make_accept, lambda: project.open_store(config))
 

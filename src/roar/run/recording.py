@@ -109,7 +109,7 @@ def _filters(
     )
 
 
-def early_filter(root: Path, config: Config, git: GitState | None) -> Callable[[str, bool], bool]:
+def early_filter(root: Path, config: Config) -> Callable[[str, bool], bool]:
     """Would a job record this file, as an input (False) or an output (True)? For hashing
     early: git's rule is left out (it costs a `git ls-files`, and a tracked file hashed
     for nothing does no harm)."""
