@@ -91,6 +91,31 @@ def test_ckpt_list_on_s3(s3_env: SeaweedServer, tmp_path: Path) -> None:
     assert ids[1] in listed.stdout
 
 
+def test_each_store_reads_its_credentials_afresh(
+    s3_env: SeaweedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stores in one process share botocore's parsed data (the S3 model), never its
+    credentials: a store opened after the key changed uses the new key."""
+    from roar.checkpoints.backends import BackendSettings
+    from roar.checkpoints.backends.s3 import S3Backend
+
+    url = f"s3://{s3_env.bucket}/creds-{tmp_path.name}"
+    good = Client(url, cache_dir=tmp_path / "a")
+    first = S3Backend.from_url(url, BackendSettings(endpoint_url=s3_env.endpoint))
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    bad = Client(url, cache_dir=tmp_path / "b", max_retries=0)
+    second = S3Backend.from_url(url, BackendSettings(endpoint_url=s3_env.endpoint))
+    try:
+        assert good.list_refs() == []
+        with pytest.raises(BackendError, match="check the credentials") as caught:
+            bad.list_refs()
+        assert caught.value.code in ("SignatureDoesNotMatch", "AccessDenied")
+        assert first._s3._loader is second._s3._loader
+    finally:
+        good.close()
+        bad.close()
+
+
 def test_unknown_url_scheme(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedStoreUrl, match="unknown scheme 'gs'"):
         Client("gs://bucket/prefix", cache_dir=tmp_path)

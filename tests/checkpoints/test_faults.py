@@ -116,13 +116,15 @@ def _run_kills(url: str, tmp_path: Path, timed: int, pointed: int, save_seconds:
         for rel, data in _content(0).items():
             (source / rel).parent.mkdir(parents=True, exist_ok=True)
             (source / rel).write_bytes(data)
+        ckpt.save(source, message="0")  # the first save also opens the store
         began = time.monotonic()
         ckpt.save(source, message="0")
         # Kill delays span about three saves as measured here: on a loaded machine a save
         # takes several times longer, and every kill would land before the first finished.
         save_seconds = max(save_seconds, time.monotonic() - began)
         finished: list[str] = []
-        plan = [None] * timed + [rng.choice(POINTS) for _ in range(pointed)]
+        # every point of the protocol gets its share of the kills, in a random order
+        plan = [None] * timed + [POINTS[i % len(POINTS)] for i in range(pointed)]
         rng.shuffle(plan)
         saves_per_timed_kill = []
         for point in plan:
@@ -150,8 +152,10 @@ def test_sigkill_local_writer(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("s3_env")
 def test_sigkill_s3_writer(tmp_path: Path) -> None:
     url = f"s3://ckpt/kills-{tmp_path.name}"
-    kills = _run_kills(url, tmp_path, timed=40, pointed=25, save_seconds=0.05)
-    assert kills == 65
+    # Fewer kills than on disk: every S3 save is several round trips, and the protocol
+    # itself is the same code the local test kills 160 times; each point is still hit.
+    kills = _run_kills(url, tmp_path, timed=24, pointed=16, save_seconds=0.05)
+    assert kills == 40
 
 
 # ---------------------------------------------------------------- concurrent writers
