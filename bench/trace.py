@@ -7,6 +7,9 @@ runs, in one go and with the rounds interleaved, as:
 - roar: `roar run -q CMD` with this repository's roar, in a project made by `roar init`
   (`auto` picks the seccomp tracer where the kernel allows it);
 - roar-strace: the same with `--tracer strace` (ptrace), for comparison; no target;
+- roar-late: roar with `hash.early` off (ROAR_HASH_EARLY=false): everything is hashed after
+  the command, as before early hashing; the baseline that shows what hashing during the
+  run saves; no target;
 - reprozip: `reprozip trace --dont-identify-packages --overwrite -d DIR CMD` (ReproZip 1.3.2,
   ptrace-based, records every file access in its own SQLite trace);
 - roar-cli: `roar run -q --tracer ptrace --no-tracer-fallback CMD` with the published
@@ -33,10 +36,10 @@ timed rounds, each tool in a rotating order; the table shows medians. The worklo
 (f) `true`: the fixed cost of every `roar run`.
 (g) read a 1 GiB input in 1 MiB chunks, then about 1 s of CPU, as a training step reads
     its data and then computes; no target. roar hashes inputs it has not seen while the
-    command runs (seccomp tracer; `hash.early`), so the input costs next to
-    nothing; roar-strace, which learns of the read only at the end, hashes it afterwards
-    and shows what that costs. Before every run the input's ctime is moved and the run
-    waits out roar's 2 s racy window, so no tool's cache already knows it; afterwards
+    command runs (`hash.early`, seccomp and strace tracers), so the input costs next to
+    nothing; roar-late hashes it afterwards and shows what that costs. Before every run
+    the input's ctime is moved and the run waits out roar's 2 s racy window, so no tool's
+    cache already knows it; afterwards
     roar's recorded hash must be the file's BLAKE3, or the benchmark stops with exit 2.
 
 The last column puts roar next to ReproZip, measured in the same run: roar's overhead as a
@@ -460,6 +463,12 @@ def make_tools(path_env: dict[str, str], with_peers: bool) -> list[Tool]:
             path_env,
             peer=False,
         ),
+        Tool(
+            "roar-late",
+            lambda _w, cmd: [roar, "run", "-q", *cmd],
+            {**path_env, "ROAR_HASH_EARLY": "false"},
+            peer=False,
+        ),
     ]
     if not with_peers:
         return tools
@@ -512,7 +521,7 @@ def prepare_tool(tool: Tool, template: Path, scratch: Path) -> None:
     if tool.unavailable is not None:
         return
     setup: list[list[str]] = []
-    if tool.name in ("roar", "roar-strace"):
+    if tool.name in ("roar", "roar-strace", "roar-late"):
         setup = [[str(Path(sys.executable).parent / "roar"), "init"]]
     elif tool.name.startswith("roar-cli"):
         roar_cli = tool.wrap(tool.workdir, [])[0]

@@ -1,5 +1,6 @@
 """`roar run` hashes a big input while the command runs, and only trusts that digest when
-the file is still the same at the end."""
+the file is still the same at the end. Both tracers that stream (seccomp and strace) tell
+roar of the files as the command opens them."""
 
 from __future__ import annotations
 
@@ -19,9 +20,15 @@ MIB = 1 << 20
 WAIT = "i=0; while [ ! -e marker ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done"
 
 
+#: The tests that depend on the tracer's stream run on both tracers that have one.
+BOTH_TRACERS = pytest.mark.parametrize("early_ws", ["seccomp", "strace"], indirect=True)
+
+
 @pytest.fixture
-def early_ws(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    ws.tracer = "seccomp"
+def early_ws(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Workspace:
+    ws.tracer = getattr(request, "param", "seccomp")
     ws.write("big.bin", os.urandom(6 * MIB))
     time.sleep(2.1)  # older than the racy window, as a dataset on disk is
     consider = EarlyHasher._consider_input
@@ -57,6 +64,7 @@ def end_hashed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+@BOTH_TRACERS
 def test_a_big_input_read_early_is_not_hashed_again(
     early_ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -70,6 +78,7 @@ def test_a_big_input_read_early_is_not_hashed_again(
     assert cached[str(early_ws.root / "big.bin")].hash == traced.hash_of("big.bin")
 
 
+@BOTH_TRACERS
 def test_a_big_input_changed_after_it_was_read_is_hashed_again(
     early_ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -81,6 +90,7 @@ def test_a_big_input_changed_after_it_was_read_is_hashed_again(
     assert str(early_ws.root / "big.bin") in hashed_at_end
 
 
+@BOTH_TRACERS
 def test_a_big_output_left_alone_is_hashed_before_the_end(
     early_ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:

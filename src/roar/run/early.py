@@ -3,7 +3,7 @@
 A training run reads its data long before it ends, and writes checkpoints long before it
 ends. Hashing all of them only afterwards makes the user wait a second time for bytes the
 machine already moved: seconds per gigabyte. The tracer tells roar, as the run goes, which
-files the command opened for reading and which for writing (seccomp tracer only). This
+files the command opened for reading and which for writing (seccomp and strace). This
 hasher takes the big ones roar would record (4 MiB and up) and hashes them on a thread at
 the lowest CPU priority, so the command keeps what it needs:
 

@@ -338,13 +338,15 @@ class _Stream:
         self._thread.start()
 
     def _run(self) -> None:
-        told = True
-        while told:
-            told = not self._done.wait(self._period)
+        running = True
+        while running:
+            running = not self._done.wait(self._period)
             chunk = _native.take(self.outbox)
             if not chunk:
                 continue
             self._taken.append(chunk)
+            if not running:
+                break  # the run is over: work started now would only be cut short
             reads, writes = self._decoder.opens(chunk)
             if reads or writes:
                 with contextlib.suppress(Exception):  # a hint; the run does not depend on it

@@ -1,7 +1,9 @@
 """The primary tracer: system strace, its output streamed through a FIFO and parsed live.
 
 Nothing is written to disk but the FIFO's name, and memory stays bounded by the number of
-distinct paths, so a job may open millions of files.
+distinct paths, so a job may open millions of files. Since the trace is parsed as it
+comes, the paths the command opens are told (`opened`) while it runs, like the seccomp
+tracer does.
 """
 
 from __future__ import annotations
@@ -69,9 +71,13 @@ class StraceTracer(Tracer):
         env: Mapping[str, str],
         control: StepControl | None = None,
         meanwhile: Callable[[], object] | None = None,
-        opened: Opened | None = None,  # not told as it goes
+        opened: Opened | None = None,
     ) -> TraceResult:
         log = AccessLog()
+        teller = None
+        if opened is not None:
+            log = telling = _TellingLog()
+            teller = _Teller(telling, opened)
         parser = StraceParser(log, cwd)
         workdir = tempfile.mkdtemp(prefix="roar-strace-")
         fifo = os.path.join(workdir, "trace.fifo")
@@ -102,6 +108,8 @@ class StraceTracer(Tracer):
             _unblock_reader(fifo, reader)
             reader.join()
         finally:
+            if teller is not None:
+                teller.close()
             shutil.rmtree(workdir, ignore_errors=True)
         if errors:
             raise errors[0]
@@ -118,3 +126,56 @@ def _unblock_reader(fifo: str, reader: threading.Thread) -> None:
     if reader.is_alive():
         with contextlib.suppress(OSError):
             os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+class _TellingLog(AccessLog):
+    """An access log that also notes each path the first time it is read, or written
+    (again, after a delete), for `_Teller` to pass on. Fed by the reader thread only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+        self.news: list[tuple[str, bool]] = []  # (path, written)
+
+    def read(self, path: str) -> None:
+        state = self.paths.get(path)
+        if state is None or not state.read:
+            with self.lock:
+                self.news.append((path, False))
+        super().read(path)
+
+    def write(self, path: str) -> None:
+        state = self.paths.get(path)
+        if state is None or not state.write_intent or state.deleted:
+            with self.lock:
+                self.news.append((path, True))
+        super().write(path)
+
+
+class _Teller:
+    """Every `period` seconds, tells `opened` what the log noted since: paths opened for
+    reading only, and paths written. A path both read and written counts as written, as
+    the seccomp tracer counts a read-write open. A hint: errors in `opened` are dropped."""
+
+    def __init__(self, log: _TellingLog, opened: Opened, period: float = 0.05) -> None:
+        self._log, self._opened, self._period = log, opened, period
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="roar-strace-teller", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._done.wait(self._period):
+            with self._log.lock:
+                news, self._log.news = self._log.news, []
+            if not news:
+                continue
+            written = {path for path, write in news if write}
+            reads = [path for path, write in news if not write and path not in written]
+            with contextlib.suppress(Exception):
+                self._opened(reads, list(dict.fromkeys(p for p, w in news if w)))
+
+    def close(self) -> None:
+        """After the run: the last news go to nobody. The access log has them all, and
+        work started now would only be cut short."""
+        self._done.set()
+        self._thread.join()

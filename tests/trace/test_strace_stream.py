@@ -1,0 +1,120 @@
+"""The strace tracer tells `opened` of the files a command opens while it runs (it parses
+the trace as it comes), and what it tells never changes the access log."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from roar.trace.strace_tracer import StraceTracer, _Teller, _TellingLog
+
+PY = sys.executable
+
+
+def test_opens_are_told_while_the_command_runs(tmp_path: Path) -> None:
+    """The command waits for a marker that only the callback leaves, once it has heard of
+    in1.txt as read; out.txt is told as written, before the command ends."""
+    (tmp_path / "in1.txt").write_text("1")
+    (tmp_path / "in2.txt").write_text("2")
+    told: list[str] = []
+    written: list[str] = []
+
+    def opened(reads: list[str], writes: list[str]) -> None:
+        told.extend(reads)
+        written.extend(writes)
+        if any(p.endswith("/in1.txt") for p in reads):
+            (tmp_path / "marker").touch()
+
+    script = (
+        "cat in1.txt > /dev/null; i=0;"
+        " while [ ! -e marker ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done;"
+        " [ -e marker ] && cat in2.txt > out.txt; sleep 0.3"
+    )
+    result = StraceTracer().run(
+        ["sh", "-c", script], cwd=str(tmp_path), env={"PATH": "/usr/bin:/bin"}, opened=opened
+    )
+    assert result.exit_code == 0
+    assert str(tmp_path / "in1.txt") in told
+    assert str(tmp_path / "out.txt") in written
+    assert str(tmp_path / "out.txt") not in told
+    paths = result.log.paths
+    assert paths[str(tmp_path / "in2.txt")].read
+    assert paths[str(tmp_path / "out.txt")].write_intent
+
+
+def test_telling_changes_nothing_in_the_log(tmp_path: Path) -> None:
+    """The same command traced with and without `opened` (one that fails every time, too)
+    gives the same access log, and every file is told once."""
+    for i in range(300):
+        (tmp_path / f"f{i}.txt").write_text(str(i))
+    program = (
+        "import time\n"
+        "for i in range(300):\n"
+        "    open(f'f{i}.txt').read()\n"
+        "    if i == 150: time.sleep(0.2)\n"
+        "open('w.txt', 'w').write('x')\n"
+        "time.sleep(0.2)\n"
+    )
+
+    def trace(opened: object) -> dict[str, tuple[bool, bool, bool]]:
+        result = StraceTracer().run(
+            [PY, "-c", program],
+            cwd=str(tmp_path),
+            env=dict(os.environ),
+            opened=opened,  # type: ignore[arg-type]
+        )
+        assert result.exit_code == 0
+        return {p: (s.read, s.write_intent, s.deleted) for p, s in result.log.paths.items()}
+
+    reads: list[str] = []
+    writes: list[str] = []
+
+    def failing(_reads: list[str], _writes: list[str]) -> None:
+        raise RuntimeError("a broken listener")
+
+    plain = trace(None)
+    assert trace(lambda r, w: (reads.extend(r), writes.extend(w))) == plain
+    assert trace(failing) == plain
+    inputs = [str(tmp_path / f"f{i}.txt") for i in range(300)]
+    assert sorted(p for p in reads if p in inputs) == sorted(inputs)  # each once
+    assert writes.count(str(tmp_path / "w.txt")) == 1
+
+
+def test_the_log_notes_each_path_once_until_it_is_deleted() -> None:
+    log = _TellingLog()
+    log.read("/p/a")
+    log.read("/p/a")
+    log.write("/p/b")
+    log.write("/p/b")
+    log.remove("/p/b")
+    log.write("/p/b")  # created again after a delete: new content to hash
+    log.rename("/p/b", "/p/c")
+    assert log.news == [("/p/a", False), ("/p/b", True), ("/p/b", True), ("/p/c", True)]
+
+
+@pytest.mark.parametrize(
+    ("news", "reads", "writes"),
+    [
+        ([("/a", False), ("/b", True)], ["/a"], ["/b"]),
+        ([("/a", False), ("/a", True)], [], ["/a"]),  # a read-write open counts as written
+        ([("/a", True), ("/b", True), ("/a", True)], [], ["/a", "/b"]),
+    ],
+)
+def test_the_teller_sorts_news_into_reads_and_writes(
+    news: list[tuple[str, bool]], reads: list[str], writes: list[str]
+) -> None:
+    log = _TellingLog()
+    told: list[tuple[list[str], list[str]]] = []
+    log.news = list(news)
+    teller = _Teller(log, lambda r, w: told.append((list(r), list(w))), period=0.01)
+    for _ in range(500):
+        if told:
+            break
+        os.sched_yield()
+        teller._done.wait(0.01)
+    teller.close()
+    assert told == [(reads, writes)]
+    assert log.news == []
