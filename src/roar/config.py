@@ -12,9 +12,8 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from roar.errors import ConfigError, CorruptConfigFile, InvalidConfigValue, UnknownConfigKey
 from roar.fsutil import atomic_write_bytes
@@ -39,8 +38,7 @@ Source = Literal["default", "user", "project", "env", "flag"]
 Value = bool | int | str | None
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     key: str
     type_name: Literal["bool", "int", "str", "url"]
     default: Value
@@ -270,16 +268,14 @@ def _check_file_value(setting: Setting, value: object, path: Path) -> Value:
     raise InvalidConfigValue(setting.key, f"a {kind}", value, origin=str(path))
 
 
-@dataclass(frozen=True)
-class ConfigValue:
+class ConfigValue(NamedTuple):
     setting: Setting
     value: Value
     source: Source
     origin: str | None = None  # file path or env var name
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     values: Mapping[str, ConfigValue]
     warnings: tuple[str, ...] = ()
 

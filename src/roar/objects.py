@@ -7,7 +7,6 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,15 +20,14 @@ __all__ = ["ObjectStore", "StagedObject"]
 _STAGING_PREFIX = ".staging-"
 
 
-@dataclass
 class StagedObject:
     """Bytes written and hashed under a temporary name in the store, not yet visible under
     their hash: `publish` moves them into place, `discard` drops them."""
 
-    temp: Path
-    digest: str
-    size: int
-    _store: ObjectStore
+    __slots__ = ("_store", "digest", "size", "temp")
+
+    def __init__(self, temp: Path, digest: str, size: int, store: ObjectStore) -> None:
+        self.temp, self.digest, self.size, self._store = temp, digest, size, store
 
     def publish(self) -> bool:
         """Move into place; False when the content was already stored (the copy is dropped)."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from roar.config import Config, load_config, project_config_path
 from roar.errors import NotInitialized, ProjectError, SchemaMissing
@@ -30,8 +29,7 @@ _CONFIG_HEADER = b"""\
 """
 
 
-@dataclass(frozen=True)
-class Project:
+class Project(NamedTuple):
     root: Path
 
     @property
@@ -105,13 +103,12 @@ def find_git_root(start: Path) -> Path | None:
     return None
 
 
-@dataclass
-class InitResult:
+class InitResult(NamedTuple):
     project: Project
     created: bool
     git_root: Path | None
+    notes: list[str]
     enclosing: Project | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def init_project(
@@ -130,7 +127,7 @@ def init_project(
     existing = find_project(target)
     git_root = find_git_root(target)
     if existing is not None and existing.root != target and not nested:
-        return InitResult(existing, created=False, git_root=git_root, enclosing=existing)
+        return InitResult(existing, False, git_root, [], enclosing=existing)
 
     project = Project(target)
     created = not project.roar_dir.is_dir()
@@ -139,7 +136,7 @@ def init_project(
     config = project.config(environ=environ, overrides=overrides)
     project.open_store(config, create=True).close()
 
-    result = InitResult(project, created=created, git_root=git_root)
+    result = InitResult(project, created, git_root, [])
     if git_root is None:
         result.notes.append(
             "not inside a git repository: roar will record files, environment and commands, "

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from roar.vcs.git import Git
 
 __all__ = ["GitState", "capture_git_state"]
 
 
-@dataclass(frozen=True)
-class GitState:
+class GitState(NamedTuple):
     root: Path
     commit: str | None
     branch: str | None

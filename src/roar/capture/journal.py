@@ -22,9 +22,8 @@ import contextvars
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 __all__ = ["JOURNAL_ENV", "JournalEntry", "collecting", "note", "read_journal"]
 
@@ -39,8 +38,7 @@ _collectors: contextvars.ContextVar[tuple[list[JournalEntry], ...]] = contextvar
 )
 
 
-@dataclass(frozen=True)
-class JournalEntry:
+class JournalEntry(NamedTuple):
     kind: EntryKind
     location: str
     size: int = 0

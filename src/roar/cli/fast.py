@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 __all__ = ["FastRun", "parse_fast_run"]
 
 
-@dataclass(frozen=True)
-class FastRun:
+class FastRun(NamedTuple):
     kind: str  # "run" or "build"
     command: tuple[str, ...]
     name: str | None = None

@@ -4,7 +4,6 @@ Free of click, so the `roar run` fast path can use it too."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from roar.config import Config, load_config
@@ -24,11 +23,20 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     return overrides
 
 
-@dataclass
 class CliState:
-    cwd: Path = field(default_factory=Path.cwd)
-    overrides: Mapping[str, str] = field(default_factory=dict)
-    traceback: bool = False
+    """What every command of one `roar` call shares: where it runs, `-c` overrides, and
+    whether errors show a traceback. (A plain class: on `roar run`'s path, where every
+    millisecond of start-up counts, a dataclass costs one to build.)"""
+
+    def __init__(
+        self,
+        cwd: Path | None = None,
+        overrides: Mapping[str, str] | None = None,
+        traceback: bool = False,
+    ) -> None:
+        self.cwd = Path.cwd() if cwd is None else cwd
+        self.overrides: Mapping[str, str] = {} if overrides is None else overrides
+        self.traceback = traceback
 
     def find_project(self) -> Project | None:
         return find_project(self.cwd)

@@ -12,7 +12,6 @@ import os
 import stat
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol
 
 from roar.errors import HashError
@@ -46,18 +45,21 @@ class PathDigest(NamedTuple):  # a tuple: one per recorded file, built in bulk
     cached: bool
 
 
-@dataclass
 class _File:
-    path: str
-    st: os.stat_result
-    hash: str | None = None
-    cached: bool = False
+    __slots__ = ("cached", "hash", "path", "st")
+
+    def __init__(self, path: str, st: os.stat_result) -> None:
+        self.path, self.st = path, st
+        self.hash: str | None = None
+        self.cached = False
 
 
-@dataclass
 class _Dir:
-    path: str
-    children: list[tuple[bytes, _File | _Dir | str]] = field(default_factory=list)
+    __slots__ = ("children", "path")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.children: list[tuple[bytes, _File | _Dir | str]] = []
 
 
 def _stat(path: str) -> os.stat_result:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from roar.config import Config
@@ -35,11 +34,13 @@ _MIB = 1 << 20
 _NAMED = 5  # skipped files named in a note; the rest are counted
 
 
-@dataclass
 class CollectReport:
-    collected: list[FileRef] = field(default_factory=list)
-    skipped: list[FileRef] = field(default_factory=list)  # over the size budget
-    failed: list[str] = field(default_factory=list)  # why a copy did not happen
+    __slots__ = ("collected", "failed", "skipped")
+
+    def __init__(self) -> None:
+        self.collected: list[FileRef] = []
+        self.skipped: list[FileRef] = []  # over the size budget
+        self.failed: list[str] = []  # why a copy did not happen
 
     @property
     def collected_bytes(self) -> int:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from roar.capture.git_state import capture_git_state
 from roar.capture.journal import JOURNAL_ENV, read_journal
@@ -24,8 +25,7 @@ from roar.trace.choose import TracerName
 __all__ = ["RunOutcome", "RunRequest", "run_job", "step_name"]
 
 
-@dataclass(frozen=True)
-class RunRequest:
+class RunRequest(NamedTuple):
     argv: tuple[str, ...]
     kind: JobKind = "run"
     name: str | None = None

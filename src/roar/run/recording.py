@@ -11,9 +11,8 @@ import os
 import sys
 import time
 from collections.abc import Callable, Container, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from roar.capture.environment import redact_environment
 from roar.capture.git_state import GitState
@@ -34,8 +33,7 @@ from roar.vcs.git import Git
 __all__ = ["Recording", "early_filter", "relative", "what_to_record"]
 
 
-@dataclass(frozen=True)
-class Recording:
+class Recording(NamedTuple):
     inputs: list[FileRef]
     outputs: list[FileRef]
     environment: dict[str, Any]

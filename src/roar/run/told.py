@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from roar.capture.journal import JournalEntry
 from roar.models import Artifact, FileRef
@@ -14,8 +14,7 @@ from roar.models import Artifact, FileRef
 __all__ = ["Told", "merge_refs", "told_files"]
 
 
-@dataclass(frozen=True)
-class Told:
+class Told(NamedTuple):
     reads: tuple[JournalEntry, ...]
     writes: tuple[JournalEntry, ...]
     internal_dirs: tuple[str, ...]

@@ -6,17 +6,15 @@ postgresql://user:pw@host:port/db, postgresql+psycopg://..., postgres://...
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from roar.errors import StoreUnavailable
 
 __all__ = ["StoreUrl", "parse_store_url", "redact_url", "sqlite_url"]
 
 
-@dataclass(frozen=True)
-class StoreUrl:
+class StoreUrl(NamedTuple):
     kind: Literal["sqlite", "postgresql"]
     url: str  # SQLAlchemy form, for Alembic
     target: str  # a file path (sqlite) or a libpq URI (postgresql)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
 
 from roar.models import TraceCoverage
 from roar.trace.model import AccessLog
@@ -29,14 +29,13 @@ __all__ = [
 ]
 
 
-@dataclass
-class TraceResult:
+class TraceResult(NamedTuple):
     exit_code: int  # the command's, 128+N when killed by signal N
     signal: int | None
     log: AccessLog
     coverage: TraceCoverage
     tracer: str
-    notes: list[str] = field(default_factory=list)
+    notes: list[str]
     stopped: str | None = None  # why roar ended it early ("timed out after 10 s")
 
 

@@ -14,9 +14,8 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 
 from roar.errors import TracerUnavailable
 from roar.fsutil import atomic_write_bytes
@@ -37,8 +36,7 @@ TRACER_NAMES: tuple[str, ...] = get_args(TracerName)
 _PROBE_TIMEOUT_S = 15
 
 
-@dataclass(frozen=True)
-class TracerChoice:
+class TracerChoice(NamedTuple):
     name: str
     works: bool
     reason: str

@@ -17,6 +17,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from roar.trace.model import AccessLog
 
@@ -37,8 +38,7 @@ _HOME_TOOLS = (".pyenv", ".rbenv", ".nvm", ".cargo", ".rustup", ".local/share/uv
 _INTERPRETER = re.compile(r"(python|pypy)\d*(\.\d+)?m?$")
 
 
-@dataclass(frozen=True)
-class _Dirs:
+class _Dirs(NamedTuple):
     """A set of directories, asked "is this path one of them or inside one?" in one C call.
 
     classify() asks this of every path a job touched, thousands of times per run.
@@ -210,14 +210,13 @@ class Filters:
         return path.startswith(_SYSTEM) or bool(_SHARED_LIB.search(path))
 
 
-@dataclass
-class Classified:
+class Classified(NamedTuple):
     inputs: list[str]
     outputs: list[str]
     dropped: Counter[str]
-    source_reads: list[str] = field(default_factory=list)  # git-tracked files it read
+    source_reads: list[str]  # git-tracked files it read
     # what classify saw of each input and output (symlinks followed), for the hasher
-    stats: dict[str, os.stat_result] = field(default_factory=dict)
+    stats: dict[str, os.stat_result]
 
 
 def classify(

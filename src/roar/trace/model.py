@@ -5,17 +5,21 @@ Memory stays bounded by the number of distinct paths, whatever the number of sys
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 __all__ = ["AccessLog", "PathState"]
 
 
-@dataclass
 class PathState:
-    read: bool = False  # opened for reading (O_RDONLY or O_RDWR)
-    write_intent: bool = False  # opened for writing, created, renamed or linked into place
-    executed: bool = False
-    deleted: bool = False  # gone at the end as far as the trace knows
+    __slots__ = ("deleted", "executed", "read", "write_intent")
+
+    def __init__(self) -> None:
+        self.read = False  # opened for reading (O_RDONLY or O_RDWR)
+        self.write_intent = False  # opened for writing, created, renamed or linked into place
+        self.executed = False
+        self.deleted = False  # gone at the end as far as the trace knows
+
+    def __repr__(self) -> str:
+        flags = ("read", "write_intent", "executed", "deleted")
+        return f"PathState({', '.join(f for f in flags if getattr(self, f))})"
 
 
 class AccessLog:

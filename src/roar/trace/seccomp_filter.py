@@ -11,16 +11,14 @@ from __future__ import annotations
 import os
 import struct
 import sys
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 __all__ = ["SYSCALLS", "Arch", "SyscallSpec", "build_filter", "native_arch"]
 
 Kind = Literal["open", "creat", "openat2", "exec", "rename", "link", "truncate"]
 
 
-@dataclass(frozen=True)
-class SyscallSpec:
+class SyscallSpec(NamedTuple):
     """Where a syscall keeps what roar needs. Indexes are argument positions."""
 
     name: str
@@ -54,8 +52,7 @@ SYSCALLS: dict[str, SyscallSpec] = {
 }
 
 
-@dataclass(frozen=True)
-class Arch:
+class Arch(NamedTuple):
     machine: str
     audit_arch: int  # AUDIT_ARCH_* as seen in seccomp_data.arch
     numbers: dict[str, int]  # syscall name -> number; absent names do not exist here
