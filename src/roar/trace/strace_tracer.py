@@ -73,11 +73,8 @@ class StraceTracer(Tracer):
         meanwhile: Callable[[], object] | None = None,
         opened: Opened | None = None,
     ) -> TraceResult:
-        log = AccessLog()
-        teller = None
-        if opened is not None:
-            log = telling = _TellingLog()
-            teller = _Teller(telling, opened)
+        log = AccessLog() if opened is None else _TellingLog()
+        teller: _Teller | None = None
         parser = StraceParser(log, cwd)
         workdir = tempfile.mkdtemp(prefix="roar-strace-")
         fifo = os.path.join(workdir, "trace.fifo")
@@ -95,6 +92,8 @@ class StraceTracer(Tracer):
         reader = threading.Thread(target=read_trace, name="roar-strace-reader", daemon=True)
         reader.start()
         try:
+            if isinstance(log, _TellingLog) and opened is not None:
+                teller = _Teller(log, opened)
             proc = subprocess.Popen(
                 strace_argv(self.strace, fifo, argv),
                 cwd=cwd,
@@ -169,10 +168,11 @@ class _Teller:
                 news, self._log.news = self._log.news, []
             if not news:
                 continue
-            written = {path for path, write in news if write}
+            writes = list(dict.fromkeys(path for path, write in news if write))
+            written = set(writes)
             reads = [path for path, write in news if not write and path not in written]
             with contextlib.suppress(Exception):
-                self._opened(reads, list(dict.fromkeys(p for p, w in news if w)))
+                self._opened(reads, writes)
 
     def close(self) -> None:
         """After the run: the last news go to nobody. The access log has them all, and
