@@ -87,7 +87,7 @@ def test_job_round_trip_keeps_every_field(store: Store) -> None:
 
     loaded = store.get_job(job.id)
     assert loaded == job
-    assert {k: v for k, v in vars(loaded).items() if k not in {"id", "uid"}} == vars(spec)
+    assert {k: v for k, v in loaded._asdict().items() if k not in {"id", "uid"}} == spec._asdict()
     assert [f.path for f in store.job_inputs(job.id)] == ["data/raw.csv", "params.yaml"]
     assert store.job_outputs(job.id)[0].artifact.hash == art("model").hash
     assert store.get_artifact(art("model").hash).size == 99

@@ -44,15 +44,25 @@ def _ensure_gto() -> tuple[Path | None, str]:
     if gto.exists() and stamp.is_file() and stamp.read_text() == GTO_REQUIREMENT:
         return gto, ""
     shutil.rmtree(GTO_VENV, ignore_errors=True)
+    python = str(GTO_VENV / "bin" / "python")
     steps = [
         [sys.executable, "-m", "venv", str(GTO_VENV)],
-        [str(GTO_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", GTO_REQUIREMENT],
+        [python, "-m", "pip", "install", "--quiet", "--no-compile", GTO_REQUIREMENT],
     ]
     for argv in steps:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
             return None, f"cannot install {GTO_REQUIREMENT} into {GTO_VENV}: {tail[0]}"
+    # Bytecode on every core (pip compiles one file at a time); every `gto` call below
+    # would otherwise compile its imports again when PYTHONDONTWRITEBYTECODE is set.
+    # A file that does not compile only goes without a cache, as with pip.
+    subprocess.run(
+        [python, "-m", "compileall", "-qq", "-j", "0", str(GTO_VENV / "lib")],
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
     stamp.write_text(GTO_REQUIREMENT)
     return gto, ""
 

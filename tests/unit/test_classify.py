@@ -115,18 +115,19 @@ def test_switching_filters_off(filters: Filters) -> None:
 def test_directory_verdicts_match_asking_each_path_afresh() -> None:
     """drop_reason remembers a verdict per directory; every path must still get the answer
     its own place, name and git status give, in whatever order the paths come."""
-    import dataclasses
     import itertools
     import random
 
-    base = Filters(
-        project_root="/tmp/proj",
-        home="/home/u",
-        tmp_dirs=("/tmp", "/var/tmp"),
-        python_prefixes=("/opt/py",),
-        tracked_files=frozenset({"/tmp/proj/train.py", "/tmp/proj/data/a.txt"}),
-        internal_dirs=("/tmp/proj/store/staging", "/tmp/proj/store/refs/latest"),
-    )
+    def new_filters() -> Filters:  # nothing memoized yet
+        return Filters(
+            project_root="/tmp/proj",
+            home="/home/u",
+            tmp_dirs=("/tmp", "/var/tmp"),
+            python_prefixes=("/opt/py",),
+            tracked_files=frozenset({"/tmp/proj/train.py", "/tmp/proj/data/a.txt"}),
+            internal_dirs=("/tmp/proj/store/staging", "/tmp/proj/store/refs/latest"),
+        )
+
     directories = [
         "", "/tmp/proj", "/tmp/proj/data", "/tmp/proj/.roar", "/tmp/proj/store/staging",
         "/tmp/proj/store/refs", "/tmp/proj/lib/python3.11", "/tmp", "/tmp/other", "/var/tmp",
@@ -140,9 +141,9 @@ def test_directory_verdicts_match_asking_each_path_afresh() -> None:
     paths += ["/tmp/proj", "/home/u/.cache/torch", "/opt/py", "/tmp/proj/.roar"]
     for seed in range(3):
         random.Random(seed).shuffle(paths)
-        filters = dataclasses.replace(base)
+        filters = new_filters()
         for path, is_output in itertools.product(paths, (False, True)):
-            fresh = dataclasses.replace(base)
+            fresh = new_filters()
             expected = fresh._reason_by_place(path, is_output)
             if expected is None and not is_output and path in fresh.tracked_files:
                 expected = "tracked by git"

@@ -12,7 +12,7 @@ from roar.cli.context import CliState, pass_state
 from roar.cli.output import echo_json, echo_warning
 from roar.lineage import ArtifactTarget, JobTarget, load_lineage, resolve_ref
 from roar.lineage.render import to_dot, to_json, to_mermaid, to_tree
-from roar.models import FileRef
+from roar.models import FileRef, JobSpec
 from roar.pathtext import for_display
 
 _RENDER = {"tree": to_tree, "json": to_json, "dot": to_dot, "mermaid": to_mermaid}
@@ -41,7 +41,12 @@ def show(state: CliState, ref: str, as_json: bool) -> None:
             job = target.job
             doc: dict[str, Any] = {
                 "type": "job",
-                **{k: v for k, v in vars(job).items() if k not in {"env", "host", "command"}},
+                # JobSpec's fields, then id and uid: the order `show --json` always had
+                **{
+                    k: getattr(job, k)
+                    for k in (*JobSpec._fields, "id", "uid")
+                    if k not in {"env", "host", "command"}
+                },
                 "command": list(job.command),
                 "params": job.env.get("params", {}),
                 "description": job.env.get("task", {}).get("description"),

@@ -8,7 +8,6 @@ missing (or, with `force`, where they hold other content).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import re
 import shutil
@@ -389,7 +388,7 @@ def _run_step(
     with contextlib.ExitStack() as stack:
         if log is not None:
             handle = stack.enter_context(open(log, "wb"))  # noqa: SIM115 - closed by the stack
-            control = dataclasses.replace(control, output=handle.fileno())
+            control = control.with_output(handle.fileno())
         outcome = run_job(
             project, config, request, cwd=workspace / job.cwd, workspace=workspace, control=control
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -34,16 +33,30 @@ class RunRequest(NamedTuple):
     collect_sources: bool | None = None  # copy source inputs to .roar/objects; None: config
 
 
-@dataclass
 class RunOutcome:
-    job: Job
-    exit_code: int
-    signal: int | None
-    inputs: list[FileRef]
-    outputs: list[FileRef]
-    tracer: str
-    notes: list[str] = field(default_factory=list)
-    stopped: str | None = None  # why roar ended the command early (time limit, cancel)
+    """What `run_job` recorded, and how the command ended."""
+
+    def __init__(
+        self,
+        job: Job,
+        exit_code: int,
+        signal: int | None,
+        inputs: list[FileRef],
+        outputs: list[FileRef],
+        tracer: str,
+        notes: list[str] | None = None,
+        stopped: str | None = None,  # why roar ended the command early (time limit, cancel)
+    ) -> None:
+        self.job, self.exit_code, self.signal = job, exit_code, signal
+        self.inputs, self.outputs, self.tracer = inputs, outputs, tracer
+        self.notes: list[str] = [] if notes is None else notes
+        self.stopped = stopped
+
+    def __repr__(self) -> str:
+        return (
+            f"RunOutcome(job=@{self.job.id}, exit_code={self.exit_code}, "
+            f"inputs={len(self.inputs)}, outputs={len(self.outputs)}, tracer={self.tracer!r})"
+        )
 
     @property
     def duration(self) -> float:

@@ -10,7 +10,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, NamedTuple
 
@@ -39,7 +38,6 @@ class TraceResult(NamedTuple):
     stopped: str | None = None  # why roar ended it early ("timed out after 10 s")
 
 
-@dataclass(frozen=True)
 class StepControl:
     """Bounds for an unattended run (a reproduction step): a time limit and a cancel switch.
 
@@ -47,10 +45,29 @@ class StepControl:
     whole tree it starts can be ended together, from any thread, without a terminal.
     """
 
-    timeout: float | None = None
-    cancel: threading.Event = field(default_factory=threading.Event)
-    grace: float = 5.0  # seconds between SIGTERM and SIGKILL
-    output: int | None = None  # a file descriptor for stdout and stderr (None: roar's own)
+    __slots__ = ("cancel", "grace", "output", "timeout")
+
+    def __init__(
+        self,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+        grace: float = 5.0,  # seconds between SIGTERM and SIGKILL
+        output: int | None = None,  # a file descriptor for stdout and stderr (None: roar's)
+    ) -> None:
+        self.timeout = timeout
+        self.cancel = threading.Event() if cancel is None else cancel
+        self.grace = grace
+        self.output = output
+
+    def with_output(self, output: int) -> StepControl:
+        """The same bounds and cancel switch, with the command's output going to `output`."""
+        return StepControl(self.timeout, self.cancel, self.grace, output)
+
+    def __repr__(self) -> str:
+        return (
+            f"StepControl(timeout={self.timeout!r}, cancelled={self.cancel.is_set()}, "
+            f"grace={self.grace!r}, output={self.output!r})"
+        )
 
 
 #: `opened(reads, writes)`: paths a running command opened, as the tracer learns of them.

@@ -16,7 +16,6 @@ import stat
 import sys
 from collections import Counter
 from collections.abc import Callable, Container
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from roar.trace.model import AccessLog
@@ -56,23 +55,43 @@ class _Dirs(NamedTuple):
         return path.startswith(self.prefixes) or path in self.exact
 
 
-@dataclass(frozen=True)
 class Filters:
-    project_root: str
-    ignore_system_reads: bool = True
-    ignore_package_reads: bool = True
-    ignore_torch_cache: bool = True
-    ignore_tmp_files: bool = True
-    track_repo_files: bool = False
-    tracked_files: Container[str] = frozenset()  # may load lazily (git ls-files)
-    home: str = field(default_factory=lambda: os.path.expanduser("~"))
-    tmp_dirs: tuple[str, ...] = ("/tmp", "/var/tmp")
-    # bookkeeping of a library that told roar what it stored (a checkpoint store's staging,
-    # manifests and refs): its own entries stand for it (capture/journal.py)
-    internal_dirs: tuple[str, ...] = ()
-    python_prefixes: tuple[str, ...] = field(
-        default_factory=lambda: tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
-    )
+    """What a job's record leaves out. Set once, then only read; the directory sets it asks
+    of every path are built on first use. (A plain class, not a dataclass: `roar run`
+    builds it at start-up, where a dataclass costs milliseconds to create.)"""
+
+    def __init__(
+        self,
+        project_root: str,
+        *,
+        ignore_system_reads: bool = True,
+        ignore_package_reads: bool = True,
+        ignore_torch_cache: bool = True,
+        ignore_tmp_files: bool = True,
+        track_repo_files: bool = False,
+        tracked_files: Container[str] = frozenset(),  # may load lazily (git ls-files)
+        home: str | None = None,
+        tmp_dirs: tuple[str, ...] = ("/tmp", "/var/tmp"),
+        internal_dirs: tuple[str, ...] = (),
+        python_prefixes: tuple[str, ...] | None = None,
+    ) -> None:
+        self.project_root = project_root
+        self.ignore_system_reads = ignore_system_reads
+        self.ignore_package_reads = ignore_package_reads
+        self.ignore_torch_cache = ignore_torch_cache
+        self.ignore_tmp_files = ignore_tmp_files
+        self.track_repo_files = track_repo_files
+        self.tracked_files = tracked_files
+        self.home = os.path.expanduser("~") if home is None else home
+        self.tmp_dirs = tmp_dirs
+        # bookkeeping of a library that told roar what it stored (a checkpoint store's
+        # staging, manifests and refs): its own entries stand for it (capture/journal.py)
+        self.internal_dirs = internal_dirs
+        self.python_prefixes = (
+            tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
+            if python_prefixes is None
+            else python_prefixes
+        )
 
     @property
     def roar_dir(self) -> str:
