@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from roar.errors import ContentChanged, ObjectCopyFailed
-from roar.fsutil import atomic_write_bytes, atomic_writer, fsync_directory
+from roar.fsutil import atomic_write_bytes, atomic_writer, create_temp_file, fsync_directory
 from roar.hashing import copy_hashing, hash_bytes, hash_file
 from roar.hashing.digest import BIG_FILE_BYTES
 
@@ -118,7 +117,7 @@ class ObjectStore:
         hash costs little beyond the wait for the disk. If `write` raises, nothing is left.
         """
         self.root.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=_STAGING_PREFIX, dir=self.root)
+        fd, name = create_temp_file(self.root, prefix=_STAGING_PREFIX)
         temp = Path(name)
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from typing import Any
+
+from roar.fsutil import find_program
 
 __all__ = ["capture_host", "gpus"]
 
@@ -41,7 +42,7 @@ def _memory_bytes() -> int | None:
 
 def gpus(timeout: float = _NVIDIA_SMI_TIMEOUT_S) -> list[dict[str, str]]:
     """NVIDIA GPUs via nvidia-smi; [] when it is absent, fails or hangs."""
-    tool = shutil.which("nvidia-smi")
+    tool = find_program("nvidia-smi")
     if tool is None:
         return []
     query = "name,memory.total,driver_version,uuid"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 from collections.abc import Mapping, Sequence
 
 from roar.errors import CommandNotFound, UsageError
+from roar.fsutil import find_program
 
 __all__ = ["check_command", "step_name"]
 
@@ -30,7 +30,7 @@ def check_command(argv: Sequence[str], cwd: str, environ: Mapping[str, str]) -> 
         if os.path.isdir(path) or not os.access(path, os.X_OK):
             raise CommandNotFound(command=program, hint=" (not executable)")
         return
-    if shutil.which(program, path=environ.get("PATH", os.defpath)) is None:
+    if find_program(program, path=environ.get("PATH", os.defpath)) is None:
         raise CommandNotFound(command=program, hint=" (not on PATH)")
 
 

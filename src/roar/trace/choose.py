@@ -11,14 +11,13 @@ import contextlib
 import functools
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, NamedTuple, get_args
 
 from roar.errors import TracerUnavailable
-from roar.fsutil import atomic_write_bytes
+from roar.fsutil import atomic_write_bytes, find_program
 from roar.trace.base import Opened, StepControl, Tracer, TraceResult
 
 __all__ = [
@@ -46,7 +45,7 @@ def _probe_key() -> str:
     """What the probes' answers depend on: the kernel, the user, the host, the strace binary."""
     uname = os.uname()
     parts: list[object] = [uname.release, os.geteuid(), uname.nodename]
-    strace = shutil.which("strace")
+    strace = find_program("strace")
     if strace is not None:
         parts += [os.path.realpath(strace), os.stat(strace).st_mtime_ns]
     return ":".join(map(str, parts))
@@ -87,7 +86,7 @@ def probe(name: str, cache_file: Path | None = None) -> TracerChoice:
 def _probe_seccomp() -> TracerChoice:
     from roar.trace.seccomp_tracer import SeccompTracer
 
-    true = shutil.which("true")
+    true = find_program("true")
     if true is None:
         return TracerChoice("seccomp", False, "no `true` program to probe with")
     try:
@@ -108,7 +107,7 @@ def _probe_seccomp() -> TracerChoice:
 
 @functools.cache
 def _probe_strace() -> TracerChoice:
-    strace = shutil.which("strace")
+    strace = find_program("strace")
     if strace is None:
         return TracerChoice("strace", False, "strace is not installed (apt-get install strace)")
     try:
