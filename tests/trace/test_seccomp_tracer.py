@@ -135,44 +135,6 @@ def test_the_c_supervisor_loop_is_built_and_chosen(monkeypatch: pytest.MonkeyPat
     assert not SeccompTracer().native_loop
 
 
-def test_opens_are_told_while_the_command_runs(tmp_path: Path) -> None:
-    """`opened` hears of a file while the command still runs (the command waits for a
-    marker that only the callback leaves), of a written one as written, and the
-    records handed out on the way still all reach the access log."""
-    from roar.trace.seccomp_tracer import SeccompTracer
-
-    (tmp_path / "in1.txt").write_text("1")
-    (tmp_path / "in2.txt").write_text("2")
-    told: list[str] = []
-    written: list[str] = []
-
-    def opened(reads: list[str], writes: list[str]) -> None:
-        told.extend(reads)
-        written.extend(writes)
-        if any(p.endswith("/in1.txt") for p in reads):
-            (tmp_path / "marker").touch()
-
-    script = (
-        "cat in1.txt > /dev/null; i=0;"
-        " while [ ! -e marker ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done;"
-        " [ -e marker ] && cat in2.txt > out.txt"
-    )
-    result = SeccompTracer().run(
-        ["sh", "-c", script + "; sleep 0.2"],
-        cwd=str(tmp_path),
-        env={"PATH": "/usr/bin:/bin"},
-        opened=opened,
-    )
-    assert result.exit_code == 0
-    assert str(tmp_path / "in1.txt") in told
-    assert not any(p.endswith("/out.txt") for p in told)
-    assert str(tmp_path / "out.txt") in written  # told before the end: the command slept
-    paths = result.log.paths
-    assert paths[str(tmp_path / "in1.txt")].read
-    assert paths[str(tmp_path / "in2.txt")].read
-    assert paths[str(tmp_path / "out.txt")].write_intent
-
-
 def test_taking_records_mid_run_loses_none(tmp_path: Path) -> None:
     from roar.trace import seccomp_tracer
 

@@ -1,5 +1,6 @@
-"""The strace tracer tells `opened` of the files a command opens while it runs (it parses
-the trace as it comes), and what it tells never changes the access log."""
+"""The tracers that stream (seccomp, and strace, whose trace is parsed as it comes) tell
+`opened` of the files a command opens while it runs, and what they tell never changes the
+access log."""
 
 from __future__ import annotations
 
@@ -9,14 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from roar.trace.base import Tracer
+from roar.trace.seccomp_tracer import SeccompTracer
 from roar.trace.strace_tracer import StraceTracer, _Teller, _TellingLog
 
 PY = sys.executable
 
 
-def test_opens_are_told_while_the_command_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tracer", [SeccompTracer, StraceTracer])
+def test_opens_are_told_while_the_command_runs(tmp_path: Path, tracer: type[Tracer]) -> None:
     """The command waits for a marker that only the callback leaves, once it has heard of
-    in1.txt as read; out.txt is told as written, before the command ends."""
+    in1.txt as read; out.txt is told as written, before the command ends; and the records
+    handed out on the way still all reach the access log."""
     (tmp_path / "in1.txt").write_text("1")
     (tmp_path / "in2.txt").write_text("2")
     told: list[str] = []
@@ -33,7 +38,7 @@ def test_opens_are_told_while_the_command_runs(tmp_path: Path) -> None:
         " while [ ! -e marker ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done;"
         " [ -e marker ] && cat in2.txt > out.txt; sleep 0.3"
     )
-    result = StraceTracer().run(
+    result = tracer().run(
         ["sh", "-c", script], cwd=str(tmp_path), env={"PATH": "/usr/bin:/bin"}, opened=opened
     )
     assert result.exit_code == 0
@@ -41,6 +46,7 @@ def test_opens_are_told_while_the_command_runs(tmp_path: Path) -> None:
     assert str(tmp_path / "out.txt") in written
     assert str(tmp_path / "out.txt") not in told
     paths = result.log.paths
+    assert paths[str(tmp_path / "in1.txt")].read
     assert paths[str(tmp_path / "in2.txt")].read
     assert paths[str(tmp_path / "out.txt")].write_intent
 
