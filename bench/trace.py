@@ -10,6 +10,12 @@ runs, in one go and with the rounds interleaved, as:
 - roar-late: roar with `hash.early` off (ROAR_HASH_EARLY=false): everything is hashed after
   the command, as before early hashing; the baseline that shows what hashing during the
   run saves; no target;
+- floor: bench/trace_floor.py, the least a roar on this tracer must do: start Python, run
+  the command under the tracer `auto` picks, then BLAKE3 the workload's outputs on every
+  core; no git, store, classification or record. Where even the floor misses a target, a
+  line under the table says so: no roar built from these parts (a Python process, this
+  tracer, roar's hashing) can meet that target on this machine. (g)'s floor leaves out the
+  input hash roar must take there. No target;
 - reprozip: `reprozip trace --dont-identify-packages --overwrite -d DIR CMD` (ReproZip 1.3.2,
   ptrace-based, records every file access in its own SQLite trace);
 - roar-cli: `roar run -q --tracer ptrace --no-tracer-fallback CMD` with the published
@@ -87,6 +93,7 @@ INSTALL_TIMEOUT_S = 900
 TAIL_CHARS = 1500
 
 VENV_DIR = Path(__file__).resolve().parent / ".venvs"
+FLOOR_SCRIPT = Path(__file__).resolve().parent / "trace_floor.py"
 WORKLOAD_REQUIREMENTS = ("numpy", "pandas")
 REPROZIP_REQUIREMENT = "reprozip==1.3.2"
 REPROZIP_NAME = "reprozip 1.3.2"
@@ -387,7 +394,8 @@ def make_workloads(
 @dataclass
 class Tool:
     name: str
-    wrap: Callable[[Path, Sequence[str]], list[str]]  # (workdir, command) -> argv to run
+    # (workdir, command, the workload's outputs) -> argv to run
+    wrap: Callable[[Path, Sequence[str], Sequence[str]], list[str]]
     env: dict[str, str]
     peer: bool
     workdir: Path = field(default_factory=Path)
@@ -455,18 +463,30 @@ def ensure_venv(name: str, requirements: Sequence[str]) -> tuple[Path, str | Non
 def make_tools(path_env: dict[str, str], with_peers: bool) -> list[Tool]:
     roar = str(Path(sys.executable).parent / "roar")
     tools = [
-        Tool("bare", lambda _w, cmd: list(cmd), path_env, peer=False),
-        Tool("roar", lambda _w, cmd: [roar, "run", "-q", *cmd], path_env, peer=False),
+        Tool("bare", lambda _w, cmd, _o: list(cmd), path_env, peer=False),
+        Tool("roar", lambda _w, cmd, _o: [roar, "run", "-q", *cmd], path_env, peer=False),
         Tool(
             "roar-strace",
-            lambda _w, cmd: [roar, "run", "-q", "--tracer", "strace", *cmd],
+            lambda _w, cmd, _o: [roar, "run", "-q", "--tracer", "strace", *cmd],
             path_env,
             peer=False,
         ),
         Tool(
             "roar-late",
-            lambda _w, cmd: [roar, "run", "-q", *cmd],
+            lambda _w, cmd, _o: [roar, "run", "-q", *cmd],
             {**path_env, "ROAR_HASH_EARLY": "false"},
+            peer=False,
+        ),
+        Tool(
+            "floor",
+            lambda _w, cmd, outputs: [
+                sys.executable,
+                str(FLOOR_SCRIPT),
+                *(token for path in outputs for token in ("--hash", path)),
+                "--",
+                *cmd,
+            ],
+            path_env,
             peer=False,
         ),
     ]
@@ -478,7 +498,7 @@ def make_tools(path_env: dict[str, str], with_peers: bool) -> list[Tool]:
     tools.append(
         Tool(
             REPROZIP_NAME,
-            lambda w, cmd: [
+            lambda w, cmd, _o: [
                 reprozip,
                 "trace",
                 "--dont-identify-packages",
@@ -497,7 +517,7 @@ def make_tools(path_env: dict[str, str], with_peers: bool) -> list[Tool]:
     tools.append(
         Tool(
             "roar-cli 0.4.7",
-            lambda _w, cmd: [
+            lambda _w, cmd, _o: [
                 roar_cli,
                 "run",
                 "-q",
@@ -524,7 +544,7 @@ def prepare_tool(tool: Tool, template: Path, scratch: Path) -> None:
     if tool.name in ("roar", "roar-strace", "roar-late"):
         setup = [[str(Path(sys.executable).parent / "roar"), "init"]]
     elif tool.name.startswith("roar-cli"):
-        roar_cli = tool.wrap(tool.workdir, [])[0]
+        roar_cli = tool.wrap(tool.workdir, [], [])[0]
         setup = [
             [roar_cli, "init", "--no-gitignore"],
             [roar_cli, "config", "set", "filters.ignore_tmp_files", "false"],
@@ -585,7 +605,7 @@ def run_workload(workload: Workload, tools: Sequence[Tool], rounds: int) -> Resu
         if workload.prepare is not None:
             workload.prepare(tool.workdir)
         reset_outputs(tool.workdir, workload.outputs)
-        argv = tool.wrap(tool.workdir, workload.argv)
+        argv = tool.wrap(tool.workdir, workload.argv, workload.outputs)
         try:
             elapsed = _call(argv, tool.workdir, tool.env, RUN_TIMEOUT_S)
         except ToolFailed as exc:
@@ -620,6 +640,7 @@ def run_workload(workload: Workload, tools: Sequence[Tool], rounds: int) -> Resu
 class Row:
     cells: tuple[str, ...]
     passed: bool | None  # None: no verdict (workload skipped)
+    beyond_reach: str | None = None  # why the target is out of reach here, if the floor says so
 
 
 def _overhead(workload: Workload, bare: float, tool: float) -> str:
@@ -679,7 +700,25 @@ def make_row(result: Result, tools: Sequence[Tool]) -> Row:
             passed = measured <= workload.target
     verdict = "info" if workload.target is None else "PASS" if passed else "FAIL"
     share = _peer_share(workload, bare, medians)
-    return Row((workload.title, *cells, target, verdict, share), passed)
+    return Row(
+        (workload.title, *cells, target, verdict, share),
+        passed,
+        _beyond_reach(workload, bare, medians.get("floor")),
+    )
+
+
+def _beyond_reach(workload: Workload, bare: float, floor: float | None) -> str | None:
+    """A line when the floor (Python, the tracer, output hashing, nothing else) already
+    misses the target: then no roar built from those parts meets it on this machine."""
+    if floor is None or workload.target is None:
+        return None
+    measured = floor / bare if workload.ratio else floor - bare
+    if measured <= workload.target:
+        return None
+    return (
+        f"{workload.title}: the floor alone costs {_overhead(workload, bare, floor)}, "
+        f"over the target before any of roar's own work"
+    )
 
 
 def render(rows: Sequence[Row], tools: Sequence[Tool]) -> str:
@@ -771,6 +810,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rounds = f"median of {sizes.rounds} run{'s' if sizes.rounds > 1 else ''}"
     print(f"all-in wall time per run ({rounds}); bare in seconds, others as overhead over bare")
     print(render(rows, tools))
+    for row in rows:
+        if row.beyond_reach is not None:
+            print(f"out of reach here: {row.beyond_reach}")
     failed = [row.cells[0] for row in rows if row.passed is False]
     return finish(failed)
 

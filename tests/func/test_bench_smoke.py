@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,9 +59,7 @@ def test_registry_bench_quick_gives_right_answers() -> None:
     assert "show --json" in proc.stdout
 
 
-def test_trace_bench_rows_carry_the_verdict_and_the_share_of_reprozip() -> None:
-    """The trace bench needs minutes and the peers' venvs, so its table logic is checked
-    here on made-up timings: absolute verdict, and roar's overhead next to ReproZip's."""
+def _trace_bench() -> Any:
     import importlib.util
 
     sys.path.insert(0, str(REPO / "bench"))
@@ -73,8 +72,15 @@ def test_trace_bench_rows_carry_the_verdict_and_the_share_of_reprozip() -> None:
         spec.loader.exec_module(bench)
     finally:
         sys.path.remove(str(REPO / "bench"))
+    return bench
+
+
+def test_trace_bench_rows_carry_the_verdict_and_the_share_of_reprozip() -> None:
+    """The trace bench needs minutes and the peers' venvs, so its table logic is checked
+    here on made-up timings: absolute verdict, and roar's overhead next to ReproZip's."""
+    bench = _trace_bench()
     tools = [
-        bench.Tool(name, lambda _w, cmd: list(cmd), {}, peer=name != "roar")
+        bench.Tool(name, lambda _w, cmd, _o: list(cmd), {}, peer=name != "roar")
         for name in ("bare", "roar", bench.REPROZIP_NAME)
     ]
     seconds = bench.Workload("b", "(b) small", ("x",), target=0.3, reprozip_reference=2.1)
@@ -95,3 +101,53 @@ def test_trace_bench_rows_carry_the_verdict_and_the_share_of_reprozip() -> None:
     row = bench.make_row(untargeted, tools)
     assert row.passed is None  # shown, never a failure
     assert row.cells[-3:] == ("none", "info", "n/a")
+
+
+def test_trace_bench_says_when_even_the_floor_misses_a_target() -> None:
+    bench = _trace_bench()
+    tools = [
+        bench.Tool(name, lambda _w, cmd, _o: list(cmd), {}, peer=False)
+        for name in ("bare", "roar", "floor")
+    ]
+    seconds = bench.Workload("b", "(b) small", ("x",), target=0.3)
+    reachable = bench.Result(seconds, {"bare": [1.0], "roar": [1.5], "floor": [1.2]}, {})
+    assert bench.make_row(reachable, tools).beyond_reach is None  # roar's own +0.3 s
+    walled = bench.Result(seconds, {"bare": [1.0], "roar": [1.5], "floor": [1.4]}, {})
+    assert bench.make_row(walled, tools).beyond_reach == (
+        "(b) small: the floor alone costs +0.400 s, over the target before any of roar's own work"
+    )
+    ratio = bench.Workload("c", "(c) big", ("x",), 1.3, ratio=True)
+    heavy = bench.Result(ratio, {"bare": [1.0], "roar": [2.0], "floor": [1.6]}, {})
+    assert "1.60x" in bench.make_row(heavy, tools).beyond_reach
+    info = bench.Workload("g", "(g) early", ("x",), target=None)
+    untargeted = bench.Result(info, {"bare": [1.0], "roar": [9.0], "floor": [9.0]}, {})
+    assert bench.make_row(untargeted, tools).beyond_reach is None
+
+
+def test_trace_floor_traces_the_command_and_hashes_its_outputs(tmp_path: Path) -> None:
+    floor = [sys.executable, str(REPO / "bench" / "trace_floor.py")]
+    write = "mkdir -p out && echo one > out/a && echo two > out/b"
+    ok = subprocess.run(
+        [*floor, "--hash", "out", "--", "sh", "-c", write],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "out" / "b").read_text() == "two\n"
+    failing = subprocess.run(
+        [*floor, "--", "sh", "-c", "exit 3"], cwd=tmp_path, timeout=120, check=False
+    )
+    assert failing.returncode == 3  # the command's status, as roar run gives it
+    nothing = subprocess.run(
+        [*floor, "--hash", "missing", "--", "true"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert nothing.returncode == 2  # a workload that wrote nothing would flatter the floor
+    assert "nothing to hash under ['missing']" in nothing.stderr
