@@ -23,10 +23,12 @@ runs, in one go and with the rounds interleaved, as:
   `roar-cli==0.4.7`, in its own `roar init` project (its /tmp filter switched off, since the
   scratch directory may live under /tmp).
 
-Each tool gets its own copy of the workload directory (both roars keep a `.roar/`, ReproZip a
-`.reprozip-trace/`), and outputs are removed around every run so each run does the same work.
-What a user waits for is the whole command, so that is what is timed: tracer start-up, the
-traced command, hashing what it read and wrote, and writing the record. One untimed warm-up
+The workload directory is a git work tree, as a user's project is: the scripts committed, the
+data and outputs ignored, so a roar pays for capturing the git state on every run. Each tool
+gets its own copy of it (both roars keep a `.roar/`, ReproZip a `.reprozip-trace/`), and
+outputs are removed around every run so each run does the same work. What a user waits for
+is the whole command, so that is what is timed: tracer start-up, the traced command, git
+state, hashing what it read and wrote, and writing the record. One untimed warm-up
 run per tool and workload comes first (page cache, bytecode, roar's hash cache), then the
 timed rounds, each tool in a rotating order; the table shows medians. The workloads:
 
@@ -220,6 +222,26 @@ def write_workload_files(root: Path, sizes: Sizes) -> None:
             folder.mkdir(parents=True)
         size = 64 + int.from_bytes(os.urandom(2), "little") % 449
         (folder / f"f{index % FILES_PER_DIR:02d}.txt").write_bytes(os.urandom(size))
+    commit_as_project(root)
+
+
+#: What a project's .gitignore keeps out of git: data, outputs, the tools' own folders.
+GITIGNORE = "data/\nout/\n*.bin\n.reprozip-trace/\n.roar/\n.trace-floor-probe.json\n"
+
+
+def commit_as_project(root: Path) -> None:
+    """Make `root` what roar runs in: a git work tree with its scripts committed and its
+    data ignored, so every `roar run` pays for capturing the git state as a user's would."""
+    (root / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+    identity = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost"}
+    env = {**os.environ, **identity, "GIT_COMMITTER_NAME": "bench"}
+    env["GIT_COMMITTER_EMAIL"] = "bench@localhost"
+    for argv in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "workload"]):
+        proc = subprocess.run(
+            ["git", *argv], cwd=root, env=env, capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            raise BenchError(f"git {argv[0]} in the workload folder failed: {proc.stderr.strip()}")
 
 
 def calibrate_cpu(python: str, workdir: Path, seconds: float) -> int:
