@@ -97,6 +97,11 @@ def run_fast(call: FastRun) -> int:
     # written) only gives the cycle collector repeated full scans: 10-20% of that work.
     gc.disable()
 
+    # git status starts now and runs on another core while the imports below take tens
+    # of milliseconds; run_job checks it reads the right work tree before using it.
+    from roar.capture.git_state import start_git_capture
+
+    pending_git = start_git_capture(Path(call.directory or ".").resolve())
     try:
         from roar.cli.run_report import run_and_report
         from roar.cli.state import CliState, parse_overrides
@@ -113,9 +118,11 @@ def run_fast(call: FastRun) -> int:
             call.tracer,  # type: ignore[arg-type]  # checked against TRACERS
             collect_sources=call.collect_sources,
         )
-        return run_and_report(state, request, call.quiet)
+        return run_and_report(state, request, call.quiet, pending_git)
     except (Exception, KeyboardInterrupt) as exc:
         return exit_code_for(exc, call.traceback)
+    finally:
+        pending_git.close()
 
 
 def directory_is_usable(call: FastRun) -> bool:

@@ -3,6 +3,7 @@ Free of click: shared by the click command and the fast path (fast.py)."""
 
 from __future__ import annotations
 
+from roar.capture.git_state import PendingGitState
 from roar.cli.say import say_line, say_note, say_warning
 from roar.cli.state import CliState
 from roar.pathtext import for_display
@@ -28,9 +29,11 @@ def _report(outcome: RunOutcome, quiet: bool) -> None:
         say_line(f"  wrote {ref.artifact.hash[:12]}  {for_display(ref.path)}")
 
 
-def run_and_report(state: CliState, request: RunRequest, quiet: bool) -> int:
+def run_and_report(
+    state: CliState, request: RunRequest, quiet: bool, pending_git: PendingGitState | None = None
+) -> int:
     project = state.project()
     config = state.config(project)
-    outcome = run_job(project, config, request, cwd=state.cwd)
+    outcome = run_job(project, config, request, cwd=state.cwd, pending_git=pending_git)
     _report(outcome, quiet or config.flag("output.quiet"))
     return outcome.exit_code

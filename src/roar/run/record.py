@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from roar.capture.git_state import capture_git_state
+from roar.capture.git_state import PendingGitState, start_git_capture
 from roar.capture.journal import JOURNAL_ENV, read_journal
 from roar.config import Config
 from roar.models import FileRef, Job, JobKind, JobSpec
@@ -20,6 +20,7 @@ from roar.store.wal import BackgroundCheckpoint
 from roar.trace import choose_tracer
 from roar.trace.base import StepControl
 from roar.trace.choose import TracerName
+from roar.vcs.git import Git
 
 __all__ = ["RunOutcome", "RunRequest", "run_job", "step_name"]
 
@@ -100,6 +101,7 @@ def run_job(
     environ: Mapping[str, str] | None = None,
     workspace: Path | None = None,
     control: StepControl | None = None,
+    pending_git: PendingGitState | None = None,
 ) -> RunOutcome:
     """Trace `request.argv` to completion and record it; the command's failure is data.
 
@@ -107,17 +109,30 @@ def run_job(
     reproduction's worktree): paths are recorded relative to it, and its git state is
     captured, while the record goes to the project's store. `control` bounds an unattended
     run (time limit, cancel switch); roar's own signals are forwarded only without one.
+    `pending_git`: the git state as a caller started reading it, earlier still (the CLI
+    does, before its imports); used when it reads the work tree this job runs in, and
+    closed here in any case.
     """
     env = dict(os.environ if environ is None else environ)
     root = (workspace or project.root).resolve()
     workdir = str((cwd or Path.cwd()).resolve())
-    check_command(request.argv, workdir, env)
-    tracer, notes = choose_tracer(
-        request.tracer, project.root, project.roar_dir / "tracer-probe.json"
-    )
-    git = capture_git_state(root)
-    # fail before running, not after an hour of training
-    store = project.open_store(config, defer_checkpoints=True)
+    # git runs beside the checks and the store's opening, on a core they leave free
+    pending_git = _git_capture_for(root, pending_git)
+    try:
+        check_command(request.argv, workdir, env)
+        tracer, notes = choose_tracer(
+            request.tracer, project.root, project.roar_dir / "tracer-probe.json"
+        )
+        # fail before running, not after an hour of training
+        store = project.open_store(config, defer_checkpoints=True)
+    except BaseException:
+        pending_git.close()
+        raise
+    try:
+        git = pending_git.result()
+    except BaseException:
+        store.close()
+        raise
     checkpoint = _background_checkpoint(project, config)  # while the command runs
     try:
         started, started_ns = time.time(), time.time_ns()
@@ -202,6 +217,16 @@ def run_job(
         notes,
         result.stopped,
     )
+
+
+def _git_capture_for(root: Path, started: PendingGitState | None) -> PendingGitState:
+    """`started` when it reads the work tree holding `root`, else a capture started now."""
+    if started is not None:
+        found = Git.discover(root)
+        if started.root == (None if found is None else found.root):
+            return started
+        started.close()
+    return start_git_capture(root)
 
 
 def _background_checkpoint(project: Project, config: Config) -> BackgroundCheckpoint:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from roar.errors import RoarError
 
-__all__ = ["Git", "GitError", "GitUnavailable"]
+__all__ = ["Git", "GitError", "GitUnavailable", "RunningGit"]
 
 _TIMEOUT_S = 60
 
@@ -25,6 +25,59 @@ class GitError(RoarError):
 
 class GitUnavailable(RoarError):
     template = "git is not installed or not on PATH; install git (apt-get install git)"
+
+
+class RunningGit:
+    """One git command under way; `output()` waits for it. A command never read is ended
+    by `close()` (a caller that failed before it needed the answer)."""
+
+    def __init__(self, cwd: Path, args: Sequence[str]) -> None:
+        self._cwd, self._args = cwd, tuple(args)
+        env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._missing: FileNotFoundError | None = None
+        try:
+            self._proc = subprocess.Popen(
+                ["git", *args],
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+            )
+        except FileNotFoundError as exc:
+            self._missing = exc  # raised when the answer is asked for, as `run` would
+
+    def output(self, *, check: bool = True) -> bytes:
+        """git's stdout; GitError when it failed (and `check`) or took over a minute."""
+        if self._proc is None:
+            raise GitUnavailable() from self._missing
+        try:
+            stdout, stderr = self._proc.communicate(timeout=_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.close()
+            raise GitError(
+                f"no answer after {_TIMEOUT_S} s", command=self._args[0], cwd=self._cwd
+            ) from None
+        if check and self._proc.returncode != 0:
+            detail = stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(
+                detail[0] if detail else f"exit {self._proc.returncode}",
+                command=self._args[0],
+                cwd=self._cwd,
+            )
+        return stdout
+
+    def close(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.returncode is None:
+            proc.kill()
+            proc.wait()  # not the pipes: a child git left behind may hold them open
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 class Git:
@@ -42,26 +95,15 @@ class Git:
         return None
 
     def run(self, args: Sequence[str], *, check: bool = True) -> bytes:
-        env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
-        try:
-            proc = subprocess.run(
-                ["git", *args],
-                cwd=self.root,
-                capture_output=True,
-                env=env,
-                timeout=_TIMEOUT_S,
-                check=False,
-            )
-        except FileNotFoundError as exc:
-            raise GitUnavailable() from exc
-        if check and proc.returncode != 0:
-            detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise GitError(
-                detail[0] if detail else f"exit {proc.returncode}",
-                command=args[0],
-                cwd=self.root,
-            )
-        return proc.stdout
+        return self.start(args).output(check=check)
+
+    def start(self, args: Sequence[str]) -> RunningGit:
+        """`git ARGS` started, to be read later with `.output()`: several git commands can
+        run side by side, and next to roar's own work."""
+        return RunningGit(self.root, args)
+
+    def status_args(self) -> list[str]:
+        return ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=no"]
 
     def text(self, args: Sequence[str]) -> str:
         return self.run(args).decode("utf-8", "surrogateescape").strip()
@@ -72,7 +114,11 @@ class Git:
         One `git status` call; untracked files are not looked at (`-uno`), which keeps it
         fast in work trees full of untracked data.
         """
-        out = self.run(["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=no"])
+        return self.parse_status(self.run(self.status_args()))
+
+    @staticmethod
+    def parse_status(out: bytes) -> tuple[str | None, str | None, bool]:
+        """`status()` from the output of `git <status_args()>`."""
         commit = branch = None
         dirty = False
         for entry in out.split(b"\0"):
@@ -87,7 +133,14 @@ class Git:
         return commit, branch, dirty
 
     def remote_urls(self) -> dict[str, str]:
-        out = self.run(["config", "--get-regexp", r"^remote\..*\.url$"], check=False)
+        return self.parse_remote_urls(self.run(self.remote_urls_args(), check=False))
+
+    def remote_urls_args(self) -> list[str]:
+        return ["config", "--get-regexp", r"^remote\..*\.url$"]
+
+    @staticmethod
+    def parse_remote_urls(out: bytes) -> dict[str, str]:
+        """`remote_urls()` from the output of `git <remote_urls_args()>` (exit 1: none)."""
         urls = {}
         for line in out.decode("utf-8", "replace").splitlines():
             key, _, url = line.partition(" ")
