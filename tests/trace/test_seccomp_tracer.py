@@ -81,6 +81,30 @@ def test_the_filter_stops_exactly_the_calls_that_name_files() -> None:
     assert _run_filter(program, other_abi, arch.numbers["openat"]) == _ALLOW
 
 
+def test_chdir_and_fchdir_are_heard_only_by_the_c_loop_and_never_decoded() -> None:
+    """The C supervisor keeps each thread's cwd, so it must hear every change of it; the
+    Python loop reads the cwd afresh each time and is spared those stops."""
+    from roar.trace.seccomp_tracer import native_table
+
+    arch = native_arch()
+    assert arch is not None
+    assert set(arch.cwd_numbers) == {"chdir", "fchdir"}
+    assert not set(arch.cwd_numbers) & set(SYSCALLS)  # nothing to record from them
+    with_cwd, _ = build_filter(arch, cwd_calls=True)
+    without, _ = build_filter(arch)
+    for number in arch.cwd_numbers.values():
+        assert _run_filter(with_cwd, arch.audit_arch, number) == _NOTIFY
+        assert _run_filter(without, arch.audit_arch, number) == _ALLOW
+    openat = arch.numbers["openat"]
+    assert _run_filter(with_cwd, arch.audit_arch, openat, (0, 0, os.O_RDONLY)) == _NOTIFY
+    specs = {number: SYSCALLS[name] for name, number in arch.numbers.items()}
+    table = native_table(specs, arch.cwd_numbers.values())
+    for number in arch.cwd_numbers.values():
+        entry = struct.unpack_from("6b", table, 6 * number)
+        assert entry == (-1, -1, -1, -1, -1, 6)  # kind "cwd", no path to read
+    assert struct.unpack_from("6b", table, 6 * openat)[0] == SYSCALLS["openat"].path
+
+
 def test_auto_prefers_seccomp_and_remembers_the_probe(ws: Workspace) -> None:
     ws.write("in.txt")
     result = run_roar("run", "cat", "in.txt", cwd=ws.root)

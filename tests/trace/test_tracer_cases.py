@@ -52,6 +52,60 @@ def test_python_chdir_and_relative_rename(ws: Workspace) -> None:
     assert traced.outputs == {"a/final.out"}
 
 
+def test_relative_opens_follow_every_chdir(ws: Workspace) -> None:
+    """The C supervisor keeps each thread's cwd between opens: a chdir, by this thread or
+    another, must still show at once, including for a thread told only through a futex
+    (threading.Event) that the cwd moved."""
+    for name in ("top1.txt", "top2.txt", "top3.txt", "a/in_a.txt", "b/in_b.txt", "b/c/in_c.txt"):
+        ws.write(name, name)
+    traced = ws.python(
+        """
+        import os, threading
+        for _ in range(3):
+            open("top1.txt").read()
+        os.chdir("a")
+        open("in_a.txt").read()
+        os.chdir("..")
+        open("top2.txt").read()
+        moved, go = threading.Event(), threading.Event()
+        def worker():
+            open("top3.txt").read()
+            moved.set()
+            go.wait()
+            open("in_b.txt").read()
+            fd = os.open("c", os.O_RDONLY | os.O_DIRECTORY)
+            os.fchdir(fd)
+            os.close(fd)
+            open("in_c.txt").read()
+        thread = threading.Thread(target=worker)
+        thread.start()
+        moved.wait()
+        os.chdir("b")
+        go.set()
+        thread.join()
+        """
+    )
+    assert traced.data_inputs == {
+        "top1.txt", "top2.txt", "top3.txt", "a/in_a.txt", "b/in_b.txt", "b/c/in_c.txt"
+    }  # fmt: skip
+
+
+def test_renaming_the_working_directory(ws: Workspace) -> None:
+    traced = ws.python(
+        """
+        import os
+        os.makedirs("before")
+        os.chdir("before")
+        open("first.txt", "w").write("1")
+        os.rename("../before", "../after")
+        open("second.txt", "w").write("2")
+        """
+    )
+    # first.txt was written as before/first.txt, which is gone: the job's trace names
+    # where each file was when it was opened
+    assert traced.outputs == {"after/second.txt"}
+
+
 def test_threads(ws: Workspace) -> None:
     for i in range(4):
         ws.write(f"in{i}.txt", str(i))

@@ -9,7 +9,10 @@
  *
  * serve(listener_fd, table, outbox=None) -> (records: bytes, complete: bool)
  *   table: 6 signed bytes per syscall number (path, dirfd, flags, old_path, old_dirfd,
- *          kind), -1 for "none"; a number whose path index is -1 is not decoded.
+ *          kind), -1 for "none"; a number whose path index is -1 is not decoded. Kind 6
+ *          (chdir, fchdir) is only heard, for the cwd cache below.
+ * The cwd of a thread, which a relative path needs, is kept for 100 ms rather than read
+ * from /proc at every open (see CwdCache).
  *   records: each `<i nr><I path_len><I old_len><I pad><Q flags>` then the path and the
  *           old path bytes (old only for renames that exchange).
  *   complete: False when memory ran out and later records were dropped.
@@ -34,6 +37,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FIELDS 6
@@ -45,6 +49,7 @@
 #define F_KIND 5
 #define KIND_OPENAT2 2
 #define KIND_RENAME 4
+#define KIND_CWD 6
 #define RENAME_EXCHANGE_FLAG 2
 #define PAGE 4096
 #define FIRST_READ 256
@@ -102,10 +107,83 @@ static ssize_t read_string(pid_t pid, uint64_t address, char *out) {
     return -1; /* longer than PATH_MAX: the kernel refuses it too */
 }
 
+/* The cwd of each thread, as readlink(/proc/TID/cwd) gave it: that readlink is a path
+ * walk in procfs, a fifth of what a relative open costs the traced command here. An entry
+ * is used only while all of these hold, so it always says what readlink would:
+ * - it is younger than CWD_FRESH_NS. Within that time no thread id can be reused (tens of
+ *   thousands of processes would have to start), and a change no traced call makes (a
+ *   rename by an outside process, a mount) shows within it;
+ * - no cwd-changing call is in flight: chdir, fchdir and renames (of the cwd or a folder
+ *   above it) empty the cache when they are heard, before they happen, and nothing is kept
+ *   until the thread that made one makes its next heard call, by when it has happened. */
+#define CWD_SLOTS 64
+#define CWD_FRESH_NS 100000000LL
+#define IN_FLIGHT_MAX 16
+
+typedef struct {
+    uint32_t tid; /* 0: empty */
+    int64_t read_at;
+    size_t length;
+    char path[PATH_MAX];
+} CwdSlot;
+
+typedef struct {
+    CwdSlot slots[CWD_SLOTS];
+    uint32_t in_flight[IN_FLIGHT_MAX];
+    int in_flight_count;
+    int disabled; /* more changes at once than in_flight holds: no cache from then on */
+} CwdCache;
+
+static int64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* Every heard call, before it is decoded: `tid` made it, of `kind`. */
+static void cwd_heard(CwdCache *cache, uint32_t tid, int kind) {
+    for (int i = 0; i < cache->in_flight_count; i++) {
+        if (cache->in_flight[i] == tid) { /* its earlier change has happened by now */
+            cache->in_flight[i] = cache->in_flight[--cache->in_flight_count];
+            break;
+        }
+    }
+    if (kind != KIND_CWD && kind != KIND_RENAME) return;
+    for (int i = 0; i < CWD_SLOTS; i++) cache->slots[i].tid = 0;
+    if (cache->in_flight_count == IN_FLIGHT_MAX)
+        cache->disabled = 1;
+    else
+        cache->in_flight[cache->in_flight_count++] = tid;
+}
+
+static int cwd_usable(const CwdCache *cache) {
+    return cache != NULL && !cache->disabled && cache->in_flight_count == 0;
+}
+
+/* The thread's cwd into `out` (room for `size`); its length, or -1 when not known. */
+static ssize_t cwd_lookup(const CwdCache *cache, uint32_t tid, char *out, size_t size) {
+    if (!cwd_usable(cache)) return -1;
+    const CwdSlot *slot = &cache->slots[tid % CWD_SLOTS];
+    if (slot->tid != tid || slot->length > size || now_ns() - slot->read_at >= CWD_FRESH_NS)
+        return -1;
+    memcpy(out, slot->path, slot->length);
+    return (ssize_t)slot->length;
+}
+
+static void cwd_keep(CwdCache *cache, uint32_t tid, int64_t read_at, const char *path,
+                     size_t length) {
+    if (!cwd_usable(cache) || tid == 0 || length > PATH_MAX) return;
+    CwdSlot *slot = &cache->slots[tid % CWD_SLOTS];
+    slot->tid = tid;
+    slot->read_at = read_at;
+    slot->length = length;
+    memcpy(slot->path, path, length);
+}
+
 /* The absolute form of the path argument `path_index`, relative to `dirfd_index` (or the
  * cwd); its length in `out`, or -1 when the process or its descriptor is gone. */
 static ssize_t read_path(const struct seccomp_notif *note, int path_index, int dirfd_index,
-                         char *out, size_t out_size) {
+                         char *out, size_t out_size, CwdCache *cwds) {
     char raw[PATH_MAX + 1];
     ssize_t length = read_string(note->pid, note->data.args[path_index], raw);
     if (length < 0) return -1;
@@ -114,13 +192,19 @@ static ssize_t read_path(const struct seccomp_notif *note, int path_index, int d
         return length;
     }
     int fd = dirfd_index < 0 ? AT_FDCWD_VALUE : (int32_t)note->data.args[dirfd_index];
-    char link[64];
-    if (fd == AT_FDCWD_VALUE)
-        snprintf(link, sizeof link, "/proc/%u/cwd", note->pid);
-    else
-        snprintf(link, sizeof link, "/proc/%u/fd/%d", note->pid, fd);
-    ssize_t base = readlink(link, out, out_size - 1);
-    if (base < 0) return -1;
+    ssize_t base = -1;
+    if (fd == AT_FDCWD_VALUE) base = cwd_lookup(cwds, note->pid, out, out_size - 1);
+    if (base < 0) {
+        char link[64];
+        if (fd == AT_FDCWD_VALUE)
+            snprintf(link, sizeof link, "/proc/%u/cwd", note->pid);
+        else
+            snprintf(link, sizeof link, "/proc/%u/fd/%d", note->pid, fd);
+        int64_t read_at = now_ns(); /* before the read: the entry never outlives its age */
+        base = readlink(link, out, out_size - 1);
+        if (base < 0) return -1;
+        if (fd == AT_FDCWD_VALUE) cwd_keep(cwds, note->pid, read_at, out, (size_t)base);
+    }
     if (length == 0) return base;
     if ((size_t)base + 1 + (size_t)length > out_size) return -1;
     out[base] = '/';
@@ -144,8 +228,8 @@ typedef struct {
 #define PATH_ROOM (2 * PATH_MAX + 2) /* a directory's name, '/', and a relative path */
 
 static void decode(const struct seccomp_notif *note, const signed char *spec, Buffer *out,
-                   char *path, char *old) {
-    ssize_t length = read_path(note, spec[F_PATH], spec[F_DIRFD], path, PATH_ROOM);
+                   char *path, char *old, CwdCache *cwds) {
+    ssize_t length = read_path(note, spec[F_PATH], spec[F_DIRFD], path, PATH_ROOM, cwds);
     if (length < 0) return;
     Record record = {note->data.nr, (uint32_t)length, 0, 0, 0};
     if (spec[F_KIND] == KIND_OPENAT2) {
@@ -158,7 +242,7 @@ static void decode(const struct seccomp_notif *note, const signed char *spec, Bu
     ssize_t old_length = -1;
     if (spec[F_KIND] == KIND_RENAME && (record.flags & RENAME_EXCHANGE_FLAG) &&
         spec[F_OLD_PATH] >= 0) {
-        old_length = read_path(note, spec[F_OLD_PATH], spec[F_OLD_DIRFD], old, PATH_ROOM);
+        old_length = read_path(note, spec[F_OLD_PATH], spec[F_OLD_DIRFD], old, PATH_ROOM, cwds);
         if (old_length > 0) record.old_length = (uint32_t)old_length;
     }
     buffer_add(out, &record, sizeof record);
@@ -232,7 +316,9 @@ static PyObject *serve(PyObject *module, PyObject *args) {
     Buffer *out = box != NULL ? &box->records : &own;
     int failure = 0;
     char *paths = malloc(2 * PATH_ROOM);
+    CwdCache *cwds = calloc(1, sizeof *cwds); /* without it, every cwd is read afresh */
     if (paths == NULL) {
+        free(cwds);
         PyBuffer_Release(&table);
         return PyErr_NoMemory();
     }
@@ -249,9 +335,10 @@ static PyObject *serve(PyObject *module, PyObject *args) {
         }
         if (note.data.nr >= 0 && note.data.nr < known) {
             const signed char *spec = specs + (size_t)note.data.nr * FIELDS;
+            if (cwds != NULL) cwd_heard(cwds, note.pid, spec[F_KIND]);
             if (spec[F_PATH] >= 0) {
                 if (box != NULL) pthread_mutex_lock(&box->lock);
-                decode(&note, spec, out, paths, paths + PATH_ROOM);
+                decode(&note, spec, out, paths, paths + PATH_ROOM, cwds);
                 if (box != NULL) pthread_mutex_unlock(&box->lock);
             }
         }
@@ -267,6 +354,7 @@ static PyObject *serve(PyObject *module, PyObject *args) {
 
     PyBuffer_Release(&table);
     free(paths);
+    free(cwds);
     if (failure != 0) {
         free(own.data);
         errno = failure;

@@ -56,6 +56,9 @@ class Arch(NamedTuple):
     machine: str
     audit_arch: int  # AUDIT_ARCH_* as seen in seccomp_data.arch
     numbers: dict[str, int]  # syscall name -> number; absent names do not exist here
+    # chdir and fchdir: heard by the C supervisor only, which keeps each thread's cwd for
+    # relative paths and must forget it when it changes (_supervisor.c, CwdCache)
+    cwd_numbers: dict[str, int]
 
 
 _X86_64 = Arch(
@@ -64,12 +67,14 @@ _X86_64 = Arch(
     {"open": 2, "creat": 85, "truncate": 76, "rename": 82, "link": 86, "symlink": 88,
      "execve": 59, "openat": 257, "renameat": 264, "linkat": 265, "symlinkat": 266,
      "renameat2": 316, "execveat": 322, "openat2": 437},
+    {"chdir": 80, "fchdir": 81},
 )  # fmt: skip
 _AARCH64 = Arch(
     "aarch64",
     0xC00000B7,
     {"openat": 56, "truncate": 45, "renameat": 38, "renameat2": 276, "linkat": 37,
      "symlinkat": 36, "execve": 221, "execveat": 281, "openat2": 437},
+    {"chdir": 49, "fchdir": 50},
 )  # fmt: skip
 _ARCHES = {arch.machine: arch for arch in (_X86_64, _AARCH64)}
 
@@ -108,8 +113,9 @@ def _jump(code: int, k: int, jump_true: int, jump_false: int) -> bytes:
     return struct.pack("=HBBI", code, jump_true, jump_false, k)
 
 
-def build_filter(arch: Arch) -> tuple[bytes, int]:
-    """The program (as `struct sock_filter[]` bytes) and its length in instructions.
+def build_filter(arch: Arch, *, cwd_calls: bool = False) -> tuple[bytes, int]:
+    """The program (as `struct sock_filter[]` bytes) and its length in instructions;
+    `cwd_calls`: chdir and fchdir are heard too (for the C supervisor's cwd cache).
 
     Calls from another ABI (a 32-bit process on a 64-bit kernel) pass unheard: their
     numbers differ, and the tracer documents that gap rather than mis-decoding them.
@@ -120,7 +126,8 @@ def build_filter(arch: Arch) -> tuple[bytes, int]:
         for name, number in arch.numbers.items()
         if (spec := SYSCALLS[name]).kind == "open" and spec.flags is not None
     }
-    plain = sorted(n for n in arch.numbers.values() if n not in flagged)
+    heard = [*arch.numbers.values(), *(arch.cwd_numbers.values() if cwd_calls else ())]
+    plain = sorted(n for n in heard if n not in flagged)
     # (code, k, true target, false target): a target is a label or a relative offset.
     body: list[tuple[int, int, _Label | int, _Label | int]] = []
     for number, flags_index in sorted(flagged.items()):

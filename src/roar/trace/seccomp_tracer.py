@@ -26,7 +26,7 @@ import os
 import struct
 import subprocess
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from roar.errors import TracerUnavailable
 from roar.models import TraceCoverage
@@ -66,6 +66,7 @@ _RECORD = struct.Struct("=iIIIQ")
 _FD = struct.Struct("i")  # a descriptor in an SCM_RIGHTS message
 _KIND_CODES = {"open": 1, "openat2": 2, "exec": 3, "rename": 4, "creat": 5, "truncate": 5,
                "link": 5}  # fmt: skip
+_KIND_CWD = 6  # chdir, fchdir: heard by the C loop, never decoded
 
 try:  # the optional C build (setup.py); without it the same loop runs in Python
     from roar.trace import _supervisor as _native  # type: ignore[attr-defined]
@@ -73,14 +74,19 @@ except ImportError:  # pragma: no cover - exercised where no compiler was availa
     _native = None
 
 
-def native_table(decoder_specs: Mapping[int, SyscallSpec]) -> bytes:
-    """The C loop's table: 6 signed bytes per syscall number, -1 for "none"."""
-    size = max(decoder_specs, default=-1) + 1
+def native_table(
+    decoder_specs: Mapping[int, SyscallSpec], cwd_numbers: Collection[int] = ()
+) -> bytes:
+    """The C loop's table: 6 signed bytes per syscall number, -1 for "none"; the
+    `cwd_numbers` (chdir, fchdir) only heard, with nothing to decode."""
+    size = max([*decoder_specs, *cwd_numbers], default=-1) + 1
     table = bytearray(b"\xff" * (6 * size))
     for number, spec in decoder_specs.items():
         fields = (spec.path, spec.dirfd, spec.flags, spec.old_path, spec.old_dirfd)
         values = [-1 if f is None else f for f in fields] + [_KIND_CODES[spec.kind]]
         table[6 * number : 6 * number + 6] = struct.pack("6b", *values)
+    for number in cwd_numbers:
+        table[6 * number + 5] = _KIND_CWD
     return bytes(table)
 
 
@@ -246,7 +252,8 @@ class SeccompTracer(Tracer):
         if arch is None:
             raise TracerUnavailable(f"no syscall table for {os.uname().machine}", tracer="seccomp")
         self.arch = arch
-        self.program, self.length = build_filter(arch)
+        # the C loop keeps each thread's cwd and must hear when it changes
+        self.program, self.length = build_filter(arch, cwd_calls=self.native_loop)
 
     def run(
         self,
@@ -259,9 +266,10 @@ class SeccompTracer(Tracer):
         opened: Opened | None = None,
     ) -> TraceResult:
         decoder = _Decoder(self.arch)
-        supervisor = _Supervisor(
-            decoder, native_table(decoder.by_number) if self.native_loop else None, opened
-        )
+        table = None
+        if self.native_loop:
+            table = native_table(decoder.by_number, self.arch.cwd_numbers.values())
+        supervisor = _Supervisor(decoder, table, opened)
         ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
         program, length, machine = self.program, self.length, self.arch.machine
 
