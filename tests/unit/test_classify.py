@@ -64,6 +64,43 @@ def test_deleted_and_vanished_files_are_dropped(filters: Filters) -> None:
     assert run(log, filters, {"/tmp/proj/tmpfile": START}).outputs == []
 
 
+def test_read_only_paths_dropped_by_their_place_are_never_stated(filters: Filters) -> None:
+    """An import of numpy reads a thousand package files: no stat for what only an input
+    could become and where it lies already drops. A file written, or a tracked source (it is
+    listed only when it is a regular file), is still looked at."""
+    log = AccessLog()
+    dropped_reads = [
+        "/opt/py/lib/python3.11/site-packages/numpy/core.py",
+        "/opt/py/lib/python3.11/os.py",
+        "/usr/lib/x86_64-linux-gnu/libc.so.6",
+        "/proc/self/status",
+    ]
+    for path in [*dropped_reads, "/tmp/proj/train.py", "/tmp/proj/data.csv"]:
+        log.read(path)
+    log.write("/opt/py/lib/python3.11/site-packages/numpy/written.py")
+    ctimes = {path: START - 1 for path in log.paths}
+    ctimes["/opt/py/lib/python3.11/site-packages/numpy/written.py"] = START + 5
+    looked_at: list[str] = []
+    fake = fake_stat(ctimes)
+
+    def counting(path: str) -> os.stat_result:
+        looked_at.append(path)
+        return fake(path)
+
+    result = classify(log, filters, START, lstat=counting, stat_path=counting)
+    assert result.inputs == ["/tmp/proj/data.csv"]
+    assert result.source_reads == ["/tmp/proj/train.py"]
+    assert result.outputs == []  # a write into site-packages is a package's, not the job's
+    assert sorted(looked_at) == [
+        "/opt/py/lib/python3.11/site-packages/numpy/written.py",
+        "/tmp/proj/data.csv",
+        "/tmp/proj/train.py",
+    ]
+    assert result.dropped == {
+        "package": 2, "system": 2, "virtual or roar's own": 1, "tracked by git": 1
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("path", "reason"),
     [

@@ -232,6 +232,8 @@ class Filters:
 class Classified(NamedTuple):
     inputs: list[str]
     outputs: list[str]
+    # paths each rule left out; a read-only path dropped for its place is counted without
+    # a stat, so whether it still existed is not known
     dropped: Counter[str]
     source_reads: list[str]  # git-tracked files it read
     # what classify saw of each input and output (symlinks followed), for the hasher
@@ -253,6 +255,15 @@ def classify(
     for path, state in log.paths.items():
         if state.deleted or not path.startswith("/"):
             continue
+        if not state.write_intent:
+            if not (state.read or state.executed):
+                continue
+            # Only an input can come of it, so where it lies may settle it without a stat:
+            # an import of numpy and pandas reads a thousand package files.
+            reason = filters.drop_reason(path, is_output=False)
+            if reason is not None and reason != TRACKED:
+                dropped[reason] += 1
+                continue
         try:
             link_info = lstat(path)
             info = stat_path(path) if stat.S_ISLNK(link_info.st_mode) else link_info
@@ -264,7 +275,8 @@ def classify(
         is_output = state.write_intent and changed
         if not is_output and not (state.read or state.executed):
             continue
-        reason = filters.drop_reason(path, is_output=is_output)
+        if state.write_intent:
+            reason = filters.drop_reason(path, is_output=is_output)
         if reason is not None:
             dropped[reason] += 1
             if reason == TRACKED:
