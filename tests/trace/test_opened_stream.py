@@ -91,6 +91,39 @@ def test_telling_changes_nothing_in_the_log(tmp_path: Path, tracer: type[Tracer]
     assert writes.count(str(tmp_path / "w.txt")) == 1
 
 
+def test_records_that_fail_to_decode_mid_run_become_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seccomp stream decodes records while the command runs. A failure there ends the
+    decoding, as one at the end would, and says so on the job; the command is untouched."""
+    import threading
+
+    from roar.trace import seccomp_tracer
+
+    for i in range(200):
+        (tmp_path / f"f{i}.txt").write_text(str(i))
+    where: list[str] = []
+
+    def undecodable(self: object, records: bytes) -> None:
+        where.append(threading.current_thread().name)
+        raise ValueError("undecodable")
+
+    monkeypatch.setattr(seccomp_tracer._Decoder, "apply_records", undecodable)
+    program = (
+        "import time\n"
+        "for i in range(200):\n"
+        "    open(f'f{i}.txt').read()\n"
+        "time.sleep(0.3)\n"  # the stream takes the records before the end
+        "raise SystemExit(3)\n"
+    )
+    result = SeccompTracer().run(
+        [PY, "-c", program], cwd=str(tmp_path), env=dict(os.environ), opened=lambda r, w: None
+    )
+    assert result.exit_code == 3
+    assert where == ["roar-seccomp-stream"]  # failed mid-run, and nothing was tried after
+    assert any("could not be decoded (ValueError: undecodable)" in n for n in result.notes)
+
+
 def test_the_log_notes_each_path_once_until_it_is_deleted() -> None:
     log = _TellingLog()
     log.read("/p/a")

@@ -331,16 +331,19 @@ class SeccompTracer(Tracer):
 
 
 class _Stream:
-    """Takes the C loop's records while the run goes on, every `period` seconds, and tells
-    `opened` which paths were opened for reading only and which for writing. The records it
-    took are handed back by close(), in order, for the decoder: it sees every record once,
-    at the end."""
+    """Takes the C loop's records while the run goes on, every `period` seconds: applies
+    them to the decoder, so that little is left to decode once the command ends, and tells
+    `opened` which paths were opened for reading only and which for writing. close() hands
+    back, in order, what it took but did not apply (the last batch). `failure` is the first
+    error applying records; nothing later is applied then, as a failure at the end would
+    leave the rest undecoded."""
 
     def __init__(self, decoder: _Decoder, opened: Opened, period: float = 0.05) -> None:
         assert _native is not None
         self.outbox = _native.outbox()
         self._decoder, self._opened, self._period = decoder, opened, period
-        self._taken: list[bytes] = []
+        self._unapplied: list[bytes] = []
+        self.failure: Exception | None = None
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="roar-seccomp-stream", daemon=True)
         self._thread.start()
@@ -352,9 +355,14 @@ class _Stream:
             chunk = _native.take(self.outbox)
             if not chunk:
                 continue
-            self._taken.append(chunk)
-            if not running:
-                break  # the run is over: work started now would only be cut short
+            if not running:  # work started now would only be cut short: left to close()
+                self._unapplied.append(chunk)
+                continue
+            if self.failure is None:
+                try:
+                    self._decoder.apply_records(chunk)
+                except Exception as exc:  # noqa: BLE001 - a note on the job, as at the end
+                    self.failure = exc
             reads, writes = self._decoder.opens(chunk)
             if reads or writes:
                 with contextlib.suppress(Exception):  # a hint; the run does not depend on it
@@ -363,7 +371,7 @@ class _Stream:
     def close(self) -> bytes:
         self._done.set()
         self._thread.join()
-        return b"".join(self._taken)
+        return b"".join(self._unapplied)
 
 
 def _receive_fd(sock: _socket.socket) -> tuple[bytes, list[int]]:
@@ -425,10 +433,13 @@ class _Supervisor:
             self._failed(exc)
             return
         finally:
-            taken = b"" if stream is None else stream.close()
-        records = taken + records  # what the stream took came first
+            left = b"" if stream is None else stream.close()
+        records = left + records  # what the stream took but did not apply came first
         if not complete:
             self._failed(MemoryError("out of memory: later calls were not recorded"))
+        if stream is not None and stream.failure is not None:
+            self._failed(stream.failure)
+            return
         try:
             self.decoder.apply_records(records)
         except Exception as exc:  # noqa: BLE001 - a note on the job
