@@ -93,12 +93,12 @@ def test_small_rejected_and_racy_files_wait_for_the_end(tmp_path: Path) -> None:
     assert finished(rejected) == {}
 
 
-def test_the_cache_is_asked_first_and_opened_only_for_a_candidate(tmp_path: Path) -> None:
+def test_the_cache_is_asked_first_and_opened_only_for_an_input(tmp_path: Path) -> None:
     small = tmp_path / "small.bin"
     small.write_bytes(b"x")
     cache = FakeCache()
     hasher = early(cache)
-    hasher.opened([str(small)])
+    hasher.opened([], [str(small)])  # an output is hashed at the end, or once it rests
     assert finished(hasher) == {}
     assert (cache.opened, cache.closed) == (0, 0)
 
@@ -112,6 +112,54 @@ def test_the_cache_is_asked_first_and_opened_only_for_a_candidate(tmp_path: Path
     hasher.opened([str(data)])
     assert finished(hasher) == {}  # the cache answers at the end
     assert (cache.opened, cache.closed) == (1, 1)
+
+
+def test_small_inputs_are_looked_up_in_one_query_per_message(tmp_path: Path) -> None:
+    """Small inputs are hashed at the end if at all, but the cache is asked about them as
+    they come: the end then asks the store only about the rest."""
+    paths = []
+    for i in range(5):
+        path = tmp_path / f"in{i}.txt"
+        path.write_text(str(i))
+        paths.append(str(path))
+    entries = {p: HashCacheEntry(p, 1, i, 1, 1, 1, f"{i}" * 64) for i, p in enumerate(paths[:3])}
+    queries: list[list[str]] = []
+
+    class CountingCache(FakeCache):
+        def lookup_hashes(self, paths: Sequence[str]) -> Mapping[str, HashCacheEntry]:
+            queries.append(list(paths))
+            return super().lookup_hashes(paths)
+
+    cache = CountingCache(entries)
+    hasher = early(cache)
+    hasher.opened(paths[:4])
+    hasher.opened([paths[4], str(tmp_path / "gone.txt")])
+    assert finished(hasher) == {}  # nothing hashed
+    assert hasher.known() == entries  # what the store knows, whether it still matches or not
+    assert queries == [paths[:4], [paths[4]]]  # one query per message; a vanished file: none
+    assert (cache.opened, cache.closed) == (1, 1)
+    rejected = early(CountingCache(entries), accept=False)
+    rejected.opened(paths)
+    finished(rejected)
+    assert rejected.known() == {}
+
+
+def test_layered_cache_answers_from_known_entries_without_asking_below() -> None:
+    below = FakeCache({"/b": HashCacheEntry("/b", 1, 1, 1, 1, 1, "b" * 64)})
+    asked: list[list[str]] = []
+    real = below.lookup_hashes
+
+    def spy(paths: Sequence[str]) -> Mapping[str, HashCacheEntry]:
+        asked.append(list(paths))
+        return real(paths)
+
+    below.lookup_hashes = spy  # type: ignore[method-assign]
+    mine = HashCacheEntry("/a", 1, 1, 1, 1, 1, "e" * 64)
+    known = HashCacheEntry("/k", 1, 1, 1, 1, 1, "k" * 64)
+    layered = LayeredCache({"/a": mine}, below, {"/k": known, "/a": known})
+    found = layered.lookup_hashes(["/a", "/k", "/b", "/x"])
+    assert found == {"/a": mine, "/k": known, "/b": below.entries["/b"]}  # early digests first
+    assert asked == [["/b", "/x"]]
 
 
 def test_a_file_that_changes_while_it_is_read_is_not_kept(

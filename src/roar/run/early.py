@@ -12,6 +12,11 @@ the lowest CPU priority, so the command keeps what it needs:
   racy window (its last change 2 s old), looked at every half second; one that changes
   while it is read waits twice as long the next time.
 
+Every other input roar would record is looked up in the hash cache on the way (a batch per
+message from the tracer), so the end asks the store only about what it has not seen:
+`known()` holds those entries, which the end checks against its own stat as it would any
+cache entry.
+
 Nothing is trusted on faith. An early digest is kept only under the hash cache's rules:
 the file's stat (device, inode, size, mtime, ctime) is the same before and after reading,
 and its last change is older than the racy window, so a later write would show in the
@@ -31,7 +36,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
-from roar.models import HashCacheEntry, stat_key
+from roar.models import EMPTY, HashCacheEntry, stat_key
 
 __all__ = ["EARLY_MIN_BYTES", "EarlyHasher", "LayeredCache"]
 
@@ -89,6 +94,9 @@ class EarlyHasher:
         self._queue: queue.Queue[tuple[list[str], list[str]] | None] = queue.Queue()
         self._stop = threading.Event()
         self._entries: dict[str, HashCacheEntry] = {}
+        # the store's cache entries for inputs seen so far (looked up, not hashed here)
+        self._known: dict[str, HashCacheEntry] = {}
+        self._to_look_up: list[str] = []
         # files to hash once they rest (outputs being written, inputs changed just before
         # the run): path -> (when to look next, rest asked beyond the racy window)
         self._waiting: dict[str, tuple[float, float]] = {}
@@ -113,6 +121,11 @@ class EarlyHasher:
         self._queue.put(None)
         self._thread.join()
         return dict(self._entries)
+
+    def known(self) -> dict[str, HashCacheEntry]:
+        """The hash cache's entries for the inputs looked up during the run (after
+        finish()); already in the store, unlike the digests finish() returns."""
+        return dict(self._known)
 
     # -- the worker thread -----------------------------------------------------------------
 
@@ -151,6 +164,7 @@ class EarlyHasher:
                         path = _resolved(raw, directories)
                         if path not in self._waiting and accept(path, True):
                             self._waiting[path] = (time.monotonic(), 0.0)
+                    self._look_up_inputs()
                     self._look_at_waiting()
                 finally:
                     self._queue.task_done()
@@ -173,20 +187,38 @@ class EarlyHasher:
             st = os.stat(path)
         except OSError:
             return
-        if not stat.S_ISREG(st.st_mode) or st.st_size < self._min_bytes:
+        if not stat.S_ISREG(st.st_mode):
+            return
+        if st.st_size < self._min_bytes:
+            self._to_look_up.append(path)  # cheap to hash at the end: only asked about
             return
         assert self._racy_window_ns is not None
         if stat_time - max(st.st_mtime_ns, st.st_ctime_ns) <= self._racy_window_ns:
             # written just before the run (the step before this one): hashed once it rests
             self._waiting.setdefault(path, (time.monotonic() + self._recheck_s, 0.0))
             return
+        cache = self._opened_cache()
+        if cache is not None:
+            known = cache.lookup_hashes([path]).get(path)
+            if known is not None:
+                self._known[path] = known
+                if known.matches(st):
+                    return  # the cache answers at the end already
+        self._hash(path, st)
+
+    def _opened_cache(self) -> _Cache | None:
         if self._cache is None and self._open_cache is not None:
             self._cache = self._open_cache()
-        if self._cache is not None:
-            known = self._cache.lookup_hashes([path]).get(path)
-            if known is not None and known.matches(st):
-                return  # the cache answers at the end already
-        self._hash(path, st)
+        return self._cache
+
+    def _look_up_inputs(self) -> None:
+        """Ask the cache about the small inputs gathered from one message, in one query."""
+        paths, self._to_look_up = self._to_look_up, []
+        if not paths or self._stop.is_set():
+            return
+        cache = self._opened_cache()
+        if cache is not None:
+            self._known.update(cache.lookup_hashes(paths))
 
     def _look_at_waiting(self) -> None:
         now = time.monotonic()
@@ -251,16 +283,26 @@ class EarlyHasher:
 
 
 class LayeredCache:
-    """A hash cache that answers from early digests first, then from `below`; new entries
-    go to `below`."""
+    """A hash cache that answers from early digests first, then from entries `known` from
+    `below` already (looked up during the run), then from `below`; new entries go to
+    `below`."""
 
-    def __init__(self, early: Mapping[str, HashCacheEntry], below: _Store) -> None:
-        self._early, self._below = early, below
+    def __init__(
+        self,
+        early: Mapping[str, HashCacheEntry],
+        below: _Store,
+        known: Mapping[str, HashCacheEntry] = EMPTY,
+    ) -> None:
+        self._early, self._below, self._known = early, below, known
 
     def lookup_hashes(self, paths: Sequence[str]) -> Mapping[str, HashCacheEntry]:
-        rest = [path for path in paths if path not in self._early]
+        early, known = self._early, self._known
+        rest = [path for path in paths if path not in early and path not in known]
         found = dict(self._below.lookup_hashes(rest)) if rest else {}
-        found.update((path, self._early[path]) for path in paths if path in self._early)
+        for path in paths:
+            entry = early.get(path) or known.get(path)
+            if entry is not None:
+                found[path] = entry
         return found
 
     def store_hashes(self, entries: Sequence[HashCacheEntry]) -> None:

@@ -152,6 +152,7 @@ def run_job(
             )
         finally:
             early_digests = {} if early is None else early.finish()
+            known = {} if early is None else early.known()
             journal = read_journal(journal_path)
             journal_path.unlink(missing_ok=True)
         ended = time.time()
@@ -172,6 +173,7 @@ def run_job(
             package_index=project.roar_dir / "package-index.json",
             notes=notes,
             early=early_digests,
+            known=known,
         )
         inputs, outputs = recording.inputs, recording.outputs
         patch_hash = None

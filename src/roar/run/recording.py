@@ -53,15 +53,17 @@ def what_to_record(
     package_index: Path,
     notes: list[str],
     early: Mapping[str, HashCacheEntry] | None = None,
+    known: Mapping[str, HashCacheEntry] | None = None,
 ) -> Recording:
     """The job's inputs and outputs (traced and told, hashed through the cache), the
     environment it used and the host; files that vanished before hashing become notes.
-    `early`: digests taken while the command ran (run/early.py), used as cache entries."""
+    `early`: digests taken while the command ran (run/early.py), used as cache entries;
+    `known`: the store's cache entries looked up while it ran, not asked for again."""
     told = told_files(journal)
     filters = _filters(root, config, git, told.internal_dirs)
     stat_time = time.time_ns()  # before classify stats the files (racy-clean check)
     classified: Classified = classify(result.log, filters, started_ns)
-    digests = _hash_all(store, classified, stat_time, notes, early or {})
+    digests = _hash_all(store, classified, stat_time, notes, early or {}, known or {})
     inputs = merge_refs(_refs(root, classified.inputs, digests), told.reads, root)
     outputs = merge_refs(_refs(root, classified.outputs, digests), told.writes, root)
     sources = [relative(root, path) for path in classified.source_reads]
@@ -121,10 +123,11 @@ def _hash_all(
     stat_time: int,
     notes: list[str],
     early: Mapping[str, HashCacheEntry],
+    known: Mapping[str, HashCacheEntry],
 ) -> dict[str, PathDigest]:
     """Hash every input and output, from the stats classify took; a file that vanished
     since is left out with a note. Early digests that matched join the hash cache."""
-    hasher = Hasher(LayeredCache(early, store) if early else store)
+    hasher = Hasher(LayeredCache(early, store, known) if early or known else store)
     paths = [*classified.inputs, *classified.outputs]
     digests: dict[str, PathDigest] = {}
     try:
