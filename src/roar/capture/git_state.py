@@ -33,10 +33,7 @@ class PendingGitState:
         self._git = Git.discover(start)
         self._running: list[RunningGit] = []
         if self._git is not None:
-            self._running = [
-                self._git.start(self._git.status_args()),
-                self._git.start(self._git.remote_urls_args()),
-            ]
+            self._running = [self._git.start_status(), self._git.start_remote_urls()]
 
     @property
     def root(self) -> Path | None:

@@ -17,6 +17,8 @@ from roar.errors import RoarError
 __all__ = ["Git", "GitError", "GitUnavailable", "RunningGit"]
 
 _TIMEOUT_S = 60
+_STATUS_ARGS = ("status", "--porcelain=v2", "--branch", "-z", "--untracked-files=no")
+_REMOTE_URLS_ARGS = ("config", "--get-regexp", r"^remote\..*\.url$")
 
 
 class GitError(RoarError):
@@ -102,8 +104,14 @@ class Git:
         run side by side, and next to roar's own work."""
         return RunningGit(self.root, args)
 
-    def status_args(self) -> list[str]:
-        return ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=no"]
+    def start_status(self) -> RunningGit:
+        """`status()` started; its output is read with `parse_status`."""
+        return self.start(_STATUS_ARGS)
+
+    def start_remote_urls(self) -> RunningGit:
+        """`remote_urls()` started; its output (`check=False`: exit 1 is "none") is read
+        with `parse_remote_urls`."""
+        return self.start(_REMOTE_URLS_ARGS)
 
     def text(self, args: Sequence[str]) -> str:
         return self.run(args).decode("utf-8", "surrogateescape").strip()
@@ -114,11 +122,11 @@ class Git:
         One `git status` call; untracked files are not looked at (`-uno`), which keeps it
         fast in work trees full of untracked data.
         """
-        return self.parse_status(self.run(self.status_args()))
+        return self.parse_status(self.start_status().output())
 
     @staticmethod
     def parse_status(out: bytes) -> tuple[str | None, str | None, bool]:
-        """`status()` from the output of `git <status_args()>`."""
+        """`status()` from the output of `start_status()`."""
         commit = branch = None
         dirty = False
         for entry in out.split(b"\0"):
@@ -133,14 +141,11 @@ class Git:
         return commit, branch, dirty
 
     def remote_urls(self) -> dict[str, str]:
-        return self.parse_remote_urls(self.run(self.remote_urls_args(), check=False))
-
-    def remote_urls_args(self) -> list[str]:
-        return ["config", "--get-regexp", r"^remote\..*\.url$"]
+        return self.parse_remote_urls(self.start_remote_urls().output(check=False))
 
     @staticmethod
     def parse_remote_urls(out: bytes) -> dict[str, str]:
-        """`remote_urls()` from the output of `git <remote_urls_args()>` (exit 1: none)."""
+        """`remote_urls()` from the output of `start_remote_urls()`."""
         urls = {}
         for line in out.decode("utf-8", "replace").splitlines():
             key, _, url = line.partition(" ")
