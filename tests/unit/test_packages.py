@@ -57,3 +57,30 @@ def test_a_corrupt_cache_file_is_rebuilt(tmp_path: Path) -> None:
     assert index.distributions([f"{site}/alpha/a.py"]) == {"alpha": "1.0"}
     index.save()
     assert PackageIndex(cache).distributions([f"{site}/alpha/a.py"]) == {"alpha": "1.0"}
+
+
+def test_versions_and_sites_come_from_one_pass(tmp_path: Path) -> None:
+    """A job's packages and the site each was used from: both from the first site a
+    distribution was seen in, names in order whatever their case, start-up shims and roar
+    left out."""
+    venv = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    system = tmp_path / "usr" / "lib" / "python3" / "dist-packages"
+    _install(venv, "zeta", "1.0", "zeta")
+    _install(venv, "Alpha", "2.0", "alpha")
+    _install(venv, "roar", "9.9", "roar")
+    _install(system, "zeta", "0.5", "zeta")
+    opened = [
+        f"{venv}/zeta/core.py",
+        f"{system}/zeta/core.py",
+        f"{venv}/alpha/__init__.py",
+        f"{venv}/roar/cli.py",
+        f"{venv}/_distutils_hack/__init__.py",
+        f"{venv}/distutils-precedence.pth",
+        "/tmp/proj/data/site-packages.txt",  # a name, not a site folder
+        "/etc/passwd",
+    ]
+    versions, sites = PackageIndex().used(opened)
+    assert list(versions.items()) == [("Alpha", "2.0"), ("zeta", "1.0")]
+    assert sites == {"Alpha": str(venv), "zeta": str(venv)}
+    assert PackageIndex().distributions(opened) == versions
+    assert PackageIndex().sites_of(opened) == sites

@@ -122,10 +122,14 @@ class PackageIndex:
         self._sites[site] = owners
         return owners
 
-    def distributions(self, paths: Iterable[str]) -> dict[str, str]:
-        """{distribution name: version} for every distribution owning one of `paths`."""
-        used: dict[str, str] = {}
+    def used(self, paths: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+        """({distribution name: version}, {distribution name: the site directory it was
+        used from}) for every distribution owning one of `paths`, in one pass over them."""
+        versions: dict[str, str] = {}
+        sites: dict[str, str] = {}
         for path in paths:
+            if "-packages/" not in path:  # most of a job's files: one check, not two finds
+                continue
             split = site_split(path)
             if split is None:
                 continue
@@ -134,21 +138,23 @@ class PackageIndex:
             if _startup_only(top):
                 continue
             owner = self._index(site).get(top)
-            if owner is not None and _normalize(owner[0]) not in _OWN:
-                used[owner[0]] = owner[1]
-        return dict(sorted(used.items(), key=lambda item: item[0].lower()))
+            if owner is None or _normalize(owner[0]) in _OWN:
+                continue
+            # the first site a distribution was used from gives both its version and its
+            # site (two installs of it in one job: the one imported first)
+            if owner[0] not in versions:
+                versions[owner[0]] = owner[1]
+                sites[owner[0]] = site
+        by_name = sorted(versions.items(), key=lambda item: item[0].lower())
+        return dict(by_name), dict(sorted(sites.items()))
+
+    def distributions(self, paths: Iterable[str]) -> dict[str, str]:
+        """{distribution name: version} for every distribution owning one of `paths`."""
+        return self.used(paths)[0]
 
     def sites_of(self, paths: Iterable[str]) -> dict[str, str]:
         """{distribution name: the site directory it was used from} for `paths`."""
-        sites: dict[str, str] = {}
-        for path in paths:
-            split = site_split(path)
-            if split is None or _startup_only(top := split[1].split("/", 1)[0]):
-                continue
-            owner = self._index(split[0]).get(top)
-            if owner is not None and _normalize(owner[0]) not in _OWN:
-                sites.setdefault(owner[0], split[0])
-        return dict(sorted(sites.items()))
+        return self.used(paths)[1]
 
     def installed(self, site: str) -> dict[str, str]:
         """{distribution name: version} installed in `site` now (empty when it is gone)."""

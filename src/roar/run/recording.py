@@ -176,8 +176,7 @@ def _environment(
 ) -> dict[str, Any]:
     seen = list(result.log.paths)
     index = PackageIndex(index_cache)
-    packages = index.distributions(seen)
-    sites = index.sites_of(seen)
+    packages, sites = index.used(seen)
     index.save()
     return {
         # git-tracked files the job read: pinned by the commit, checked by `roar status`

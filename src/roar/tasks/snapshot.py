@@ -145,7 +145,7 @@ def packages_in_use(index_file: Path) -> tuple[dict[str, str], dict[str, str]]:
             and isinstance(path := getattr(module, "__file__", None), str)
         ]
         index = PackageIndex(index_file)
-        found = index.distributions(files), index.sites_of(files)
+        found = index.used(files)
         index.save()
         _packages[index_file] = (loaded, *found)
         return found
