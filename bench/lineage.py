@@ -68,6 +68,7 @@ from benchlib import finish, format_table, scratch_parent
 from roar.lineage import ArtifactTarget, load_lineage, resolve_ref
 from roar.project import Project, init_project
 from roar.store import Store
+from roar.store.input_groups import bulk_rows
 from roar.store.store import JOB_COLUMNS
 
 if TYPE_CHECKING:
@@ -311,11 +312,30 @@ def load(store: Store, data: Dataset, root: Path) -> None:
             )
         for chunk in _chunked(_job_rows(store, data, root)):
             cur.executemany(f"INSERT INTO jobs ({columns}) VALUES ({marks})", chunk)
-        for table, rows in (("job_inputs", data.inputs), ("job_outputs", data.outputs)):
+        for chunk in _chunked(data.outputs):
+            cur.executemany(
+                "INSERT INTO job_outputs (job_id, artifact_hash, path) VALUES (?, ?, ?)", chunk
+            )
+        # inputs go into the shared groups that `job_inputs` is a view over
+        per_job: dict[int, list[tuple[str, str]]] = {}
+        for job_id, digest, path in data.inputs:
+            per_job.setdefault(job_id, []).append((path, digest))
+        grouped = bulk_rows(per_job, {})
+        for statement, rows in (
+            ("INSERT INTO input_groups (id, digest, size) VALUES (?, ?, ?)", grouped.groups),
+            (
+                "INSERT INTO input_group_members (group_id, artifact_hash, path) VALUES (?, ?, ?)",
+                grouped.members,
+            ),
+            ("INSERT INTO job_input_groups (job_id, group_id) VALUES (?, ?)", grouped.links),
+        ):
             for chunk in _chunked(rows):
-                cur.executemany(
-                    f"INSERT INTO {table} (job_id, artifact_hash, path) VALUES (?, ?, ?)", chunk
-                )
+                cur.executemany(statement, chunk)
+        if store.db.kind == "postgresql" and grouped.groups:  # ids given: move the sequence on
+            cur.execute(
+                "SELECT setval(pg_get_serial_sequence('input_groups', 'id'), ?)",
+                (len(grouped.groups),),
+            )
     with store.db.read() as cur:
         first, last, count = cur.execute("SELECT MIN(id), MAX(id), COUNT(*) FROM jobs").fetchone()
     if (first, last, count) != (1, len(data.jobs), len(data.jobs)):

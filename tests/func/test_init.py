@@ -23,8 +23,10 @@ def test_init_creates_the_project_layout(git_repo: Path) -> None:
         assert (roar_dir / name).exists(), name
     with sqlite3.connect(roar_dir / "roar.db") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"jobs", "artifacts", "job_inputs", "job_outputs", "hash_cache"} <= tables
+        kinds = dict(db.execute("SELECT name, type FROM sqlite_master").fetchall())
+    for table in ("jobs", "artifacts", "input_groups", "job_input_groups", "job_outputs"):
+        assert kinds.get(table) == "table", table
+    assert kinds.get("job_inputs") == "view"
 
 
 def test_init_keeps_the_git_tree_clean(git_repo: Path) -> None:

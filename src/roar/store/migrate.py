@@ -21,7 +21,7 @@ __all__ = ["HEAD_REVISION", "KNOWN_REVISIONS", "MIGRATIONS", "check_schema", "up
 
 #: Every revision this roar can read, oldest first. A test keeps it equal to Alembic's
 #: history, so adding a migration without listing it here fails CI.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001",)
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: PostgreSQL advisory lock key serialising concurrent `roar init` runs ("roar" in ASCII).

@@ -28,7 +28,9 @@ __all__ = [
     "collections",
     "flags",
     "hash_cache",
-    "job_inputs",
+    "input_group_members",
+    "input_groups",
+    "job_input_groups",
     "job_outputs",
     "jobs",
     "metadata",
@@ -99,8 +101,43 @@ def _job_files(name: str) -> Table:
     )
 
 
-job_inputs = _job_files("job_inputs")
 job_outputs = _job_files("job_outputs")
+
+# A job's inputs, in groups that reruns share (store/input_groups.py); the view
+# `job_inputs` (job_id, artifact_hash, path) joins them back, as migration 0002 defines it.
+input_groups = Table(
+    "input_groups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest", HASH, nullable=False),
+    Column("size", Integer, nullable=False),
+    UniqueConstraint("digest"),
+)
+
+input_group_members = Table(
+    "input_group_members",
+    metadata,
+    Column(
+        "group_id",
+        Integer,
+        ForeignKey("input_groups.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("artifact_hash", HASH, ForeignKey("artifacts.hash"), nullable=False),
+    Column("path", Text, nullable=False),
+    PrimaryKeyConstraint("group_id", "path", "artifact_hash"),
+    Index(None, "artifact_hash"),
+    Index(None, "path"),
+)
+
+job_input_groups = Table(
+    "job_input_groups",
+    metadata,
+    Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("group_id", Integer, ForeignKey("input_groups.id"), nullable=False),
+    PrimaryKeyConstraint("job_id", "group_id"),
+    Index(None, "group_id"),
+)
 
 collections = Table(
     "collections",

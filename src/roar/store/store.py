@@ -13,6 +13,7 @@ from roar.pathtext import from_text, to_text
 from roar.store.db import Database, connect
 from roar.store.errors import IntegrityViolation
 from roar.store.graph import NO_LIMIT, Direction, walk_jobs
+from roar.store.input_groups import plan_inputs, store_inputs
 from roar.store.migrate import check_schema, upgrade
 from roar.store.url import StoreUrl, parse_store_url
 
@@ -80,6 +81,11 @@ def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
 
 def _marks(count: int) -> str:
     return ", ".join("?" * count)
+
+
+def _pairs(refs: Iterable[FileRef]) -> dict[tuple[str, str], Artifact]:
+    """{(path as stored, hash): artifact} of these files: what input groups are cut from."""
+    return {(to_text(ref.path), ref.artifact.hash): ref.artifact for ref in refs}
 
 
 def new_job_uid() -> str:
@@ -206,10 +212,11 @@ class Store:
             uid = announced if attempt == 0 and announced is not None else new_job_uid()
             try:
                 with self.db.write() as cur:
-                    self._put_artifacts(cur, [f.artifact for f in (*inputs, *outputs)])
+                    plan = plan_inputs(cur, _pairs(inputs))
+                    self._put_artifacts(cur, [*plan.artifacts, *(f.artifact for f in outputs)])
                     job_id = cur.insert_returning_id(_JOB_INSERT, self._job_params(spec, uid))
-                    self._insert_files(cur, job_id, "job_inputs", inputs)
-                    self._insert_files(cur, job_id, "job_outputs", outputs)
+                    store_inputs(cur, self.db.kind, job_id, plan)
+                    self._insert_outputs(cur, job_id, outputs)
                     cur.executemany(
                         "INSERT INTO tags (target, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
                         [(f"job:{uid}", name) for name in sorted(set(tags))],
@@ -223,11 +230,11 @@ class Store:
             return self.get_job(job_id)
         raise StoreError("could not allocate a unique job uid")  # pragma: no cover
 
-    def _insert_files(self, cur: Any, job_id: int, table: str, refs: Sequence[FileRef]) -> None:
+    def _insert_outputs(self, cur: Any, job_id: int, refs: Sequence[FileRef]) -> None:
         rows = {(to_text(ref.path), ref.artifact.hash) for ref in refs}
         cur.executemany(
-            # a file learnt at the end of a task may already be among its recorded inputs
-            f"INSERT INTO {table} (job_id, artifact_hash, path) VALUES (?, ?, ?) "
+            # a file learnt at the end of a task may already be among its recorded outputs
+            "INSERT INTO job_outputs (job_id, artifact_hash, path) VALUES (?, ?, ?) "
             "ON CONFLICT DO NOTHING",
             [(job_id, digest, path) for path, digest in sorted(rows)],
         )
@@ -266,9 +273,18 @@ class Store:
             )
             if cur.rowcount != 1:
                 raise RecordNotFound(f"no unfinished job @{job_id} in {self.location}")
-            self._put_artifacts(cur, [f.artifact for f in (*inputs, *outputs)])
-            self._insert_files(cur, job_id, "job_outputs", outputs)
-            self._insert_files(cur, job_id, "job_inputs", inputs)
+            # a file learnt at the end of a task may already be among its recorded inputs
+            recorded = {
+                (str(path), str(digest))
+                for path, digest in cur.execute(
+                    "SELECT path, artifact_hash FROM job_inputs WHERE job_id = ?", (job_id,)
+                ).fetchall()
+            }
+            learnt = {pair: a for pair, a in _pairs(inputs).items() if pair not in recorded}
+            plan = plan_inputs(cur, learnt)
+            self._put_artifacts(cur, [*plan.artifacts, *(f.artifact for f in outputs)])
+            self._insert_outputs(cur, job_id, outputs)
+            store_inputs(cur, self.db.kind, job_id, plan)
         return self.get_job(job_id)
 
     def _uid_free(self, uid: str) -> bool:
