@@ -72,3 +72,14 @@ def test_identical_content_prefers_the_same_path(store: Store) -> None:
     found = store.walk([(h("EMPTY"), "left/empty")], "up", None, bound=reader)
     assert found == [left]
     assert right not in found
+
+
+def test_downstream_respects_job_order(store: Store) -> None:
+    """Jobs that read the same content before it was written are not downstream of it."""
+    early = job(store, "early", [ref("copy", "data")], [ref("early-out")])
+    made = job(store, "make", [ref("src")], [ref("data")])
+    late = job(store, "late", [ref("data")], [ref("late-out")])
+    assert store.walk([(h("data"), "data")], "down", None, bound=made) == [late]
+    # one step further down, the bound moves with the walk: `early-out` never counts
+    assert store.walk([(h("src"), "src")], "down", None, bound=made - 1) == [made, late]
+    assert early not in store.walk([(h("src"), "src")], "down", None)
