@@ -51,6 +51,8 @@ Pair = tuple[str, str]  # (path as stored text, artifact hash)
 
 
 class InputGroup(NamedTuple):
+    """Some of a job's (path, hash) pairs, in path order, named by their BLAKE3."""
+
     digest: str
     members: tuple[Pair, ...]
 
@@ -66,7 +68,7 @@ def _digest(members: Sequence[Pair]) -> str:
 
 
 def cut_groups(pairs: Iterable[Pair]) -> list[InputGroup]:
-    """The groups of these (path text, hash) pairs, which are sorted and unique here."""
+    """The groups of these (path text, hash) pairs, given in any order and with repeats."""
     groups: list[InputGroup] = []
     members: list[Pair] = []
     for pair in sorted(set(pairs)):
