@@ -6,17 +6,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.config import Config
 
+from roar.errors import StoreError
 from roar.models import Artifact, FileRef, JobSpec
 from roar.store import Store, parse_store_url
 from roar.store.db import connect
 from roar.store.engine import make_engine, write_transaction
 from roar.store.input_groups import cut_groups
-from roar.store.migrate import MIGRATIONS
+from roar.store.migrate import MIGRATIONS, current_revision
 
 
 def art(name: str, size: int = 1) -> Artifact:
@@ -201,3 +203,32 @@ def test_downgrading_to_0001_gives_the_table_back(store_at_0001: str) -> None:
     assert list(_old_rows(store_at_0001)) == before
     _alembic(store_at_0001, "upgrade", "head")
     assert list(_old_rows(store_at_0001)) == before
+
+
+def test_a_migration_that_fails_midway_changes_nothing(
+    store_at_0001: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upgrade is one transaction: a failure after groups and members were written
+    (as a kill would be) leaves revision 0001 and its table as they were, and the next
+    open upgrades."""
+    import roar.store.input_groups as groups
+
+    before = list(_old_rows(store_at_0001))
+    real = groups.bulk_rows
+
+    def link_a_missing_job(per_job: Any, ids: dict[str, int]) -> groups.BulkRows:
+        rows = real(per_job, ids)  # groups and members are written, then the links fail
+        return groups.BulkRows(rows.groups, rows.members, [*rows.links, (999_999, 1)])
+
+    monkeypatch.setattr(groups, "bulk_rows", link_a_missing_job)
+    with pytest.raises(StoreError):
+        Store.open(store_at_0001)
+    db = connect(parse_store_url(store_at_0001))
+    try:
+        assert current_revision(db) == "0001"
+    finally:
+        db.close()
+    assert list(_old_rows(store_at_0001)) == before
+    monkeypatch.setattr(groups, "bulk_rows", real)
+    with Store.open(store_at_0001) as store:
+        assert pairs(store.job_inputs(1)) == pairs(dataset(400))
