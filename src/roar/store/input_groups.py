@@ -114,10 +114,12 @@ class InputsPlan(NamedTuple):
     artifacts: list[Artifact]  # the artifacts of the new groups' members
 
 
-def plan_inputs(cur: Any, inputs: Mapping[Pair, Artifact]) -> InputsPlan:
-    """Cut `inputs` into groups and look up which are stored, inside the caller's write
-    transaction; only the members of new groups need their artifacts written."""
-    groups = cut_groups(inputs)
+def plan_inputs(
+    cur: Any, inputs: Mapping[Pair, Artifact], groups: Sequence[InputGroup]
+) -> InputsPlan:
+    """Look up which of `inputs`' groups (`cut_groups(inputs)`, cut before the caller's
+    write transaction began: the lock is held for less) are stored, inside it; only the
+    members of new groups need their artifacts written."""
     digests = [group.digest for group in groups]
     known: dict[str, int] = {}
     for start in range(0, len(digests), _CHUNK):
@@ -129,7 +131,7 @@ def plan_inputs(cur: Any, inputs: Mapping[Pair, Artifact]) -> InputsPlan:
         known.update((str(digest), int(group_id)) for digest, group_id in rows)
     new = sorted((g for g in groups if g.digest not in known), key=lambda g: g.digest)
     artifacts = [inputs[pair] for group in new for pair in group.members]
-    return InputsPlan(groups, known, new, artifacts)
+    return InputsPlan(list(groups), known, new, artifacts)
 
 
 def store_inputs(cur: Any, kind: str, job_id: int, plan: InputsPlan) -> None:

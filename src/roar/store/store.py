@@ -13,7 +13,7 @@ from roar.pathtext import from_text, to_text
 from roar.store.db import Database, connect
 from roar.store.errors import IntegrityViolation
 from roar.store.graph import NO_LIMIT, Direction, walk_jobs
-from roar.store.input_groups import plan_inputs, store_inputs
+from roar.store.input_groups import cut_groups, plan_inputs, store_inputs
 from roar.store.migrate import check_schema, upgrade
 from roar.store.url import StoreUrl, parse_store_url
 
@@ -208,11 +208,13 @@ class Store:
         (1 in 2**48), the job gets another and still adopts the children that named it.
         """
         announced = uid
+        input_pairs = _pairs(inputs)
+        groups = cut_groups(input_pairs)
         for attempt in range(_UID_ATTEMPTS):
             uid = announced if attempt == 0 and announced is not None else new_job_uid()
             try:
                 with self.db.write() as cur:
-                    plan = plan_inputs(cur, _pairs(inputs))
+                    plan = plan_inputs(cur, input_pairs, groups)
                     self._put_artifacts(cur, [*plan.artifacts, *(f.artifact for f in outputs)])
                     job_id = cur.insert_returning_id(_JOB_INSERT, self._job_params(spec, uid))
                     store_inputs(cur, self.db.kind, job_id, plan)
@@ -265,6 +267,7 @@ class Store:
         """Complete a job recorded unfinished (exit_code NULL): its end, status, final env,
         outputs and any inputs learnt while it ran, in one transaction. A job already
         finished is refused, never rewritten."""
+        input_pairs = _pairs(inputs)
         with self.db.write() as cur:
             cur.execute(
                 "UPDATE jobs SET ended_at = ?, exit_code = ?, notes = ?, env = ? "
@@ -280,8 +283,8 @@ class Store:
                     "SELECT path, artifact_hash FROM job_inputs WHERE job_id = ?", (job_id,)
                 ).fetchall()
             }
-            learnt = {pair: a for pair, a in _pairs(inputs).items() if pair not in recorded}
-            plan = plan_inputs(cur, learnt)
+            learnt = {pair: a for pair, a in input_pairs.items() if pair not in recorded}
+            plan = plan_inputs(cur, learnt, cut_groups(learnt))
             self._put_artifacts(cur, [*plan.artifacts, *(f.artifact for f in outputs)])
             self._insert_outputs(cur, job_id, outputs)
             store_inputs(cur, self.db.kind, job_id, plan)
