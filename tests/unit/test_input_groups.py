@@ -94,3 +94,21 @@ def test_bulk_rows_share_groups_between_jobs_and_number_them_on() -> None:
     assert again.groups == []
     assert again.members == []
     assert {g for _, g in again.links} == links[1]
+
+
+def test_the_migration_reads_old_rows_in_bounded_batches_of_whole_jobs() -> None:
+    import importlib.util
+
+    from roar.store.migrate import MIGRATIONS
+
+    path = MIGRATIONS / "versions" / "0002_input_groups.py"
+    spec = importlib.util.spec_from_file_location("migration_0002", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    limit = module._ROWS_PER_BATCH
+    counts = [(1, 5), (2, limit - 5), (3, limit + 1), (4, 1), (5, 2)]
+    # a job is never split; one bigger than a batch gets its own
+    assert list(module._job_batches(counts)) == [[1, 2], [3], [4, 5]]
+    assert list(module._job_batches([])) == []

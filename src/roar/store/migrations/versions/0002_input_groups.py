@@ -23,7 +23,7 @@ branch_labels = None
 depends_on = None
 
 HASH = sa.String(64)
-_JOBS_PER_BATCH = 1_000
+_ROWS_PER_BATCH = 200_000
 _ROWS_PER_INSERT = 10_000
 
 JOB_INPUTS_VIEW = (
@@ -84,6 +84,21 @@ def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def _job_batches(counts: Sequence[tuple[int, int]]) -> Iterator[list[int]]:
+    """Consecutive job ids, as many per batch as keep it near _ROWS_PER_BATCH input rows
+    (a job with more gets a batch of its own): memory stays bounded on any store."""
+    batch: list[int] = []
+    rows = 0
+    for job_id, count in counts:
+        if batch and rows + count > _ROWS_PER_BATCH:
+            yield batch
+            batch, rows = [], 0
+        batch.append(job_id)
+        rows += count
+    if batch:
+        yield batch
+
+
 def _insert(conn: sa.Connection, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
     """`statement` names its parameters p0, p1, ... in the rows' order."""
     for batch in _batches(rows, _ROWS_PER_INSERT):
@@ -94,12 +109,11 @@ def _insert(conn: sa.Connection, statement: str, rows: Sequence[tuple[Any, ...]]
 
 def _group_existing_inputs(conn: sa.Connection) -> None:
     """Cut every job's rows of the old table into groups, shared across jobs by digest."""
-    job_ids = [
-        int(row[0])
-        for row in conn.execute(sa.text("SELECT DISTINCT job_id FROM job_inputs ORDER BY 1"))
-    ]
+    counts = conn.execute(
+        sa.text("SELECT job_id, COUNT(*) FROM job_inputs GROUP BY job_id ORDER BY job_id")
+    )
     ids: dict[str, int] = {}
-    for batch in _batches(job_ids, _JOBS_PER_BATCH):
+    for batch in _job_batches([(int(job), int(rows)) for job, rows in counts]):
         per_job: dict[int, list[tuple[str, str]]] = {}
         for job_id, path, digest in conn.execute(
             sa.text(
