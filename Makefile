@@ -60,6 +60,7 @@ pytest: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/trace.py
+	$(BIN)/python bench/recording.py
 	$(BIN)/python bench/lineage.py
 	$(BIN)/python bench/status.py
 	$(BIN)/python bench/reproduce.py

@@ -29,6 +29,27 @@ def test_hashing_bench_quick_prints_its_table() -> None:
     assert "re-hash 1,000 files" in proc.stdout
 
 
+def test_recording_bench_quick_compares_groups_with_one_row_per_file() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "recording.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr  # 2: roar's last job lost inputs
+    lines = proc.stdout.splitlines()
+    assert [cell.strip() for cell in lines[0].split(" | ")][1:] == [
+        "roar",
+        "one row per file",
+        "ratio",
+    ]
+    sizes = next(line for line in lines if line.startswith("store size after 20 runs"))
+    roar_mb, per_file_mb = (float(cell.split()[0]) for cell in sizes.split(" | ")[1:3])
+    # every rerun adds a row per file in the old layout and a row per group in roar's
+    assert per_file_mb > 3 * roar_mb
+
+
 def test_lineage_and_status_benches_quick_give_right_answers() -> None:
     for script, args in (
         ("lineage.py", ["--quick", "--no-postgres"]),
