@@ -21,7 +21,6 @@ its own group. A rerun over unchanged data finds every group already stored.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -69,6 +68,8 @@ def _digest(members: Sequence[Pair]) -> str:
 
 def cut_groups(pairs: Iterable[Pair]) -> list[InputGroup]:
     """The groups of these (path text, hash) pairs, given in any order and with repeats."""
+    import zlib  # not at the top: every command opens a store, few record inputs
+
     groups: list[InputGroup] = []
     members: list[Pair] = []
     for pair in sorted(set(pairs)):
