@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:  # pathlib costs `roar run` milliseconds before its command can start
+    from pathlib import Path
 
 __all__ = [
     "atomic_write_bytes",

@@ -25,10 +25,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from roar.child_env import JOURNAL_ENV
+
 __all__ = ["JOURNAL_ENV", "JournalEntry", "collecting", "note", "read_journal"]
 
-#: Set by `roar run` for its command: the file the processes under it append entries to.
-JOURNAL_ENV = "ROAR_LINEAGE_JOURNAL"
 
 EntryKind = Literal["read", "write", "internal"]
 _KINDS: frozenset[str] = frozenset({"read", "write", "internal"})

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NamedTuple
 
 __all__ = ["FastRun", "parse_fast_run"]
@@ -90,19 +89,26 @@ def run_fast(call: FastRun) -> int:
     """Run the parsed call; errors go through the same funnel as the full CLI's."""
     import gc
 
-    from roar.cli.funnel import exit_code_for
-
     # This process lives for one command. Its objects are freed when it exits, and what it
     # builds after the command (a few objects per recorded file, all live until the job is
     # written) only gives the cycle collector repeated full scans: 10-20% of that work.
     gc.disable()
 
+    # The command starts now, held at its first change to a file until run_job has read
+    # the git state and opened the store (run/launch.py); roar loads meanwhile.
+    from roar.run.launch import launch_early
+
+    launched = launch_early(call.command, directory=call.directory, tracer=call.tracer)
+    from pathlib import Path
+
     # git status starts now and runs on another core while the imports below take tens
     # of milliseconds; run_job checks it reads the right work tree before using it.
     from roar.capture.git_state import start_git_capture
+    from roar.cli.funnel import exit_code_for
 
-    pending_git = start_git_capture(Path(call.directory or ".").resolve())
+    pending_git = None
     try:
+        pending_git = start_git_capture(Path(call.directory or ".").resolve())
         from roar.cli.run_report import run_and_report
         from roar.cli.state import CliState, parse_overrides
         from roar.run import RunRequest
@@ -118,11 +124,14 @@ def run_fast(call: FastRun) -> int:
             call.tracer,  # type: ignore[arg-type]  # checked against TRACERS
             collect_sources=call.collect_sources,
         )
-        return run_and_report(state, request, call.quiet, pending_git)
+        return run_and_report(state, request, call.quiet, pending_git, launched)
     except (Exception, KeyboardInterrupt) as exc:
         return exit_code_for(exc, call.traceback)
     finally:
-        pending_git.close()
+        if launched is not None:
+            launched.running.abort()  # a command roar could not adopt; nothing once finished
+        if pending_git is not None:
+            pending_git.close()
 
 
 def directory_is_usable(call: FastRun) -> bool:

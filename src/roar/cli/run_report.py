@@ -8,6 +8,7 @@ from roar.cli.say import say_line, say_note, say_warning
 from roar.cli.state import CliState
 from roar.pathtext import for_display
 from roar.run import RunOutcome, RunRequest, run_job
+from roar.run.launch import Launched
 
 __all__ = ["run_and_report"]
 
@@ -30,10 +31,16 @@ def _report(outcome: RunOutcome, quiet: bool) -> None:
 
 
 def run_and_report(
-    state: CliState, request: RunRequest, quiet: bool, pending_git: PendingGitState | None = None
+    state: CliState,
+    request: RunRequest,
+    quiet: bool,
+    pending_git: PendingGitState | None = None,
+    launched: Launched | None = None,
 ) -> int:
     project = state.project()
     config = state.config(project)
-    outcome = run_job(project, config, request, cwd=state.cwd, pending_git=pending_git)
+    outcome = run_job(
+        project, config, request, cwd=state.cwd, pending_git=pending_git, launched=launched
+    )
     _report(outcome, quiet or config.flag("output.quiet"))
     return outcome.exit_code

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from roar.cli.output import render_table
-from roar.trace import probe_tracers
+from roar.trace.choose import probe_tracers
 
 
 @click.group()

@@ -1,7 +1,24 @@
-"""`roar run` / `roar build` as a library: trace a command, then record it as a job."""
+"""`roar run` / `roar build` as a library: trace a command, then record it as a job.
+
+The names below load on first use: `roar run` imports `roar.run.launch` to start its
+command before the recording modules (and the store under them) have loaded.
+"""
 
 from __future__ import annotations
 
-from roar.run.record import RunOutcome, RunRequest, run_job, step_name
+import importlib
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 
 __all__ = ["RunOutcome", "RunRequest", "run_job", "step_name"]
+
+if TYPE_CHECKING:
+    from roar.run.record import RunOutcome, RunRequest, run_job, step_name
+
+
+def __getattr__(name: str) -> object:
+    if name not in __all__:
+        raise AttributeError(f"module 'roar.run' has no attribute {name!r}")
+    value = getattr(importlib.import_module("roar.run.record"), name)
+    globals()[name] = value
+    return value

@@ -11,15 +11,16 @@ from typing import NamedTuple
 from roar.capture.git_state import PendingGitState, start_git_capture
 from roar.capture.journal import JOURNAL_ENV, read_journal
 from roar.config import Config
+from roar.errors import RoarError
 from roar.models import FileRef, Job, JobKind, JobSpec
 from roar.project import Project
 from roar.run.command import check_command, step_name
 from roar.run.early import EarlyHasher
+from roar.run.launch import Launched
 from roar.store import PARENT_UID_ENV, new_job_uid
 from roar.store.wal import BackgroundCheckpoint
-from roar.trace import choose_tracer
 from roar.trace.base import StepControl
-from roar.trace.choose import TracerName
+from roar.trace.choose import TracerName, choose_tracer
 from roar.vcs.git import Git
 
 __all__ = ["RunOutcome", "RunRequest", "run_job", "step_name"]
@@ -102,6 +103,7 @@ def run_job(
     workspace: Path | None = None,
     control: StepControl | None = None,
     pending_git: PendingGitState | None = None,
+    launched: Launched | None = None,
 ) -> RunOutcome:
     """Trace `request.argv` to completion and record it; the command's failure is data.
 
@@ -111,45 +113,73 @@ def run_job(
     run (time limit, cancel switch); roar's own signals are forwarded only without one.
     `pending_git`: the git state as a caller started reading it, earlier still (the CLI
     does, before its imports); used when it reads the work tree this job runs in, and
-    closed here in any case.
+    closed here in any case. `launched`: the command as the CLI started it already, held
+    at its first change to a file (run/launch.py); adopted here, or ended if this run
+    fails before it is let go.
     """
     env = dict(os.environ if environ is None else environ)
     root = (workspace or project.root).resolve()
     workdir = str((cwd or Path.cwd()).resolve())
-    # git runs beside the checks and the store's opening, on a core they leave free
-    pending_git = _git_capture_for(root, pending_git)
+    if launched is not None:
+        _check_adoptable(launched, project, workdir, request, workspace, control)
     try:
-        check_command(request.argv, workdir, env)
-        tracer, notes = choose_tracer(
-            request.tracer, project.root, project.roar_dir / "tracer-probe.json"
-        )
-        # fail before running, not after an hour of training
-        store = project.open_store(config, defer_checkpoints=True)
+        # git runs beside the checks and the store's opening, on a core they leave free
+        pending_git = _git_capture_for(root, pending_git)
+        try:
+            if launched is None:
+                check_command(request.argv, workdir, env)
+                tracer, notes = choose_tracer(
+                    request.tracer, project.root, project.roar_dir / "tracer-probe.json"
+                )
+            else:
+                tracer, notes = launched.running.tracer, []
+            # fail before running (or before a command started early changes a file),
+            # not after an hour of training
+            store = project.open_store(config, defer_checkpoints=True)
+        except BaseException:
+            pending_git.close()
+            raise
+        try:
+            git = pending_git.result()
+        except BaseException:
+            store.close()
+            raise
     except BaseException:
-        pending_git.close()
-        raise
-    try:
-        git = pending_git.result()
-    except BaseException:
-        store.close()
+        if launched is not None:
+            launched.running.abort()
         raise
     checkpoint = _background_checkpoint(project, config)  # while the command runs
     try:
-        started, started_ns = time.time(), time.time_ns()
-        # Tasks (`@roar.task`) inside the command name this uid; record_job adopts them.
-        uid = new_job_uid()
-        journal_path = _journal_path(project, uid)
+        if launched is None:
+            started, started_ns = time.time(), time.time_ns()
+            # Tasks (`@roar.task`) inside the command name this uid; record_job adopts them.
+            uid = new_job_uid()
+            journal_path = _journal_path(project, uid)
+        else:
+            started, started_ns = launched.started, launched.started_ns
+            uid, journal_path = launched.uid, Path(launched.journal)
         child_env = {**env, PARENT_UID_ENV: uid, JOURNAL_ENV: str(journal_path)}
-        early = _early_hasher(project, config, root)
         try:
-            result = tracer.run(
-                request.argv,
-                cwd=workdir,
-                env=child_env,
-                control=control,
-                meanwhile=_load_recording,
-                opened=None if early is None else early.opened,
-            )
+            early = _early_hasher(project, config, root)
+        except BaseException:
+            if launched is not None:
+                launched.running.abort()
+            raise
+        try:
+            if launched is None:
+                result = tracer.run(
+                    request.argv,
+                    cwd=workdir,
+                    env=child_env,
+                    control=control,
+                    meanwhile=_load_recording,
+                    opened=None if early is None else early.opened,
+                )
+            else:
+                if early is not None:
+                    launched.running.attach(early.opened)
+                # the git state is read and the store is open: the command may change files
+                result = launched.running.finish(_load_recording)
         finally:
             early_digests = {} if early is None else early.finish()
             known = {} if early is None else early.known()
@@ -219,6 +249,32 @@ def run_job(
         notes,
         result.stopped,
     )
+
+
+def _check_adoptable(
+    launched: Launched,
+    project: Project,
+    workdir: str,
+    request: RunRequest,
+    workspace: Path | None,
+    control: StepControl | None,
+) -> None:
+    """A command started early is this job's only if it is the same command, in the same
+    directory and project, run the way this job would run it."""
+    same = (
+        launched.argv == tuple(request.argv)
+        and launched.workdir == workdir
+        and launched.root == str(project.root.resolve())
+        and request.tracer in ("auto", "seccomp")
+        and workspace is None
+        and control is None
+    )
+    if not same:
+        launched.running.abort()
+        raise RoarError(
+            "internal error: the command started early is not this job's; run it again "
+            "with ROAR_EARLY_START=0 and report the command"
+        )
 
 
 def _git_capture_for(root: Path, started: PendingGitState | None) -> PendingGitState:

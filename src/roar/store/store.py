@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
+from roar.child_env import PARENT_UID_ENV, new_job_uid
 from roar.errors import RecordNotFound, SchemaMissing, StoreError
 from roar.models import Artifact, Collection, FileRef, Flag, HashCacheEntry, Job, JobSpec, Tag
 from roar.pathtext import from_text, to_text
@@ -19,9 +19,6 @@ from roar.store.url import StoreUrl, parse_store_url
 
 __all__ = ["PARENT_UID_ENV", "Store", "new_job_uid"]
 
-#: Set by a job for its child processes to the uid it will be recorded under: a task
-#: recorded inside it names that uid, and the job adopts it as a child when it is recorded.
-PARENT_UID_ENV = "ROAR_PARENT_JOB_UID"
 
 T = TypeVar("T")
 
@@ -86,11 +83,6 @@ def _marks(count: int) -> str:
 def _pairs(refs: Iterable[FileRef]) -> dict[tuple[str, str], Artifact]:
     """{(path as stored, hash): artifact} of these files: what input groups are cut from."""
     return {(to_text(ref.path), ref.artifact.hash): ref.artifact for ref in refs}
-
-
-def new_job_uid() -> str:
-    """A fresh 48-bit job uid (12 hex digits), as `record_job` draws them."""
-    return os.urandom(6).hex()
 
 
 class Store:

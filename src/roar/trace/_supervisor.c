@@ -10,7 +10,8 @@
  * serve(listener_fd, table, outbox=None) -> (records: bytes, complete: bool)
  *   table: 6 signed bytes per syscall number (path, dirfd, flags, old_path, old_dirfd,
  *          kind), -1 for "none"; a number whose path index is -1 is not decoded. Kind 6
- *          (chdir, fchdir) is only heard, for the cwd cache below.
+ *          (chdir, fchdir) is only heard, for the cwd cache below; kind 7 (unlink, rmdir,
+ *          mkdir, mknod, chmod) only for the gate.
  * The cwd of a thread, which a relative path needs, is kept for 100 ms rather than read
  * from /proc at every open (see CwdCache).
  *   records: each `<i nr><I path_len><I old_len><I pad><Q flags>` then the path and the
@@ -19,6 +20,12 @@
  *   outbox: from outbox(); the records then collect there, where take(outbox) hands out
  *           what has come so far while the run goes on (another thread, with the GIL),
  *           and serve returns only what was not taken.
+ * outbox(gated=False): with gated, every call that would change a file (an open for
+ *   writing, creat, truncate, rename, link, symlink, unlink, rmdir, mkdir, mknod, chmod;
+ *   devices, /proc and /sys excepted) is held until open_gate(outbox), so roar can read the work tree's git
+ *   state while the command starts; after refuse(outbox) the process making one is
+ *   killed instead (roar could not record the job and ends the command before it changed
+ *   anything).
  * Raises OSError when answering the kernel fails for another reason than a vanished
  * process; the caller closes the listener, which releases every waiting process.
  * Nothing here is static: two supervisors (parallel reproduction steps) run at once.
@@ -27,10 +34,12 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +59,8 @@
 #define KIND_OPENAT2 2
 #define KIND_RENAME 4
 #define KIND_CWD 6
+#define KIND_CHANGE 7
+#define OPEN_WRITE_FLAGS (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
 #define RENAME_EXCHANGE_FLAG 2
 #define PAGE 4096
 #define FIRST_READ 256
@@ -227,18 +238,41 @@ typedef struct {
 
 #define PATH_ROOM (2 * PATH_MAX + 2) /* a directory's name, '/', and a relative path */
 
-static void decode(const struct seccomp_notif *note, const signed char *spec, Buffer *out,
-                   char *path, char *old, CwdCache *cwds) {
-    ssize_t length = read_path(note, spec[F_PATH], spec[F_DIRFD], path, PATH_ROOM, cwds);
-    if (length < 0) return;
-    Record record = {note->data.nr, (uint32_t)length, 0, 0, 0};
+/* Paths whose writes change no file a job records or git sees: devices (not /dev/shm,
+ * a tmpfs of ordinary files), /proc and /sys. */
+static int outside_files(const char *path, ssize_t length) {
+    if (length >= 5 && memcmp(path, "/dev/", 5) == 0)
+        return !(length >= 9 && memcmp(path, "/dev/shm/", 9) == 0);
+    return (length >= 6 && memcmp(path, "/proc/", 6) == 0) ||
+           (length >= 5 && memcmp(path, "/sys/", 5) == 0);
+}
+
+/* Whether a decoded call of `kind` with `flags` on `path` would change a file. */
+static int changes_files(int kind, uint64_t flags, const char *path, ssize_t length) {
+    if (kind == KIND_CHANGE) return 1;
+    if (kind == 1 || kind == KIND_OPENAT2) { /* open, openat, openat2 */
+        if (!(flags & OPEN_WRITE_FLAGS)) return 0;
+    } else if (kind != KIND_RENAME && kind != 5) { /* exec, cwd */
+        return 0;
+    }
+    return length < 0 || !outside_files(path, length); /* unreadable: assume it does */
+}
+
+/* Decodes the call into `out`; whether it would change a file (see changes_files). */
+static int decode(const struct seccomp_notif *note, const signed char *spec, Buffer *out,
+                  char *path, char *old, CwdCache *cwds) {
+    uint64_t flags = 0;
     if (spec[F_KIND] == KIND_OPENAT2) {
         char how[8];
-        if (read_remote(note->pid, note->data.args[spec[F_FLAGS]], how, 8) != 8) return;
-        memcpy(&record.flags, how, 8); /* struct open_how starts with its u64 flags */
+        if (read_remote(note->pid, note->data.args[spec[F_FLAGS]], how, 8) != 8)
+            return changes_files(spec[F_KIND], OPEN_WRITE_FLAGS, path, -1);
+        memcpy(&flags, how, 8); /* struct open_how starts with its u64 flags */
     } else if (spec[F_FLAGS] >= 0) {
-        record.flags = note->data.args[spec[F_FLAGS]];
+        flags = note->data.args[spec[F_FLAGS]];
     }
+    ssize_t length = read_path(note, spec[F_PATH], spec[F_DIRFD], path, PATH_ROOM, cwds);
+    if (length < 0) return changes_files(spec[F_KIND], flags, path, -1);
+    Record record = {note->data.nr, (uint32_t)length, 0, 0, flags};
     ssize_t old_length = -1;
     if (spec[F_KIND] == KIND_RENAME && (record.flags & RENAME_EXCHANGE_FLAG) &&
         spec[F_OLD_PATH] >= 0) {
@@ -248,11 +282,19 @@ static void decode(const struct seccomp_notif *note, const signed char *spec, Bu
     buffer_add(out, &record, sizeof record);
     buffer_add(out, path, (size_t)length);
     if (old_length > 0) buffer_add(out, old, (size_t)old_length);
+    return changes_files(spec[F_KIND], record.flags, path, length);
 }
 
-/* Records shared between serve (no GIL) and take (with the GIL), under one lock. */
+#define GATE_OPEN 0
+#define GATE_CLOSED 1
+#define GATE_REFUSING 2
+
+/* Records shared between serve (no GIL) and take (with the GIL), and the gate, under
+ * one lock. */
 typedef struct {
     pthread_mutex_t lock;
+    pthread_cond_t gate_moved;
+    int gate;
     Buffer records;
 } Outbox;
 
@@ -262,22 +304,57 @@ static void outbox_free(PyObject *capsule) {
     Outbox *box = PyCapsule_GetPointer(capsule, OUTBOX_NAME);
     if (box == NULL) return;
     pthread_mutex_destroy(&box->lock);
+    pthread_cond_destroy(&box->gate_moved);
     free(box->records.data);
     free(box);
 }
 
-static PyObject *outbox(PyObject *module, PyObject *unused) {
+static PyObject *outbox(PyObject *module, PyObject *args) {
     (void)module;
-    (void)unused;
+    int gated = 0;
+    if (!PyArg_ParseTuple(args, "|p", &gated)) return NULL;
     Outbox *box = calloc(1, sizeof *box);
     if (box == NULL) return PyErr_NoMemory();
     pthread_mutex_init(&box->lock, NULL);
+    pthread_cond_init(&box->gate_moved, NULL);
+    box->gate = gated ? GATE_CLOSED : GATE_OPEN;
     PyObject *capsule = PyCapsule_New(box, OUTBOX_NAME, outbox_free);
     if (capsule == NULL) {
         pthread_mutex_destroy(&box->lock);
+        pthread_cond_destroy(&box->gate_moved);
         free(box);
     }
     return capsule;
+}
+
+/* Moves a closed gate to `state`; an open or refusing gate stays as it is. */
+static PyObject *move_gate(PyObject *capsule, int state) {
+    Outbox *box = PyCapsule_GetPointer(capsule, OUTBOX_NAME);
+    if (box == NULL) return NULL;
+    pthread_mutex_lock(&box->lock);
+    if (box->gate == GATE_CLOSED) box->gate = state;
+    pthread_cond_broadcast(&box->gate_moved);
+    pthread_mutex_unlock(&box->lock);
+    Py_RETURN_NONE;
+}
+
+static PyObject *open_gate(PyObject *module, PyObject *capsule) {
+    (void)module;
+    return move_gate(capsule, GATE_OPEN);
+}
+
+static PyObject *refuse(PyObject *module, PyObject *capsule) {
+    (void)module;
+    return move_gate(capsule, GATE_REFUSING);
+}
+
+/* Waits while the gate is closed; whether the call may go on (else: refused). */
+static int pass_gate(Outbox *box) {
+    pthread_mutex_lock(&box->lock);
+    while (box->gate == GATE_CLOSED) pthread_cond_wait(&box->gate_moved, &box->lock);
+    int open = box->gate == GATE_OPEN;
+    pthread_mutex_unlock(&box->lock);
+    return open;
 }
 
 /* Everything in the outbox so far, as bytes; the outbox is left empty. */
@@ -333,18 +410,27 @@ static PyObject *serve(PyObject *module, PyObject *args) {
             if (errno == ENOENT && !hung_up(fd)) continue; /* that one died; others remain */
             break; /* no traced process is left */
         }
+        int changes = 0;
         if (note.data.nr >= 0 && note.data.nr < known) {
             const signed char *spec = specs + (size_t)note.data.nr * FIELDS;
             if (cwds != NULL) cwd_heard(cwds, note.pid, spec[F_KIND]);
             if (spec[F_PATH] >= 0) {
                 if (box != NULL) pthread_mutex_lock(&box->lock);
-                decode(&note, spec, out, paths, paths + PATH_ROOM, cwds);
+                changes = decode(&note, spec, out, paths, paths + PATH_ROOM, cwds);
                 if (box != NULL) pthread_mutex_unlock(&box->lock);
+            } else {
+                changes = spec[F_KIND] == KIND_CHANGE;
             }
         }
         memset(&response, 0, sizeof response);
         response.id = note.id;
-        response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        if (changes && box != NULL && !pass_gate(box)) {
+            /* refused: roar ends the command; a process of it that would change a file
+             * ends here, before the call fails and it reports that failure as its own */
+            kill((pid_t)note.pid, SIGKILL);
+            response.error = -EPERM;
+        } else
+            response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
         if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &response) != 0 && errno != ENOENT) {
             failure = errno; /* a process we cannot release: stop rather than hang it */
             break;
@@ -373,8 +459,10 @@ static PyObject *serve(PyObject *module, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"serve", serve, METH_VARARGS, "Supervise a seccomp listener until no process is left."},
-    {"outbox", outbox, METH_NOARGS, "A place where serve's records can be taken as they come."},
+    {"outbox", outbox, METH_VARARGS, "A place where serve's records can be taken as they come."},
     {"take", take, METH_O, "The records in an outbox so far, removed from it."},
+    {"open_gate", open_gate, METH_O, "Let the calls that change files go on."},
+    {"refuse", refuse, METH_O, "Kill, from now on, each process that would change a file."},
     {NULL, NULL, 0, NULL},
 };
 

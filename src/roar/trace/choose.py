@@ -19,6 +19,7 @@ from typing import Literal, NamedTuple, get_args
 from roar.errors import TracerUnavailable
 from roar.fsutil import atomic_write_bytes, find_program
 from roar.trace.base import Opened, StepControl, Tracer, TraceResult
+from roar.trace.probe_cache import cached_probes, probe_key
 
 __all__ = [
     "AUTO_ORDER",
@@ -41,27 +42,13 @@ class TracerChoice(NamedTuple):
     reason: str
 
 
-def _probe_key() -> str:
-    """What the probes' answers depend on: the kernel, the user, the host, the strace binary."""
-    uname = os.uname()
-    parts: list[object] = [uname.release, os.geteuid(), uname.nodename]
-    strace = find_program("strace")
-    if strace is not None:
-        parts += [os.path.realpath(strace), os.stat(strace).st_mtime_ns]
-    return ":".join(map(str, parts))
-
-
 def _cached_probes(cache_file: Path | None, key: str) -> dict[str, TracerChoice]:
     if cache_file is None:
         return {}
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
-        cached = json.loads(cache_file.read_text())
-        if cached["key"] == key:
-            return {
-                name: TracerChoice(name, bool(entry["works"]), str(entry["reason"]))
-                for name, entry in cached["tracers"].items()
-            }
-    return {}
+    return {
+        name: TracerChoice(name, works, reason)
+        for name, (works, reason) in cached_probes(cache_file, key).items()
+    }
 
 
 def _remember(cache_file: Path | None, key: str, choices: dict[str, TracerChoice]) -> None:
@@ -74,7 +61,7 @@ def _remember(cache_file: Path | None, key: str, choices: dict[str, TracerChoice
 
 def probe(name: str, cache_file: Path | None = None) -> TracerChoice:
     """Does tracer `name` work here? With `cache_file`, remembered per machine and kernel."""
-    key = _probe_key()
+    key = probe_key()
     known = _cached_probes(cache_file, key)
     if name not in known:
         known[name] = _PROBES[name]()

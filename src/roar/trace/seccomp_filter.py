@@ -59,6 +59,10 @@ class Arch(NamedTuple):
     # chdir and fchdir: heard by the C supervisor only, which keeps each thread's cwd for
     # relative paths and must forget it when it changes (_supervisor.c, CwdCache)
     cwd_numbers: dict[str, int]
+    # calls that change files without naming one roar records (unlink, rmdir, mkdir, mknod,
+    # chmod): heard only by a gated start's C loop, which holds every change until roar has
+    # read the git state (run/launch.py)
+    change_numbers: dict[str, int]
 
 
 _X86_64 = Arch(
@@ -68,6 +72,8 @@ _X86_64 = Arch(
      "execve": 59, "openat": 257, "renameat": 264, "linkat": 265, "symlinkat": 266,
      "renameat2": 316, "execveat": 322, "openat2": 437},
     {"chdir": 80, "fchdir": 81},
+    {"unlink": 87, "rmdir": 84, "mkdir": 83, "mknod": 133, "chmod": 90, "fchmod": 91,
+     "mkdirat": 258, "mknodat": 259, "unlinkat": 263, "fchmodat": 268, "fchmodat2": 452},
 )  # fmt: skip
 _AARCH64 = Arch(
     "aarch64",
@@ -75,6 +81,8 @@ _AARCH64 = Arch(
     {"openat": 56, "truncate": 45, "renameat": 38, "renameat2": 276, "linkat": 37,
      "symlinkat": 36, "execve": 221, "execveat": 281, "openat2": 437},
     {"chdir": 49, "fchdir": 50},
+    {"mknodat": 33, "mkdirat": 34, "unlinkat": 35, "fchmod": 52, "fchmodat": 53,
+     "fchmodat2": 452},
 )  # fmt: skip
 _ARCHES = {arch.machine: arch for arch in (_X86_64, _AARCH64)}
 
@@ -113,9 +121,13 @@ def _jump(code: int, k: int, jump_true: int, jump_false: int) -> bytes:
     return struct.pack("=HBBI", code, jump_true, jump_false, k)
 
 
-def build_filter(arch: Arch, *, cwd_calls: bool = False) -> tuple[bytes, int]:
+def build_filter(
+    arch: Arch, *, cwd_calls: bool = False, change_calls: bool = False
+) -> tuple[bytes, int]:
     """The program (as `struct sock_filter[]` bytes) and its length in instructions;
-    `cwd_calls`: chdir and fchdir are heard too (for the C supervisor's cwd cache).
+    `cwd_calls`: chdir and fchdir are heard too (for the C supervisor's cwd cache);
+    `change_calls`: so are unlink, rmdir, mkdir, mknod and chmod (for the C supervisor's
+    gate).
 
     Calls from another ABI (a 32-bit process on a 64-bit kernel) pass unheard: their
     numbers differ, and the tracer documents that gap rather than mis-decoding them.
@@ -126,7 +138,11 @@ def build_filter(arch: Arch, *, cwd_calls: bool = False) -> tuple[bytes, int]:
         for name, number in arch.numbers.items()
         if (spec := SYSCALLS[name]).kind == "open" and spec.flags is not None
     }
-    heard = [*arch.numbers.values(), *(arch.cwd_numbers.values() if cwd_calls else ())]
+    heard = [
+        *arch.numbers.values(),
+        *(arch.cwd_numbers.values() if cwd_calls else ()),
+        *(arch.change_numbers.values() if change_calls else ()),
+    ]
     plain = sorted(n for n in heard if n not in flagged)
     # (code, k, true target, false target): a target is a label or a relative offset.
     body: list[tuple[int, int, _Label | int, _Label | int]] = []

@@ -22,15 +22,19 @@ import _socket
 import contextlib
 import ctypes
 import errno
+import importlib
 import os
+import signal
 import struct
 import subprocess
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
 
 from roar.errors import TracerUnavailable
 from roar.models import TraceCoverage
 from roar.trace.base import (
+    ForwardSignals,
     Opened,
     StepControl,
     Tracer,
@@ -67,19 +71,30 @@ _FD = struct.Struct("i")  # a descriptor in an SCM_RIGHTS message
 _KIND_CODES = {"open": 1, "openat2": 2, "exec": 3, "rename": 4, "creat": 5, "truncate": 5,
                "link": 5}  # fmt: skip
 _KIND_CWD = 6  # chdir, fchdir: heard by the C loop, never decoded
+_KIND_CHANGE = (
+    7  # unlink, rmdir, mkdir, mknod, chmod: heard by the C loop for its gate, never decoded
+)
+#: How long an ended run waits for processes the command left behind, after roar refused
+#: to let it change files (RunningTrace.abort).
+_ABORT_JOIN_S = 2.0
 
+_native: Any
 try:  # the optional C build (setup.py); without it the same loop runs in Python
-    from roar.trace import _supervisor as _native  # type: ignore[attr-defined]
+    _native = importlib.import_module("roar.trace._supervisor")
 except ImportError:  # pragma: no cover - exercised where no compiler was available
     _native = None
 
 
 def native_table(
-    decoder_specs: Mapping[int, SyscallSpec], cwd_numbers: Collection[int] = ()
+    decoder_specs: Mapping[int, SyscallSpec],
+    cwd_numbers: Collection[int] = (),
+    change_numbers: Collection[int] = (),
 ) -> bytes:
     """The C loop's table: 6 signed bytes per syscall number, -1 for "none"; the
-    `cwd_numbers` (chdir, fchdir) only heard, with nothing to decode."""
-    size = max([*decoder_specs, *cwd_numbers], default=-1) + 1
+    `cwd_numbers` (chdir, fchdir) and `change_numbers` (unlink, rmdir, mkdir, mknod,
+    chmod: for the gate)
+    only heard, with nothing to decode."""
+    size = max([*decoder_specs, *cwd_numbers, *change_numbers], default=-1) + 1
     table = bytearray(b"\xff" * (6 * size))
     for number, spec in decoder_specs.items():
         fields = (spec.path, spec.dirfd, spec.flags, spec.old_path, spec.old_dirfd)
@@ -87,6 +102,8 @@ def native_table(
         table[6 * number : 6 * number + 6] = struct.pack("6b", *values)
     for number in cwd_numbers:
         table[6 * number + 5] = _KIND_CWD
+    for number in change_numbers:
+        table[6 * number + 5] = _KIND_CHANGE
     return bytes(table)
 
 
@@ -265,13 +282,43 @@ class SeccompTracer(Tracer):
         meanwhile: Callable[[], object] | None = None,
         opened: Opened | None = None,
     ) -> TraceResult:
+        running = self.start(argv, cwd=cwd, env=env, control=control, opened=opened)
+        return running.finish(meanwhile)
+
+    def start(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str,
+        env: Mapping[str, str],
+        control: StepControl | None = None,
+        opened: Opened | None = None,
+        gated: bool = False,
+    ) -> RunningTrace:
+        """Start `argv` under the filter and return at once; `finish()` waits for it.
+
+        `gated` (the C loop only): every call that would change a file (an open for
+        writing, creat, truncate, rename, link, symlink, unlink, rmdir, mkdir, mknod,
+        chmod) waits until `open_gate()`, so roar can read the git state and open its store
+        while the command starts up; `abort()` ends a command roar cannot record before it
+        changed anything.
+        """
+        if gated and not self.native_loop:
+            raise TracerUnavailable("a gated start needs roar's C supervisor", tracer="seccomp")
+        program, length = self.program, self.length
+        if gated:
+            program, length = build_filter(self.arch, cwd_calls=True, change_calls=True)
         decoder = _Decoder(self.arch)
-        table = None
+        table = outbox = None
         if self.native_loop:
-            table = native_table(decoder.by_number, self.arch.cwd_numbers.values())
-        supervisor = _Supervisor(decoder, table, opened)
+            changes = self.arch.change_numbers.values() if gated else ()
+            table = native_table(decoder.by_number, self.arch.cwd_numbers.values(), changes)
+            if gated or opened is not None:
+                assert _native is not None
+                outbox = _native.outbox(gated)
+        supervisor = _Supervisor(decoder, table, outbox, opened)
         ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
-        program, length, machine = self.program, self.length, self.arch.machine
+        machine = self.arch.machine
 
         def install_in_child() -> None:
             # Runs in the forked child before exec: no imports, no locks, only syscalls.
@@ -298,26 +345,15 @@ class SeccompTracer(Tracer):
                 )
             finally:
                 theirs.close()  # the supervisor sees EOF if the child never sends
-            returncode, stopped = wait_child(proc, lambda: proc.pid, control, meanwhile)
-            thread.join()
         except subprocess.SubprocessError as exc:
             thread.join()
-            raise self._not_installed(supervisor.install_errno) from exc
-        finally:
             ours.close()
-        if supervisor.receive_error is not None:
-            raise supervisor.receive_error
-        code, signum = exit_status(returncode)
-        notes = []
-        if not supervisor.synchronous:
-            notes.append("no synchronous seccomp wake-up on this kernel (6.6+): tracing is slower")
-        coverage: TraceCoverage = self.coverage
-        if supervisor.undecoded:
-            coverage = "reduced"
-            notes.append(
-                f"{supervisor.undecoded} syscalls could not be decoded ({supervisor.first_failure})"
-            )
-        return TraceResult(code, signum, decoder.access_log(), coverage, self.name, notes, stopped)
+            raise self._not_installed(supervisor.install_errno) from exc
+        except BaseException:
+            thread.join()
+            ours.close()
+            raise
+        return RunningTrace(self, proc, thread, supervisor, ours, control)
 
     @staticmethod
     def _not_installed(code: int | None) -> TracerUnavailable:
@@ -330,19 +366,111 @@ class SeccompTracer(Tracer):
         return TracerUnavailable(reason, tracer="seccomp")
 
 
+class RunningTrace:
+    """A command started by `SeccompTracer.start`: `finish()` waits for it and returns
+    the trace; `abort()` ends it instead (see `start` for the gate)."""
+
+    def __init__(
+        self,
+        tracer: SeccompTracer,
+        proc: subprocess.Popen[bytes],
+        thread: threading.Thread,
+        supervisor: _Supervisor,
+        sock: _socket.socket,
+        control: StepControl | None,
+    ) -> None:
+        self.tracer, self.proc, self.control = tracer, proc, control
+        self._thread, self._supervisor, self._sock = thread, supervisor, sock
+        self._ended = False  # finish() or abort() was called
+        # Until finish() waits, signals sent to roar go to the command as they would then:
+        # a Ctrl-C while roar gets ready must not end roar and leave the command running.
+        self._signals: ForwardSignals | None = None
+        if control is None:
+            self._signals = ForwardSignals(lambda: proc.pid).__enter__()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def attach(self, opened: Opened) -> None:
+        """Tell `opened` (see Tracer.run) of the opens so far and all later ones."""
+        self._supervisor.attach(opened)
+
+    def open_gate(self) -> None:
+        """Let the calls held by a gated start go on (nothing for an ungated one)."""
+        if self._supervisor.outbox is not None:
+            assert _native is not None
+            _native.open_gate(self._supervisor.outbox)
+        self._supervisor.late_attach = False  # nothing is attached once the command goes on
+
+    def abort(self) -> None:
+        """End the command: it and every process it started are killed, parents first (so
+        no shell of it reports a child's death as its own), and so is, from then on, any
+        process of it that would change a file (a gated start's have changed none yet); its
+        trace is dropped. Nothing once finish() or abort() was called."""
+        if self._ended:
+            return
+        self._ended = True
+        for pid in _process_tree(self.proc.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        if self._supervisor.outbox is not None:
+            assert _native is not None
+            _native.refuse(self._supervisor.outbox)  # one forked after the scan above
+        self.proc.wait()
+        self._restore_signals()
+        # processes the command started may still be alive, unable to change files
+        self._thread.join(_ABORT_JOIN_S)
+        self._sock.close()
+
+    def finish(self, meanwhile: Callable[[], object] | None = None) -> TraceResult:
+        """Wait for the command (opening the gate, if still closed) and read its trace;
+        `meanwhile` as for Tracer.run."""
+        self._ended = True
+        self.open_gate()
+        proc, supervisor = self.proc, self._supervisor
+        try:
+            returncode, stopped = wait_child(proc, lambda: proc.pid, self.control, meanwhile)
+            self._thread.join()
+        finally:
+            self._restore_signals()
+            self._sock.close()
+        if supervisor.receive_error is not None:
+            raise supervisor.receive_error
+        code, signum = exit_status(returncode)
+        notes = []
+        if not supervisor.synchronous:
+            notes.append("no synchronous seccomp wake-up on this kernel (6.6+): tracing is slower")
+        coverage: TraceCoverage = self.tracer.coverage
+        if supervisor.undecoded:
+            coverage = "reduced"
+            notes.append(
+                f"{supervisor.undecoded} syscalls could not be decoded ({supervisor.first_failure})"
+            )
+        log = supervisor.decoder.access_log()
+        return TraceResult(code, signum, log, coverage, self.tracer.name, notes, stopped)
+
+    def _restore_signals(self) -> None:
+        if self._signals is not None:
+            self._signals.__exit__(None, None, None)
+            self._signals = None
+
+
 class _Stream:
     """Takes the C loop's records while the run goes on, every `period` seconds: applies
     them to the decoder, so that little is left to decode once the command ends, and tells
-    `opened` which paths were opened for reading only and which for writing. close() hands
-    back, in order, what it took but did not apply (the last batch). `failure` is the first
-    error applying records; nothing later is applied then, as a failure at the end would
-    leave the rest undecoded."""
+    the supervisor's `opened` which paths were opened for reading only and which for
+    writing; opens heard before `opened` is attached are kept for it while one may still
+    come (`supervisor.late_attach`). close() hands back, in order, what it took but did not
+    apply (the last batch). `failure` is the first error applying records; nothing later is
+    applied then, as a failure at the end would leave the rest undecoded."""
 
-    def __init__(self, decoder: _Decoder, opened: Opened, period: float = 0.05) -> None:
+    def __init__(self, supervisor: _Supervisor, outbox: object, period: float = 0.05) -> None:
         assert _native is not None
-        self.outbox = _native.outbox()
-        self._decoder, self._opened, self._period = decoder, opened, period
+        self.outbox = outbox
+        self._supervisor, self._decoder, self._period = supervisor, supervisor.decoder, period
         self._unapplied: list[bytes] = []
+        self._untold: tuple[list[bytes], list[bytes]] = ([], [])
         self.failure: Exception | None = None
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="roar-seccomp-stream", daemon=True)
@@ -353,25 +481,64 @@ class _Stream:
         while running:
             running = not self._done.wait(self._period)
             chunk = _native.take(self.outbox)
-            if not chunk:
+            if chunk and not running:  # work started now would only be cut short
+                self._unapplied.append(chunk)  # left to close()
                 continue
-            if not running:  # work started now would only be cut short: left to close()
-                self._unapplied.append(chunk)
-                continue
-            if self.failure is None:
-                try:
-                    self._decoder.apply_records(chunk)
-                except Exception as exc:  # noqa: BLE001 - a note on the job, as at the end
-                    self.failure = exc
-            reads, writes = self._decoder.opens(chunk)
-            if reads or writes:
-                with contextlib.suppress(Exception):  # a hint; the run does not depend on it
-                    self._opened(list(map(os.fsdecode, reads)), list(map(os.fsdecode, writes)))
+            reads: list[bytes] = []
+            writes: list[bytes] = []
+            if chunk:
+                if self.failure is None:
+                    try:
+                        self._decoder.apply_records(chunk)
+                    except Exception as exc:  # noqa: BLE001 - a note on the job, as at the end
+                        self.failure = exc
+                reads, writes = self._decoder.opens(chunk)
+            if running:
+                self._tell(reads, writes)  # also what was kept for a late `opened`
+
+    def _tell(self, reads: list[bytes], writes: list[bytes]) -> None:
+        # late_attach before opened: attach() sets opened before the gate ends late_attach
+        late_attach = self._supervisor.late_attach
+        opened = self._supervisor.opened
+        untold_reads, untold_writes = self._untold
+        if opened is None:
+            if late_attach:
+                untold_reads += reads
+                untold_writes += writes
+            return
+        if untold_reads or untold_writes:
+            reads, writes = untold_reads + reads, untold_writes + writes
+            self._untold = ([], [])
+        if reads or writes:
+            with contextlib.suppress(Exception):  # a hint; the run does not depend on it
+                opened(list(map(os.fsdecode, reads)), list(map(os.fsdecode, writes)))
 
     def close(self) -> bytes:
         self._done.set()
         self._thread.join()
         return b"".join(self._unapplied)
+
+
+def _process_tree(root: int) -> list[int]:
+    """`root` and the processes under it, parents before their children (from /proc)."""
+    children: dict[int, list[int]] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                    stat = handle.read()
+            except OSError:
+                continue  # ended meanwhile
+            fields = stat[stat.rfind(b")") + 2 :].split()  # after "pid (comm) "
+            if len(fields) > 1:
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    tree, index = [root], 0
+    while index < len(tree):
+        tree.extend(children.get(tree[index], ()))
+        index += 1
+    return tree
 
 
 def _receive_fd(sock: _socket.socket) -> tuple[bytes, list[int]]:
@@ -390,16 +557,23 @@ class _Supervisor:
         self,
         decoder: _Decoder,
         native: bytes | None = None,
+        outbox: object = None,
         opened: Opened | None = None,
     ) -> None:
         self.decoder = decoder
         self.native = native  # the C loop's syscall table, or None for the Python loop
-        self.opened = opened  # told of opens as they come (the C loop only)
+        self.outbox = outbox  # the C loop's, where records can be taken during the run
+        self.opened = opened  # told of opens as they come (the C loop with an outbox)
+        self.late_attach = opened is None and outbox is not None  # see attach()
         self.receive_error: OSError | None = None  # the listener never arrived
         self.install_errno: int | None = None
         self.synchronous = True
         self.undecoded = 0
         self.first_failure = ""
+
+    def attach(self, opened: Opened) -> None:
+        """Tell `opened` of the opens heard so far and all later ones (a gated start)."""
+        self.opened = opened
 
     def serve(self, sock: _socket.socket) -> None:
         try:
@@ -424,11 +598,9 @@ class _Supervisor:
 
     def _native_loop(self, listener: Listener, table: bytes) -> None:
         assert _native is not None
-        stream = None if self.opened is None else _Stream(self.decoder, self.opened)
+        stream = None if self.outbox is None else _Stream(self, self.outbox)
         try:
-            records, complete = _native.serve(
-                listener.fd, table, None if stream is None else stream.outbox
-            )
+            records, complete = _native.serve(listener.fd, table, self.outbox)
         except OSError as exc:
             self._failed(exc)
             return

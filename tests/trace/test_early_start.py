@@ -1,0 +1,289 @@
+"""`roar run` starts its command before roar has loaded, behind the seccomp tracer's gate:
+the command reads freely, but every change to a file waits until roar has read the git
+state and opened its store, and a run roar cannot record ends before it changed anything."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from roar.trace.seccomp_filter import build_filter, native_arch
+from roar.trace.seccomp_tracer import RunningTrace, SeccompTracer
+from tests.helpers import ROAR, run_roar
+from tests.trace.conftest import PY, Workspace
+from tests.trace.test_seccomp_tracer import _ALLOW, _NOTIFY, _run_filter
+
+Start = Callable[[str], tuple[RunningTrace, list[str]]]
+_CHANGES = ("unlink", "unlinkat", "rmdir", "mkdir", "mkdirat", "chmod", "fchmodat", "mknodat")
+
+
+@pytest.fixture
+def c_loop() -> None:
+    from roar.trace import seccomp_tracer
+
+    if seccomp_tracer._native is None:
+        pytest.skip("no C compiler or Python headers: roar installed without its C loop")
+
+
+def test_the_change_calls_are_heard_only_for_a_gate() -> None:
+    from roar.trace.seccomp_tracer import native_table
+
+    arch = native_arch()
+    assert arch is not None
+    gated, _ = build_filter(arch, cwd_calls=True, change_calls=True)
+    plain, _ = build_filter(arch, cwd_calls=True)
+    for name in _CHANGES:
+        if name in arch.change_numbers:
+            assert _run_filter(gated, arch.audit_arch, arch.change_numbers[name]) == _NOTIFY
+            assert _run_filter(plain, arch.audit_arch, arch.change_numbers[name]) == _ALLOW
+    table = native_table({}, (), arch.change_numbers.values())
+    for number in arch.change_numbers.values():
+        assert table[6 * number : 6 * number + 6] == bytes([255] * 5 + [7])  # heard, no path
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def started(ws: Workspace, c_loop: None) -> Iterator[Start]:
+    """Start `sh -c SCRIPT` gated in the workspace; (the running trace, paths read so far)."""
+    runs: list[RunningTrace] = []
+
+    def start(script: str) -> tuple[RunningTrace, list[str]]:
+        reads: list[str] = []
+        running = SeccompTracer().start(
+            ["sh", "-c", script], cwd=str(ws.root), env=dict(os.environ), gated=True
+        )
+        running.attach(lambda r, _w: reads.extend(r))
+        runs.append(running)
+        return running, reads
+
+    yield start
+    for running in runs:
+        running.abort()
+
+
+#: (files before, script, what must hold before the gate opens and fail to after)
+_HELD = {
+    "open for writing": ("echo x > new.txt", lambda root: not (root / "new.txt").exists()),
+    "append": ("echo x >> kept.txt", lambda root: (root / "kept.txt").read_text() == "kept\n"),
+    "rename": ("mv kept.txt moved.txt", lambda root: (root / "kept.txt").exists()),
+    "unlink": ("rm kept.txt", lambda root: (root / "kept.txt").exists()),
+    "rmdir": ("rmdir empty", lambda root: (root / "empty").is_dir()),
+    "mkdir": ("mkdir made", lambda root: not (root / "made").exists()),
+    "chmod": ("chmod +x kept.txt", lambda root: not (root / "kept.txt").stat().st_mode & 0o100),
+    "symlink": ("ln -s kept.txt link", lambda root: not (root / "link").is_symlink()),
+    "hard link": ("ln kept.txt hard", lambda root: not (root / "hard").exists()),
+    "truncate": ("truncate -s 0 kept.txt", lambda root: (root / "kept.txt").stat().st_size > 0),
+}
+
+
+@pytest.mark.parametrize("change", sorted(_HELD))
+def test_a_closed_gate_holds_every_change_to_a_file(
+    ws: Workspace, started: Start, change: str
+) -> None:
+    ws.write("in.txt")
+    ws.write("kept.txt", "kept\n")
+    (ws.root / "empty").mkdir()
+    script, unchanged = _HELD[change]
+    running, reads = started(f"cat in.txt > /dev/null; {script}")
+    _wait_for(lambda: str(ws.root / "in.txt") in reads, "the command to read in.txt")
+    time.sleep(0.2)  # time enough for the change, were it not held
+    assert unchanged(ws.root)
+    assert running.proc.poll() is None
+    running.open_gate()
+    result = running.finish()
+    assert result.exit_code == 0
+    assert not unchanged(ws.root)
+
+
+def test_reads_and_writes_to_devices_pass_a_closed_gate(ws: Workspace, started: Start) -> None:
+    ws.write("in.txt")
+    running, _reads = started("cat in.txt > /dev/null; echo done > /dev/null")
+    _wait_for(lambda: running.proc.poll() is not None, "the command to end with the gate shut")
+    assert running.finish().exit_code == 0
+
+
+def test_abort_ends_the_command_before_it_changes_anything(ws: Workspace, started: Start) -> None:
+    ws.write("in.txt")
+    ws.write("victim.txt")
+    # the subshell is a process of its own: it must end too, not fail and go on
+    running, reads = started("cat in.txt; (rm victim.txt; echo x > out.txt); sleep 30")
+    _wait_for(lambda: str(ws.root / "in.txt") in reads, "the command to read in.txt")
+    time.sleep(0.1)
+    started_at = time.monotonic()
+    running.abort()
+    assert time.monotonic() - started_at < 5
+    assert running.proc.returncode == -signal.SIGKILL
+    time.sleep(0.2)
+    assert (ws.root / "victim.txt").exists()
+    assert not (ws.root / "out.txt").exists()
+    running.abort()  # a second time: nothing
+
+
+# -- roar run ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def probed(ws: Workspace, c_loop: None) -> Workspace:
+    """A project whose tracer probe is cached, as after its first `roar run`."""
+    result = run_roar("run", "-q", "true", cwd=ws.root)
+    assert result.code == 0, result.stderr
+    assert (ws.root / ".roar" / "tracer-probe.json").exists()
+    return ws
+
+
+def _run_in_process(ws: Workspace, monkeypatch: pytest.MonkeyPatch, *argv: str) -> int:
+    from roar.cli.fast import parse_fast_run, run_fast
+
+    monkeypatch.chdir(ws.root)
+    call = parse_fast_run(["run", "-q", *argv])
+    assert call is not None
+    return run_fast(call)
+
+
+def _slow_down(monkeypatch: pytest.MonkeyPatch, target: str, seconds: float) -> list[float]:
+    """Make `module.function` (or `module.Class.method`) take `seconds` longer; the times
+    at which it returned."""
+    import importlib
+
+    module_name, _, name = target.rpartition(".")
+    try:
+        owner: object = importlib.import_module(module_name)
+    except ImportError:
+        module_name, _, class_name = module_name.rpartition(".")
+        owner = getattr(importlib.import_module(module_name), class_name)
+    original = getattr(owner, name)
+    returned: list[float] = []
+
+    def slow(*args: object, **kwargs: object) -> object:
+        time.sleep(seconds)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            returned.append(time.time())
+
+    monkeypatch.setattr(owner, name, slow)
+    return returned
+
+
+@pytest.mark.parametrize("early", [True, False])
+def test_roar_run_starts_the_command_before_its_store_is_open(
+    probed: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    early: bool,
+) -> None:
+    if not early:
+        monkeypatch.setenv("ROAR_EARLY_START", "0")
+    opened = _slow_down(monkeypatch, "roar.project.Project.open_store", 0.5)
+    code = _run_in_process(probed, monkeypatch, PY, "-c", "import time; print(time.time())")
+    assert code == 0
+    command_started = float(capfd.readouterr().out.split()[-1])
+    assert (command_started < opened[0]) is early
+
+
+@pytest.mark.parametrize("early", [True, False])
+def test_the_git_state_is_the_one_the_command_started_from(
+    probed: Workspace, monkeypatch: pytest.MonkeyPatch, early: bool
+) -> None:
+    """The command changes a tracked file at once; git is read only later (slowed down
+    here), yet the job's tree is the clean one the command started from."""
+    if not early:
+        monkeypatch.setenv("ROAR_EARLY_START", "0")
+    _slow_down(monkeypatch, "roar.capture.git_state.start_git_capture", 0.3)
+    code = _run_in_process(probed, monkeypatch, "sh", "-c", "echo more >> train.py")
+    assert code == 0
+    assert (probed.root / "train.py").read_text().endswith("more\n")
+    with probed.project.open_store() as store:
+        job = store.list_jobs(limit=1)[0]
+    assert job.git_dirty is False
+    assert job.patch_hash is None
+
+
+def _damage_store(root: Path) -> None:
+    (root / ".roar" / "roar.db").write_bytes(os.urandom(8192))
+    for suffix in ("-wal", "-shm"):
+        (root / ".roar" / f"roar.db{suffix}").unlink(missing_ok=True)
+
+
+def _bad_config(root: Path) -> None:
+    (root / ".roar" / "config.toml").write_text("[output\n")
+
+
+@pytest.mark.parametrize(("damage", "code"), [(_damage_store, 5), (_bad_config, 4)])
+def test_a_run_roar_cannot_record_ends_before_the_command_changes_a_file(
+    probed: Workspace, damage: Callable[[Path], None], code: int
+) -> None:
+    probed.write("victim.txt")
+    damage(probed.root)
+    script = "rm victim.txt; echo x > out.txt; echo ran"
+    result = run_roar("run", "sh", "-c", script, cwd=probed.root)
+    assert result.code == code
+    assert result.stderr.count("\n") <= 1, result.stderr  # roar's one line, nothing else
+    assert result.stderr.startswith("roar: error:")
+    assert "ran" not in result.stdout
+    assert (probed.root / "victim.txt").exists()
+    assert not (probed.root / "out.txt").exists()
+
+
+def test_a_signal_while_roar_gets_ready_goes_to_the_command(
+    probed: Workspace, tmp_path: Path
+) -> None:
+    """SIGTERM reaches the command even before roar waits for it (git is slowed down
+    here), and roar stays to record the job as interrupted."""
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    real_git = subprocess.run(
+        ["sh", "-c", "command -v git"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    shim = shims / "git"
+    shim.write_text(f'#!/bin/sh\nsleep 1\nexec {real_git} "$@"\n')
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
+    env = {**os.environ, "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.Popen(
+        [ROAR, "run", "-q", "sleep", "30"],
+        cwd=probed.root,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.5)  # the command runs; roar is still waiting for git
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    with probed.project.open_store() as store:
+        job = store.list_jobs(limit=1)[0]
+    assert job.command == ("sleep", "30")
+    assert job.notes == "interrupted by SIGTERM"
+
+
+def test_launch_early_declines_what_the_usual_path_must_handle(
+    probed: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from roar.run.launch import launch_early
+
+    monkeypatch.chdir(probed.root)
+    assert launch_early(["true"], tracer="strace") is None
+    assert launch_early(["no-such-program-here"]) is None
+    assert launch_early(["true"], directory=str(tmp_path)) is None  # no project there
+    assert launch_early(["true"], environ={**os.environ, "ROAR_EARLY_START": "off"}) is None
+    launched = launch_early([sys.executable, "-c", "pass"])
+    assert launched is not None
+    assert launched.root == str(probed.root.resolve())
+    assert launched.running.finish().exit_code == 0
+    (probed.root / ".roar" / "tracer-probe.json").unlink()  # not probed yet: the usual path
+    assert launch_early(["true"]) is None
