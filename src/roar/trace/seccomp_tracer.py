@@ -505,6 +505,8 @@ class _Stream:
             if late_attach:
                 untold_reads += reads
                 untold_writes += writes
+            elif untold_reads or untold_writes:
+                self._untold = ([], [])  # no one will ask for them now
             return
         if untold_reads or untold_writes:
             reads, writes = untold_reads + reads, untold_writes + writes
