@@ -10,9 +10,11 @@ runs, in one go and with the rounds interleaved, as:
 - roar-late: roar with `hash.early` off (ROAR_HASH_EARLY=false): everything is hashed after
   the command, as before early hashing; the baseline that shows what hashing during the
   run saves; no target;
-- floor: bench/trace_floor.py, the least a roar on this tracer must do: start Python, run
-  the command under the tracer `auto` picks, then BLAKE3 the workload's outputs on every
-  core; no git, store, classification or record. Where even the floor's fastest run
+- floor: bench/trace_floor.py, the least a roar on this tracer must do: start Python, load
+  the tracer `auto` picks (as lightly as roar does before its command starts), run the
+  command under it, then BLAKE3 the workload's outputs on every core; no git, store,
+  classification or record. roar can come in under it, as it loads the rest of itself
+  while the command runs (run/launch.py). Where even the floor's fastest run
   misses a target against the slowest bare run, a line under the table says so: no roar
   built from these parts (a Python process, this tracer, roar's hashing) can meet that
   target on this machine. (g)'s floor leaves out the
