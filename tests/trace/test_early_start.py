@@ -146,11 +146,16 @@ def probed(ws: Workspace, c_loop: None) -> Workspace:
     return ws
 
 
-def _run_in_process(ws: Workspace, monkeypatch: pytest.MonkeyPatch, *argv: str) -> int:
+def _run_in_process(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, *argv: str, elsewhere: Path | None = None
+) -> int:
+    """`roar run -q ARGV` through the CLI's fast path, in the project (or, with
+    `elsewhere`, from there with `-C PROJECT`)."""
     from roar.cli.fast import parse_fast_run, run_fast
 
-    monkeypatch.chdir(ws.root)
-    call = parse_fast_run(["run", "-q", *argv])
+    monkeypatch.chdir(elsewhere or ws.root)
+    prefix = [] if elsewhere is None else ["-C", str(ws.root)]
+    call = parse_fast_run([*prefix, "run", "-q", *argv])
     assert call is not None
     return run_fast(call)
 
@@ -180,20 +185,31 @@ def _slow_down(monkeypatch: pytest.MonkeyPatch, target: str, seconds: float) -> 
     return returned
 
 
-@pytest.mark.parametrize("early", [True, False])
+@pytest.mark.parametrize(("early", "from_elsewhere"), [(True, False), (False, False), (True, True)])
 def test_roar_run_starts_the_command_before_its_store_is_open(
     probed: Workspace,
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
+    tmp_path: Path,
     early: bool,
+    from_elsewhere: bool,
 ) -> None:
     if not early:
         monkeypatch.setenv("ROAR_EARLY_START", "0")
     opened = _slow_down(monkeypatch, "roar.project.Project.open_store", 0.5)
-    code = _run_in_process(probed, monkeypatch, PY, "-c", "import time; print(time.time())")
+    # the time first: the write waits for the gate, which opens after the store
+    script = (
+        "import os, time; print(time.time(), flush=True); open('out.txt', 'w').write(os.getcwd())"
+    )
+    elsewhere = tmp_path if from_elsewhere else None
+    code = _run_in_process(probed, monkeypatch, PY, "-c", script, elsewhere=elsewhere)
     assert code == 0
     command_started = float(capfd.readouterr().out.split()[-1])
     assert (command_started < opened[0]) is early
+    assert (probed.root / "out.txt").read_text() == str(probed.root.resolve())
+    with probed.project.open_store() as store:
+        job = store.list_jobs(limit=1)[0]
+        assert [ref.path for ref in store.job_outputs(job.id)] == ["out.txt"]
 
 
 @pytest.mark.parametrize("early", [True, False])
