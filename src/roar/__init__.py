@@ -9,7 +9,7 @@ this package too, and must not pay for the store and hashing modules to print it
 
 from __future__ import annotations
 
-import importlib
+from roar.lazy import lazy_names
 
 # typing.TYPE_CHECKING without importing typing (milliseconds of a bare `import roar`).
 TYPE_CHECKING = False
@@ -35,8 +35,6 @@ __all__ = [
 _TASK_API = frozenset(__all__) - {"__version__"}
 
 if TYPE_CHECKING:
-    from typing import Any
-
     from roar.tasks import (
         Artifact,
         File,
@@ -54,13 +52,8 @@ if TYPE_CHECKING:
     )
 
 
-def __getattr__(name: str) -> Any:
-    if name in _TASK_API:
-        value = getattr(importlib.import_module("roar.tasks"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'roar' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, dict.fromkeys(_TASK_API, "roar.tasks"))
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_TASK_API} - {"TYPE_CHECKING"})
+    return sorted({*globals(), *_TASK_API} - {"TYPE_CHECKING", "lazy_names"})

@@ -6,7 +6,7 @@ command before the recording modules (and the store under them) have loaded.
 
 from __future__ import annotations
 
-import importlib
+from roar.lazy import lazy_names
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 
@@ -16,9 +16,4 @@ if TYPE_CHECKING:
     from roar.run.record import RunOutcome, RunRequest, run_job, step_name
 
 
-def __getattr__(name: str) -> object:
-    if name not in __all__:
-        raise AttributeError(f"module 'roar.run' has no attribute {name!r}")
-    value = getattr(importlib.import_module("roar.run.record"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, dict.fromkeys(__all__, "roar.run.record"))

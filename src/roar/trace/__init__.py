@@ -7,7 +7,7 @@ in that time.
 
 from __future__ import annotations
 
-import importlib
+from roar.lazy import lazy_names
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 
@@ -28,10 +28,4 @@ if TYPE_CHECKING:
     from roar.trace.model import AccessLog
 
 
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'roar.trace' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOMES)

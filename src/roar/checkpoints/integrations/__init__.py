@@ -11,8 +11,9 @@ own, and a missing one raises `IntegrationUnavailable` (an ImportError) naming t
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from roar.lazy import lazy_names
 
 __all__ = ["RoarCheckpointIO", "RoarRayTrainCallback", "RoarTrainerCallback", "latest_checkpoint"]
 
@@ -30,10 +31,6 @@ if TYPE_CHECKING:
     from roar.checkpoints.integrations.ray import RoarRayTrainCallback
 
 
-def __getattr__(name: str) -> Any:
-    if name in _MODULES:
-        module = importlib.import_module(f"{__name__}.{_MODULES[name]}")
-        value = getattr(module, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(
+    __name__, {name: f"{__name__}.{module}" for name, module in _MODULES.items()}
+)
