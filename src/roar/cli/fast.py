@@ -98,16 +98,18 @@ def run_fast(call: FastRun) -> int:
     # the git state and opened the store (run/launch.py); roar loads meanwhile.
     from roar.run.launch import launch_early
 
-    launched = launch_early(call.command, directory=call.directory, tracer=call.tracer)
-    from pathlib import Path
-
-    # git status starts now and runs on another core while the imports below take tens
-    # of milliseconds; run_job checks it reads the right work tree before using it.
-    from roar.capture.git_state import start_git_capture
-    from roar.cli.funnel import exit_code_for
-
+    try:
+        launched = launch_early(call.command, directory=call.directory, tracer=call.tracer)
+    except Exception:  # noqa: BLE001 - a head start only: the usual path runs the command
+        launched = None
     pending_git = None
     try:
+        from pathlib import Path
+
+        # git status starts now and runs on another core while the imports below take tens
+        # of milliseconds; run_job checks it reads the right work tree before using it.
+        from roar.capture.git_state import start_git_capture
+
         pending_git = start_git_capture(Path(call.directory or ".").resolve())
         from roar.cli.run_report import run_and_report
         from roar.cli.state import CliState, parse_overrides
@@ -126,6 +128,8 @@ def run_fast(call: FastRun) -> int:
         )
         return run_and_report(state, request, call.quiet, pending_git, launched)
     except (Exception, KeyboardInterrupt) as exc:
+        from roar.cli.funnel import exit_code_for
+
         return exit_code_for(exc, call.traceback)
     finally:
         if launched is not None:

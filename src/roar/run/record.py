@@ -155,10 +155,9 @@ def run_job(
             # Tasks (`@roar.task`) inside the command name this uid; record_job adopts them.
             uid = new_job_uid()
             journal_path = _journal_path(project, uid)
-        else:
+        else:  # its environment names them already
             started, started_ns = launched.started, launched.started_ns
             uid, journal_path = launched.uid, Path(launched.journal)
-        child_env = {**env, PARENT_UID_ENV: uid, JOURNAL_ENV: str(journal_path)}
         try:
             early = _early_hasher(project, config, root)
         except BaseException:
@@ -170,7 +169,7 @@ def run_job(
                 result = tracer.run(
                     request.argv,
                     cwd=workdir,
-                    env=child_env,
+                    env={**env, PARENT_UID_ENV: uid, JOURNAL_ENV: str(journal_path)},
                     control=control,
                     meanwhile=_load_recording,
                     opened=None if early is None else early.opened,

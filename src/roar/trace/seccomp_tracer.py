@@ -71,9 +71,8 @@ _FD = struct.Struct("i")  # a descriptor in an SCM_RIGHTS message
 _KIND_CODES = {"open": 1, "openat2": 2, "exec": 3, "rename": 4, "creat": 5, "truncate": 5,
                "link": 5}  # fmt: skip
 _KIND_CWD = 6  # chdir, fchdir: heard by the C loop, never decoded
-_KIND_CHANGE = (
-    7  # unlink, rmdir, mkdir, mknod, chmod: heard by the C loop for its gate, never decoded
-)
+# unlink, rmdir, mkdir, mknod, chmod: heard by the C loop for its gate, never decoded
+_KIND_CHANGE = 7
 #: How long an ended run waits for processes the command left behind, after roar refused
 #: to let it change files (RunningTrace.abort).
 _ABORT_JOIN_S = 2.0
@@ -91,9 +90,8 @@ def native_table(
     change_numbers: Collection[int] = (),
 ) -> bytes:
     """The C loop's table: 6 signed bytes per syscall number, -1 for "none"; the
-    `cwd_numbers` (chdir, fchdir) and `change_numbers` (unlink, rmdir, mkdir, mknod,
-    chmod: for the gate)
-    only heard, with nothing to decode."""
+    `cwd_numbers` (chdir, fchdir) and the `change_numbers` (unlink, rmdir, mkdir, mknod,
+    chmod: for the gate) only heard, with nothing to decode."""
     size = max([*decoder_specs, *cwd_numbers, *change_numbers], default=-1) + 1
     table = bytearray(b"\xff" * (6 * size))
     for number, spec in decoder_specs.items():
@@ -387,10 +385,6 @@ class RunningTrace:
         self._signals: ForwardSignals | None = None
         if control is None:
             self._signals = ForwardSignals(lambda: proc.pid).__enter__()
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
 
     def attach(self, opened: Opened) -> None:
         """Tell `opened` (see Tracer.run) of the opens so far and all later ones."""
