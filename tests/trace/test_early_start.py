@@ -4,6 +4,7 @@ state and opened its store, and a run roar cannot record ends before it changed 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -147,14 +148,14 @@ def probed(ws: Workspace, c_loop: None) -> Workspace:
 
 
 def _run_in_process(
-    ws: Workspace, monkeypatch: pytest.MonkeyPatch, *argv: str, elsewhere: Path | None = None
+    root: Path, monkeypatch: pytest.MonkeyPatch, *argv: str, elsewhere: Path | None = None
 ) -> int:
     """`roar run -q ARGV` through the CLI's fast path, in the project (or, with
     `elsewhere`, from there with `-C PROJECT`)."""
     from roar.cli.fast import parse_fast_run, run_fast
 
-    monkeypatch.chdir(elsewhere or ws.root)
-    prefix = [] if elsewhere is None else ["-C", str(ws.root)]
+    monkeypatch.chdir(elsewhere or root)
+    prefix = [] if elsewhere is None else ["-C", str(root)]
     call = parse_fast_run([*prefix, "run", "-q", *argv])
     assert call is not None
     return run_fast(call)
@@ -202,7 +203,7 @@ def test_roar_run_starts_the_command_before_its_store_is_open(
         "import os, time; print(time.time(), flush=True); open('out.txt', 'w').write(os.getcwd())"
     )
     elsewhere = tmp_path if from_elsewhere else None
-    code = _run_in_process(probed, monkeypatch, PY, "-c", script, elsewhere=elsewhere)
+    code = _run_in_process(probed.root, monkeypatch, PY, "-c", script, elsewhere=elsewhere)
     assert code == 0
     command_started = float(capfd.readouterr().out.split()[-1])
     assert (command_started < opened[0]) is early
@@ -221,13 +222,29 @@ def test_the_git_state_is_the_one_the_command_started_from(
     if not early:
         monkeypatch.setenv("ROAR_EARLY_START", "0")
     _slow_down(monkeypatch, "roar.capture.git_state.start_git_capture", 0.3)
-    code = _run_in_process(probed, monkeypatch, "sh", "-c", "echo more >> train.py")
+    code = _run_in_process(probed.root, monkeypatch, "sh", "-c", "echo more >> train.py")
     assert code == 0
     assert (probed.root / "train.py").read_text().endswith("more\n")
     with probed.project.open_store() as store:
         job = store.list_jobs(limit=1)[0]
     assert job.git_dirty is False
     assert job.patch_hash is None
+
+
+def test_roar_init_asks_so_the_first_run_starts_early(
+    git_repo: Path,
+    c_loop: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    result = run_roar("init", cwd=git_repo)
+    assert result.code == 0, result.stderr
+    probes = json.loads((git_repo / ".roar" / "tracer-probe.json").read_text())
+    assert probes["tracers"]["seccomp"]["works"] is True
+    opened = _slow_down(monkeypatch, "roar.project.Project.open_store", 0.5)
+    code = _run_in_process(git_repo, monkeypatch, PY, "-c", "import time; print(time.time())")
+    assert code == 0
+    assert float(capfd.readouterr().out.split()[-1]) < opened[0]
 
 
 def _damage_store(root: Path) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from roar.cli.context import CliState, pass_state
 from roar.cli.output import echo_note
-from roar.project import init_project
+from roar.project import Project, init_project
 
 
 @click.command()
@@ -34,7 +36,18 @@ def init(state: CliState, nested: bool, gitignore: bool) -> None:
             "(pass --nested to create a separate project in this directory)"
         )
         return
+    _probe_seccomp(result.project)
     verb = "created" if result.created else "already initialized; checked"
     click.echo(f"{verb} roar project in {result.project.roar_dir}")
     for note in result.notes:
         echo_note(note)
+
+
+def _probe_seccomp(project: Project) -> None:
+    """Ask now, as the first `roar run` would, whether the seccomp tracer works here: with
+    the answer cached, even that first run starts its command before roar has loaded
+    (run/launch.py). A probe that fails only leaves the question to that run."""
+    from roar.trace.choose import probe
+
+    with contextlib.suppress(Exception):
+        probe("seccomp", project.roar_dir / "tracer-probe.json")
