@@ -131,9 +131,7 @@ def _hash_all(
     paths = [*classified.inputs, *classified.outputs]
     digests: dict[str, PathDigest] = {}
     try:
-        digests = hasher.hash_stated_files(
-            {path: classified.stats[path] for path in paths}, stat_time
-        )
+        digests = hasher.hash_stated_files(classified.stats, stat_time)  # inputs and outputs
     except HashError:
         for path in paths:
             try:

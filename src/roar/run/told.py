@@ -35,6 +35,8 @@ def _relative(root: Path, location: str) -> str:
 
 def merge_refs(traced: list[FileRef], told: Sequence[JournalEntry], root: Path) -> list[FileRef]:
     """`traced` plus every told file it does not already hold (same path, same content)."""
+    if not told:  # the common case: a job of thousands of files, no library told of any
+        return traced
     seen = {(ref.path, ref.artifact.hash) for ref in traced}
     merged = list(traced)
     now = time.time()
