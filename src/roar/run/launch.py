@@ -59,10 +59,8 @@ def launch_early(
 ) -> Launched | None:
     """Start `argv` under the gated seccomp tracer in `directory` (default: the cwd), or
     None where the usual path must run it (see the module's docstring)."""
-    if environ.get(EARLY_START_ENV, "").strip().lower() in _OFF or tracer not in (
-        "auto",
-        "seccomp",
-    ):
+    switched_off = environ.get(EARLY_START_ENV, "").strip().lower() in _OFF
+    if switched_off or tracer not in ("auto", "seccomp"):
         return None
     try:
         workdir = os.path.realpath(directory or os.getcwd())
