@@ -144,6 +144,9 @@ def test_roar_inside_roar_hands_the_inner_job_to_strace(ws: Workspace) -> None:
     assert not (ws.root / "x.txt").exists()  # refused before the command ran
     with ws.project.open_store() as store:
         inner, outer_job = sorted(store.list_jobs(), key=lambda job: job.id)
+        # strace without seccomp-bpf, which the outer listener would have left blind
+        assert [ref.path for ref in store.job_inputs(inner.id)] == ["in.txt"]
+        assert [ref.path for ref in store.job_outputs(inner.id)] == ["auto.txt"]
     assert inner.step == "cp"
     assert inner.parent_job == outer_job.id  # the outer run adopted the nested one
 

@@ -135,7 +135,8 @@ def probe_tracers() -> list[TracerChoice]:
     return [_PROBES[name]() for name in AUTO_ORDER]
 
 
-def _make(name: str, project_root: Path) -> Tracer:
+def _make(name: str, project_root: Path, *, under_listener: bool = False) -> Tracer:
+    """`under_listener`: the job already runs under a seccomp listener (see StraceTracer)."""
     # Imported on demand: `roar run` loads only the tracer it uses.
     if name == "seccomp":
         from roar.trace.seccomp_tracer import SeccompTracer
@@ -144,7 +145,7 @@ def _make(name: str, project_root: Path) -> Tracer:
     if name == "strace":
         from roar.trace.strace_tracer import StraceTracer
 
-        return StraceTracer()
+        return StraceTracer(under_listener=under_listener)
     from roar.trace.python_tracer import PythonTracer
 
     return PythonTracer(project_root)
@@ -177,9 +178,11 @@ class _FallBack(Tracer):
                 argv, cwd=cwd, env=env, control=control, meanwhile=meanwhile, opened=opened
             )
         except TracerUnavailable as refused:
+            under_listener = bool(refused.fields.get("under_listener"))
             for name in self.later:
                 if probe(name).works:
-                    result = _make(name, self.project_root).run(
+                    fallback = _make(name, self.project_root, under_listener=under_listener)
+                    result = fallback.run(
                         argv, cwd=cwd, env=env, control=control, meanwhile=meanwhile, opened=opened
                     )
                     why = refused.fields["detail"]

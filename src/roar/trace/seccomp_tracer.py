@@ -355,13 +355,15 @@ class SeccompTracer(Tracer):
 
     @staticmethod
     def _not_installed(code: int | None) -> TracerUnavailable:
+        """`under_listener` says the job already has a seccomp listener (a tracer that
+        falls back must not rely on seccomp-bpf then: see StraceTracer)."""
         if code == errno.EBUSY:
             reason = "the job already runs under a seccomp listener (roar inside roar?)"
         elif code is not None:
             reason = f"the kernel refused the filter: {os.strerror(code)}"
         else:
             reason = "the filter could not be installed"
-        return TracerUnavailable(reason, tracer="seccomp")
+        return TracerUnavailable(reason, tracer="seccomp", under_listener=code == errno.EBUSY)
 
 
 class RunningTrace:

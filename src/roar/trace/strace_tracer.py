@@ -32,14 +32,19 @@ from roar.trace.strace_parse import TRACED_SYSCALLS, StraceParser
 __all__ = ["StraceTracer", "strace_argv"]
 
 
-def strace_argv(strace: str, fifo: str, argv: Sequence[str]) -> list[str]:
+def strace_argv(
+    strace: str, fifo: str, argv: Sequence[str], *, seccomp_bpf: bool = True
+) -> list[str]:
+    """strace's command line; `seccomp_bpf` False where a seccomp listener above the job
+    (roar inside roar) takes the calls a seccomp-bpf strace would stop on (see
+    StraceTracer)."""
     return [
         strace,
         "-f",  # follow forks, vforks, clones and threads
         "-qq",  # no attach/exit chatter
         "-y",  # print paths of file descriptors
         "-z",  # successful calls only: failed opens of a PATH search are noise
-        "--seccomp-bpf",  # stop only on traced syscalls: most of the speed
+        *(["--seccomp-bpf"] if seccomp_bpf else []),  # stop only on traced syscalls: speed
         "-e",
         "signal=none",
         "-e",
@@ -55,13 +60,18 @@ class StraceTracer(Tracer):
     name = "strace"
     coverage = "full"
 
-    def __init__(self, strace: str | None = None) -> None:
+    def __init__(self, strace: str | None = None, *, under_listener: bool = False) -> None:
+        """`under_listener`: the job already runs under a seccomp user-notification filter
+        (roar inside roar). The kernel then answers that filter before strace's own
+        seccomp-bpf one (USER_NOTIF outranks TRACE), so a seccomp-bpf strace would see no
+        call at all; strace then stops at every syscall instead, slower but complete."""
         found = strace or shutil.which("strace")
         if found is None:
             raise TracerUnavailable(
                 "strace is not installed (apt-get install strace)", tracer="strace"
             )
         self.strace = found
+        self.seccomp_bpf = not under_listener
 
     def run(
         self,
@@ -95,7 +105,7 @@ class StraceTracer(Tracer):
             if isinstance(log, _TellingLog) and opened is not None:
                 teller = _Teller(log, opened)
             proc = subprocess.Popen(
-                strace_argv(self.strace, fifo, argv),
+                strace_argv(self.strace, fifo, argv, seccomp_bpf=self.seccomp_bpf),
                 cwd=cwd,
                 env=dict(env),
                 **popen_options(control),
