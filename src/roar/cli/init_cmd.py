@@ -48,6 +48,7 @@ def _probe_seccomp(project: Project) -> None:
     the answer cached, even that first run starts its command before roar has loaded
     (run/launch.py). A probe that fails only leaves the question to that run."""
     from roar.trace.choose import probe
+    from roar.trace.probe_cache import PROBE_FILE
 
     with contextlib.suppress(Exception):
-        probe("seccomp", project.roar_dir / "tracer-probe.json")
+        probe("seccomp", project.roar_dir / PROBE_FILE)

@@ -22,10 +22,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from roar.child_env import JOURNAL_ENV, PARENT_UID_ENV, new_job_uid
-from roar.errors import TracerUnavailable
-from roar.fsutil import find_program
-from roar.trace.probe_cache import cached_probes, probe_key
+from roar.child_env import JOURNAL_ENV, PARENT_UID_ENV, journal_file, new_job_uid
+from roar.errors import RoarError, TracerUnavailable
+from roar.run.command import check_command
+from roar.trace.probe_cache import PROBE_FILE, cached_probes, probe_key
 from roar.trace.seccomp_tracer import RunningTrace, SeccompTracer
 
 __all__ = ["EARLY_START_ENV", "Launched", "launch_early"]
@@ -33,7 +33,6 @@ __all__ = ["EARLY_START_ENV", "Launched", "launch_early"]
 EARLY_START_ENV = "ROAR_EARLY_START"
 #: As roar.project.ROAR_DIR, which this module cannot import (pathlib, the store).
 _ROAR_DIR = ".roar"
-_PROBE_FILE = "tracer-probe.json"  # as run_job passes to choose_tracer
 _OFF = frozenset({"0", "false", "no", "off"})
 
 
@@ -67,10 +66,14 @@ def launch_early(
     except OSError:  # the cwd was deleted
         return None
     root = _project_root(workdir)
-    if root is None or not argv or not _runnable(argv[0], workdir, environ):
+    if root is None:
         return None
+    try:
+        check_command(argv, workdir, environ)
+    except RoarError:
+        return None  # the usual path says why (127 for a missing command)
     roar_dir = os.path.join(root, _ROAR_DIR)
-    works, _why = cached_probes(os.path.join(roar_dir, _PROBE_FILE), probe_key()).get(
+    works, _why = cached_probes(os.path.join(roar_dir, PROBE_FILE), probe_key()).get(
         "seccomp", (False, "")
     )
     if not works:
@@ -80,9 +83,7 @@ def launch_early(
         if not seccomp.native_loop:
             return None
         uid = new_job_uid()
-        journals = os.path.join(roar_dir, "journals")
-        os.makedirs(journals, exist_ok=True)
-        journal = os.path.join(journals, f"{uid}.jsonl")
+        journal = journal_file(roar_dir, uid)
         env = {**environ, PARENT_UID_ENV: uid, JOURNAL_ENV: journal}
         started, started_ns = time.time(), time.time_ns()
         running = seccomp.start(argv, cwd=workdir, env=env, gated=True)
@@ -101,11 +102,3 @@ def _project_root(start: str) -> str | None:
         if parent == directory:
             return None
         directory = parent
-
-
-def _runnable(program: str, workdir: str, environ: Mapping[str, str]) -> bool:
-    """Would check_command let `program` run? (It explains when not.)"""
-    if "/" in program:
-        path = program if os.path.isabs(program) else os.path.join(workdir, program)
-        return os.path.isfile(path) and os.access(path, os.X_OK)
-    return find_program(program, path=environ.get("PATH", os.defpath)) is not None

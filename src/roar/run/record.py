@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from roar.capture.git_state import PendingGitState, start_git_capture
 from roar.capture.journal import JOURNAL_ENV, read_journal
+from roar.child_env import journal_file
 from roar.config import Config
 from roar.errors import RoarError
 from roar.models import FileRef, Job, JobKind, JobSpec
@@ -21,6 +22,7 @@ from roar.store import PARENT_UID_ENV, new_job_uid
 from roar.store.wal import BackgroundCheckpoint
 from roar.trace.base import StepControl
 from roar.trace.choose import TracerName, choose_tracer
+from roar.trace.probe_cache import PROBE_FILE
 from roar.vcs.git import Git
 
 __all__ = ["RunOutcome", "RunRequest", "run_job", "step_name"]
@@ -67,9 +69,7 @@ class RunOutcome:
 
 def _journal_path(project: Project, uid: str) -> Path:
     """Where the command's processes tell this job what its tracer cannot see."""
-    journals = project.roar_dir / "journals"
-    journals.mkdir(exist_ok=True)
-    return journals / f"{uid}.jsonl"
+    return Path(journal_file(str(project.roar_dir), uid))
 
 
 def _load_recording() -> None:
@@ -129,7 +129,7 @@ def run_job(
             if launched is None:
                 check_command(request.argv, workdir, env)
                 tracer, notes = choose_tracer(
-                    request.tracer, project.root, project.roar_dir / "tracer-probe.json"
+                    request.tracer, project.root, project.roar_dir / PROBE_FILE
                 )
             else:
                 tracer, notes = launched.running.tracer, []

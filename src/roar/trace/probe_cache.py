@@ -13,7 +13,10 @@ import os
 
 from roar.fsutil import find_program
 
-__all__ = ["cached_probes", "probe_key"]
+__all__ = ["PROBE_FILE", "cached_probes", "probe_key"]
+
+#: The file in `.roar/` that keeps the answers.
+PROBE_FILE = "tracer-probe.json"
 
 
 def probe_key() -> str:
