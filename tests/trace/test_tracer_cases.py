@@ -369,6 +369,26 @@ def test_project_under_tmp_records_outputs(ws: Workspace) -> None:
     assert traced.outputs == {"out.txt"}
 
 
+def test_project_in_shared_memory_records_its_files(ws: Workspace, backend: str) -> None:
+    """/dev/shm is a tmpfs of ordinary files, not a device: a project kept there for speed
+    records its files; outside the project it is scratch space, like /tmp."""
+    if not os.path.isdir("/dev/shm"):
+        pytest.skip("this machine has no /dev/shm")
+    home = Path(tempfile.mkdtemp(prefix="roar-shm-", dir="/dev/shm"))
+    try:
+        shutil.copytree(ws.root, home / "repo")
+        shm = Workspace(home / "repo")
+        shm.tracer = ws.tracer
+        shm.write("in.txt", "raw\n")
+        scratch = home / "scratch.txt"
+        traced = shm.trace(["sh", "-c", f"cat in.txt > out.txt; echo s > {scratch}; cat {scratch}"])
+        assert traced.inputs == {"in.txt"}
+        assert traced.outputs == {"out.txt"}
+        assert traced.outcome.tracer == backend
+    finally:
+        shutil.rmtree(home)
+
+
 def test_files_under_tmp_outside_the_project_follow_the_filter(ws: Workspace) -> None:
     outside = Path(tempfile.mkdtemp(prefix="roar-outside-")) / "dataset.csv"
     try:

@@ -34,7 +34,7 @@ def filters() -> Filters:
     return Filters(
         project_root="/tmp/proj",
         home="/home/u",
-        tmp_dirs=("/tmp",),
+        tmp_dirs=("/tmp", "/dev/shm"),
         python_prefixes=("/opt/py",),
         tracked_files=frozenset({"/tmp/proj/train.py"}),
     )
@@ -115,6 +115,8 @@ def test_read_only_paths_dropped_by_their_place_are_never_stated(filters: Filter
         ("/home/u/.cache/torch/kernels/k.bin", "torch cache"),
         ("/tmp/torchinductor_u/x.py", "torch cache"),
         ("/tmp/scratch.txt", "tmp"),
+        ("/dev/urandom", "virtual or roar's own"),
+        ("/dev/shm/torch_12_345", "tmp"),
         ("/tmp/proj/train.py", "tracked by git"),
     ],
 )
@@ -132,6 +134,14 @@ def test_data_files_are_kept(filters: Filters, path: str) -> None:
 def test_project_files_are_never_tmp_even_under_tmp(filters: Filters) -> None:
     assert filters.drop_reason("/tmp/proj/out/model.pt", is_output=True) is None
     assert filters.drop_reason("/tmp/other/model.pt", is_output=True) == "tmp"
+
+
+def test_a_project_in_shared_memory_is_not_a_device() -> None:
+    filters = Filters(project_root="/dev/shm/proj", home="/home/u")
+    assert filters.drop_reason("/dev/shm/proj/out/model.pt", is_output=True) is None
+    assert filters.drop_reason("/dev/shm/proj/data.csv", is_output=False) is None
+    assert filters.drop_reason("/dev/shm/other/x.bin", is_output=True) == "tmp"
+    assert filters.drop_reason("/dev/null", is_output=True) == "virtual or roar's own"
 
 
 def test_switching_filters_off(filters: Filters) -> None:

@@ -27,7 +27,7 @@ from roar.run.early import LayeredCache
 from roar.run.told import merge_refs, told_files
 from roar.store import PARENT_UID_ENV, Store
 from roar.trace.base import TraceResult
-from roar.trace.classify import Classified, Filters, classify
+from roar.trace.classify import TMP_DIRS, Classified, Filters, classify
 from roar.vcs.git import Git
 
 __all__ = ["Recording", "early_filter", "relative", "what_to_record"]
@@ -93,7 +93,7 @@ def _filters(
     tracked: Container[str] = frozenset()
     if git is not None and not config.flag("output.track_repo_files"):
         tracked = _TrackedFiles(git.root)
-    tmp = {"/tmp", "/var/tmp"}
+    tmp = set(TMP_DIRS)
     if os.environ.get("TMPDIR"):
         tmp.add(os.path.abspath(os.environ["TMPDIR"]))
     return Filters(

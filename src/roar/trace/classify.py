@@ -28,6 +28,10 @@ CTIME_TOLERANCE_NS = 10_000_000
 
 TRACKED = "tracked by git"
 _ALWAYS = ("/proc/", "/sys/", "/dev/")
+#: A tmpfs of ordinary files under /dev: a scratch place like /tmp (a project may live there).
+SHARED_MEMORY = "/dev/shm"
+#: Where the "tmp" rule looks, unless told otherwise.
+TMP_DIRS = ("/tmp", "/var/tmp", SHARED_MEMORY)
 _SYSTEM = ("/usr/", "/lib/", "/lib32/", "/lib64/", "/libx32/", "/bin/", "/sbin/", "/etc/",
            "/var/lib/", "/var/cache/", "/run/", "/snap/", "/nix/store/")  # fmt: skip
 _STDLIB = re.compile(r"/lib/python\d+\.\d+/(?!.*(site|dist)-packages/)")
@@ -71,7 +75,7 @@ class Filters:
         track_repo_files: bool = False,
         tracked_files: Container[str] = frozenset(),  # may load lazily (git ls-files)
         home: str | None = None,
-        tmp_dirs: tuple[str, ...] = ("/tmp", "/var/tmp"),
+        tmp_dirs: tuple[str, ...] = TMP_DIRS,
         internal_dirs: tuple[str, ...] = (),
         python_prefixes: tuple[str, ...] | None = None,
     ) -> None:
@@ -188,7 +192,9 @@ class Filters:
 
     def _reason_by_place(self, path: str, is_output: bool) -> str | None:
         """drop_reason without git's rule: what the path's place and name say."""
-        if path.startswith(_ALWAYS) or self._roar.contain(path):
+        if (
+            path.startswith(_ALWAYS) and not path.startswith(SHARED_MEMORY + "/")
+        ) or self._roar.contain(path):
             return "virtual or roar's own"
         if self.internal_dirs and self._internal.contain(path):
             return "told by the library that wrote it"
