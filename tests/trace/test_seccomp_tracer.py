@@ -129,26 +129,33 @@ def test_roar_inside_roar_hands_the_inner_job_to_strace(ws: Workspace) -> None:
         forced = subprocess.run([roar, "run", "--tracer", "seccomp", "cp", "in.txt", "x.txt"],
                                 capture_output=True, text=True)
         sys.stderr.write(forced.stderr)
-        print(auto.returncode, forced.returncode)
+        named = subprocess.run([roar, "run", "--tracer", "strace", "cp", "in.txt", "s.txt"],
+                               capture_output=True, text=True)
+        sys.stderr.write(named.stderr)
+        print(auto.returncode, forced.returncode, named.returncode)
         """,
     )
     from tests.helpers import ROAR
 
     outer = run_roar("run", "--tracer", "seccomp", PY, "inner.py", str(ROAR), cwd=ws.root)
     assert outer.code == 0, outer.stderr
-    assert outer.stdout.split() == ["0", "7"]
+    assert outer.stdout.split() == ["0", "7", "0"]
     assert "seccomp: the job already runs under a seccomp listener" in outer.stderr
     assert "used strace" in outer.stderr
     assert "cannot trace with seccomp" in outer.stderr
     assert (ws.root / "auto.txt").read_text() == "x"
     assert not (ws.root / "x.txt").exists()  # refused before the command ran
     with ws.project.open_store() as store:
-        inner, outer_job = sorted(store.list_jobs(), key=lambda job: job.id)
-        # strace without seccomp-bpf, which the outer listener would have left blind
+        inner, named, outer_job = sorted(store.list_jobs(), key=lambda job: job.id)
+        # strace without seccomp-bpf, which the outer listener would have left blind, both
+        # when auto falls back to it and when it is asked for by name
         assert [ref.path for ref in store.job_inputs(inner.id)] == ["in.txt"]
         assert [ref.path for ref in store.job_outputs(inner.id)] == ["auto.txt"]
+        assert [ref.path for ref in store.job_inputs(named.id)] == ["in.txt"]
+        assert [ref.path for ref in store.job_outputs(named.id)] == ["s.txt"]
     assert inner.step == "cp"
     assert inner.parent_job == outer_job.id  # the outer run adopted the nested one
+    assert named.parent_job == outer_job.id
 
 
 def test_the_c_supervisor_loop_is_built_and_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,3 +167,22 @@ def test_the_c_supervisor_loop_is_built_and_chosen(monkeypatch: pytest.MonkeyPat
     assert SeccompTracer().native_loop
     monkeypatch.setenv("ROAR_SECCOMP_LOOP", "python")
     assert not SeccompTracer().native_loop
+
+
+def test_a_listener_above_is_seen_and_none_is_imagined(tmp_path: Path) -> None:
+    """strace asked for by name drops seccomp-bpf only under a listener (see StraceTracer)."""
+    from roar.trace.seccomp_kernel import under_listener
+    from roar.trace.seccomp_tracer import SeccompTracer
+    from roar.trace.strace_tracer import StraceTracer
+
+    assert under_listener() is False
+    assert StraceTracer().seccomp_bpf is True
+    script = tmp_path / "ask.py"
+    script.write_text(
+        "from roar.trace.seccomp_kernel import under_listener\n"
+        "from roar.trace.strace_tracer import StraceTracer\n"
+        "open('answer.txt', 'w').write(f'{under_listener()} {StraceTracer().seccomp_bpf}')\n"
+    )
+    result = SeccompTracer().run([PY, str(script)], cwd=str(tmp_path), env=dict(os.environ))
+    assert result.exit_code == 0
+    assert (tmp_path / "answer.txt").read_text() == "True False"

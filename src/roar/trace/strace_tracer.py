@@ -56,6 +56,13 @@ def strace_argv(
     ]
 
 
+def _runs_under_listener() -> bool:
+    """Asked when strace was chosen by name: `auto` learns it from seccomp's refusal."""
+    from roar.trace.seccomp_kernel import under_listener
+
+    return under_listener()
+
+
 class StraceTracer(Tracer):
     name = "strace"
     coverage = "full"
@@ -71,7 +78,7 @@ class StraceTracer(Tracer):
                 "strace is not installed (apt-get install strace)", tracer="strace"
             )
         self.strace = found
-        self.seccomp_bpf = not under_listener
+        self.seccomp_bpf = not (under_listener or _runs_under_listener())
 
     def run(
         self,
