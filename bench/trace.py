@@ -32,7 +32,9 @@ outputs are removed around every run so each run does the same work. What a user
 is the whole command, so that is what is timed: tracer start-up, the traced command, git
 state, hashing what it read and wrote, and writing the record. One untimed warm-up
 run per tool and workload comes first (page cache, bytecode, roar's hash cache), then the
-timed rounds, each tool in a rotating order; the table shows medians. The workloads:
+timed rounds, each tool in a rotating order. The table shows the bare run's median and, for
+every tool, the median over rounds of its overhead against the bare run of the same round
+(paired, so drift during the benchmark cancels out). The workloads:
 
 (a) `import numpy, pandas`: hundreds of files opened by an everyday ML preamble; the package
     reads must be classified away cheaply.
@@ -668,23 +670,31 @@ class Row:
     beyond_reach: str | None = None  # why the target is out of reach here, if the floor says so
 
 
-def _overhead(workload: Workload, bare: float, tool: float) -> str:
+def _show(workload: Workload, extra: float) -> str:
+    """An overhead as the table shows it: a ratio, or seconds over bare."""
+    return f"{extra:.2f}x" if workload.ratio else f"{extra:+.3f} s"
+
+
+def _paired(workload: Workload, bare: Sequence[float], tool: Sequence[float]) -> float:
+    """A tool's overhead: the median, over rounds, of its run against the bare run of the
+    same round (its ratio, or the seconds it adds). A round's runs follow each other, so a
+    machine that drifts during the benchmark (a disk that slows down, a noisy neighbour)
+    moves both runs of a pair alike; medians taken apart would each catch it differently.
+    Without a bare run for every round, the medians are compared instead."""
+    if len(tool) != len(bare):
+        tool_median, bare_median = statistics.median(tool), statistics.median(bare)
+        return tool_median / bare_median if workload.ratio else tool_median - bare_median
     if workload.ratio:
-        return f"{tool / bare:.2f}x"
-    return f"{tool - bare:+.3f} s"
+        return statistics.median(t / b for t, b in zip(tool, bare, strict=True))
+    return statistics.median(t - b for t, b in zip(tool, bare, strict=True))
 
 
-def _extra_cost(workload: Workload, bare: float, tool: float) -> float:
-    """What a tool adds to the bare run: seconds, or the ratio's excess over 1."""
-    return tool / bare - 1 if workload.ratio else tool - bare
-
-
-def _peer_share(workload: Workload, bare: float, medians: Mapping[str, float]) -> str:
+def _peer_share(workload: Workload, extras: Mapping[str, float]) -> str:
     """roar's overhead as a share of ReproZip's, measured side by side, next to the share
     the issue's target allows against ReproZip's reference numbers. Machines differ in
     speed by factors (a slow day doubles every time in the table); this share does not."""
     reference = workload.reprozip_reference
-    roar, reprozip = medians.get("roar"), medians.get(REPROZIP_NAME)
+    roar, reprozip = extras.get("roar"), extras.get(REPROZIP_NAME)
     if reference is None or roar is None or reprozip is None:
         return "n/a"
     if workload.target is None:
@@ -692,10 +702,10 @@ def _peer_share(workload: Workload, bare: float, medians: Mapping[str, float]) -
     allowed = (
         (workload.target - 1) / (reference - 1) if workload.ratio else (workload.target / reference)
     )
-    peer = _extra_cost(workload, bare, reprozip)
+    peer = reprozip - 1 if workload.ratio else reprozip
     if peer <= 0:
         return "n/a"
-    share = _extra_cost(workload, bare, roar) / peer
+    share = (roar - 1 if workload.ratio else roar) / peer
     return f"{share:.2f} (<= {allowed:.2f}: {'ok' if share <= allowed else 'over'})"
 
 
@@ -710,25 +720,23 @@ def make_row(result: Result, tools: Sequence[Tool]) -> Row:
     if workload.skipped is not None:
         cells = [f"n/a ({workload.skipped})"] * len(tools)
         return Row((workload.title, *cells, target, "SKIP", "n/a"), None)
-    bare = statistics.median(result.times["bare"])
-    cells = [f"{bare:.3f} s"]
+    bare_times = result.times["bare"]
+    cells = [f"{statistics.median(bare_times):.3f} s"]
     passed: bool | None = None
-    medians: dict[str, float] = {}
+    extras: dict[str, float] = {}
     for tool in tools[1:]:
         if tool.name in result.failed:
             cells.append(f"n/a ({result.failed[tool.name]})")
             continue
-        median = medians[tool.name] = statistics.median(result.times[tool.name])
-        cells.append(_overhead(workload, bare, median))
+        extra = extras[tool.name] = _paired(workload, bare_times, result.times[tool.name])
+        cells.append(_show(workload, extra))
         if tool.name == "roar" and workload.target is not None:
-            measured = median / bare if workload.ratio else median - bare
-            passed = measured <= workload.target
+            passed = extra <= workload.target
     verdict = "info" if workload.target is None else "PASS" if passed else "FAIL"
-    share = _peer_share(workload, bare, medians)
     return Row(
-        (workload.title, *cells, target, verdict, share),
+        (workload.title, *cells, target, verdict, _peer_share(workload, extras)),
         passed,
-        _beyond_reach(workload, result.times["bare"], result.times.get("floor", [])),
+        _beyond_reach(workload, bare_times, result.times.get("floor", [])),
     )
 
 
@@ -745,7 +753,7 @@ def _beyond_reach(workload: Workload, bare: Sequence[float], floor: Sequence[flo
         return None
     return (
         f"{workload.title}: even the floor's fastest run costs "
-        f"{_overhead(workload, slowest, fastest)} over the slowest bare run, "
+        f"{_show(workload, measured)} over the slowest bare run, "
         f"over the target before any of roar's own work"
     )
 
@@ -837,7 +845,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"benchmark error: {exc}", file=sys.stderr)
         return 2
     rounds = f"median of {sizes.rounds} run{'s' if sizes.rounds > 1 else ''}"
-    print(f"all-in wall time per run ({rounds}); bare in seconds, others as overhead over bare")
+    print(
+        f"all-in wall time per run ({rounds}); bare in seconds, others as overhead over the"
+        " bare run of the same round"
+    )
     print(render(rows, tools))
     for row in rows:
         if row.beyond_reach is not None:

@@ -124,6 +124,26 @@ def test_trace_bench_rows_carry_the_verdict_and_the_share_of_reprozip() -> None:
     assert row.cells[-3:] == ("none", "info", "n/a")
 
 
+def test_trace_bench_pairs_each_run_with_the_bare_run_of_its_round() -> None:
+    """A machine that slows down during the benchmark slows both runs of a round; the
+    overhead is taken per round, so the drift cancels (medians apart would say +0.45 s)."""
+    bench = _trace_bench()
+    tools = [
+        bench.Tool(name, lambda _w, cmd, _o: list(cmd), {}, peer=False) for name in ("bare", "roar")
+    ]
+    seconds = bench.Workload("b", "(b) small", ("x",), target=0.3)
+    drifting = {"bare": [0.3, 0.35, 0.8], "roar": [0.5, 0.8, 1.0]}  # +0.2, +0.45, +0.2
+    row = bench.make_row(bench.Result(seconds, drifting, {}), tools)
+    assert row.cells[2] == "+0.200 s"
+    assert row.passed is True
+    ratio = bench.Workload("c", "(c) big", ("x",), 1.3, ratio=True)
+    row = bench.make_row(bench.Result(ratio, {"bare": [1.0, 2.0], "roar": [1.2, 2.4]}, {}), tools)
+    assert row.cells[2] == "1.20x"
+    # a tool short of a round falls back to comparing medians
+    short = {"bare": [1.0, 2.0, 3.0], "roar": [2.5, 2.5]}
+    assert bench.make_row(bench.Result(seconds, short, {}), tools).cells[2] == "+0.500 s"
+
+
 def test_trace_bench_says_when_even_the_floor_misses_a_target() -> None:
     bench = _trace_bench()
     tools = [
