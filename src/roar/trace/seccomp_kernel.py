@@ -128,18 +128,16 @@ def under_listener() -> bool:
     is a command that `roar run` traces with seccomp, say).
 
     The kernel lets a process carry one such filter and answers a second with EBUSY, so a
-    forked child tries to install one; this process stays as it was. Without any filter
-    (/proc/self/status) nothing is forked. If the child cannot tell, a process that has
-    filters is assumed to have a listener: a tracer that believes so is slower, not blind.
+    child tries to install one and exits with the answer before it would exec anything;
+    this process stays as it was. Without any filter (/proc/self/status) no child is
+    started. If the child cannot tell, a process that has filters is assumed to have a
+    listener: a tracer that believes so is slower, not blind.
     """
-    count = _filter_count()
-    if count == 0:
+    if _filter_count() == 0:
         return False
-    try:
-        pid = os.fork()
-    except OSError:
-        return True
-    if pid == 0:  # the child: syscalls only, then out without Python's teardown
+    import subprocess
+
+    def try_one() -> None:  # in the child, before exec: syscalls only, then out
         code = 0
         try:
             os.close(install_listener(_ALLOW_ALL, 1, os.uname().machine))
@@ -147,9 +145,13 @@ def under_listener() -> bool:
             code = _PROBE_EBUSY if exc.errno == errno.EBUSY else 2
         finally:
             os._exit(code)
-    _pid, status = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    return code == _PROBE_EBUSY or code != 0
+
+    try:
+        # Popen forks as subprocess always does; os.fork would warn in a threaded process.
+        code = subprocess.Popen(["true"], preexec_fn=try_one).wait()  # noqa: PLW1509
+    except (OSError, subprocess.SubprocessError):
+        return True
+    return code != 0
 
 
 def _filter_count() -> int | None:
