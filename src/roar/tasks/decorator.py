@@ -6,6 +6,9 @@
     @roar.task(name="train", owner="ana", tags=["baseline"], description="...")
     def train_model(train, run_dir=None): ...
 
+    @roar.task
+    async def fetch(url): ...  # a coroutine function: `await fetch(u)` is the job
+
 `roar.Task.make_task` is the same decorator, for people coming from terra.
 """
 
@@ -18,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, ParamSpec, overload
 
 from roar.errors import UsageError
-from roar.tasks.runner import TaskDefinition, function_name, run_task
+from roar.tasks.runner import TaskDefinition, function_name, run_task, run_task_async
 
 __all__ = ["Task", "task"]
 
@@ -48,8 +51,16 @@ class Task(Generic[P]):
         self.signature = inspect.signature(function)
         qualified, source = function_name(function)
         doc = inspect.getdoc(function)
+        task_name = name or str(getattr(function, "__name__", "task"))
+        if inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
+            raise UsageError(
+                f"task {task_name} is a generator function: a task's result is what it "
+                "returns, so return the items (a list, say) instead of yielding them"
+            )
+        # A call of a coroutine function returns a coroutine: the job runs when awaited.
+        self.is_async = inspect.iscoroutinefunction(function)
         self.definition = TaskDefinition(
-            name=name or str(getattr(function, "__name__", "task")),
+            name=task_name,
             function=qualified,
             source=source,
             owner=owner,
@@ -71,6 +82,8 @@ class Task(Generic[P]):
             kwargs["run_dir"] = None
         bound = self.signature.bind(*args, **kwargs)
         bound.apply_defaults()
+        if self.is_async:
+            return run_task_async(self.definition, self.function, bound)
         return run_task(self.definition, self.function, bound)
 
     def __get__(self, instance: object, owner: type | None = None) -> Any:

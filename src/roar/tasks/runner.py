@@ -14,6 +14,7 @@ the log, and goes on to the caller unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import inspect
 import os
@@ -21,14 +22,14 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from roar.capture.environment import redact_environment
-from roar.capture.journal import collecting
+from roar.capture.journal import JournalEntry, collecting
 from roar.config import Config
 from roar.errors import RoarError
 from roar.models import Job, JobSpec
@@ -44,7 +45,14 @@ from roar.tasks.staleness import stale_inputs_warning
 from roar.tasks.told import told_refs
 from roar.tasks.values import PreparedArguments, prepare_arguments, relative, store_result
 
-__all__ = ["TaskDefinition", "current_job", "job_environment", "parent_links", "run_task"]
+__all__ = [
+    "TaskDefinition",
+    "current_job",
+    "job_environment",
+    "parent_links",
+    "run_task",
+    "run_task_async",
+]
 
 _NOTE_CHARS = 300
 _current: contextvars.ContextVar[int | None] = contextvars.ContextVar("roar_task", default=None)
@@ -114,8 +122,64 @@ def _cwd(root: Path) -> str:
     return "." if here == root else relative(root, here)
 
 
+class _Begun(NamedTuple):
+    """A call recorded as started: what its end needs."""
+
+    project: Project
+    config: Config
+    job: Job
+    prepared: PreparedArguments
+    run_dir: Path
+
+    @property
+    def log(self) -> Path:
+        return self.run_dir / LOG_NAME
+
+
 def run_task(definition: TaskDefinition, function: Callable[..., Any], bound: Any) -> Any:
     """Call `function` with `bound` (inspect.BoundArguments) as one recorded job."""
+    begun = _begin(definition, bound)
+    token = _current.set(begun.job.id)
+    try:
+        with _calling(begun, bound) as told:
+            value = function(*bound.args, **bound.kwargs)
+        return _finish(begun, value, told)
+    finally:
+        _current.reset(token)
+
+
+async def run_task_async(
+    definition: TaskDefinition, function: Callable[..., Awaitable[Any]], bound: Any
+) -> Any:
+    """`run_task` for a coroutine function: the job starts when the call is awaited and
+    ends when the coroutine returns. Concurrent calls (asyncio.gather) are separate jobs
+    with separate logs: what a call tracks lives in its context, which asyncio gives each
+    task its own copy of."""
+    begun = _begin(definition, bound)
+    token = _current.set(begun.job.id)
+    try:
+        with _calling(begun, bound) as told:
+            value = await function(*bound.args, **bound.kwargs)
+        return _finish(begun, value, told)
+    finally:
+        _current.reset(token)
+
+
+@contextlib.contextmanager
+def _calling(begun: _Begun, bound: Any) -> Iterator[list[JournalEntry]]:
+    """Around the function's call: its arguments filled in, its output captured, the
+    files it tells of collected, and a failure (cancellation included) recorded."""
+    try:
+        with captured(begun.log), collecting() as told:
+            _fill(bound, begun)
+            yield told
+    except BaseException as exc:
+        _fail(begun, exc)
+        raise
+
+
+def _begin(definition: TaskDefinition, bound: Any) -> _Begun:
+    """Record the call as a started job (see the module's docstring) and say so."""
     started = time.time()
     project = require_project()
     config = project.config()
@@ -166,11 +230,7 @@ def run_task(definition: TaskDefinition, function: Callable[..., Any], bound: An
         say(f"task: {definition.name}, run_id={job.id}")
     for message in ([stale] if stale else []) + prepared.notes:
         warn(message)
-    token = _current.set(job.id)
-    try:
-        return _execute(project, config, job, function, bound, prepared, run_dir, code)
-    finally:
-        _current.reset(token)
+    return _Begun(project, config, job, prepared, run_dir)
 
 
 def _int(config: Config, key: str) -> int:
@@ -178,26 +238,16 @@ def _int(config: Config, key: str) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _execute(
-    project: Project,
-    config: Config,
-    job: Job,
-    function: Callable[..., Any],
-    bound: Any,
-    prepared: PreparedArguments,
-    run_dir: Path,
-    code: CodeState | None,
-) -> Any:
-    log = run_dir / LOG_NAME
-    try:
-        with captured(log), collecting() as told:
-            bound.arguments.update(prepared.materialize())
-            if "run_dir" in bound.signature.parameters:
-                bound.arguments["run_dir"] = run_dir
-            value = function(*bound.args, **bound.kwargs)
-    except BaseException as exc:
-        _fail(project, config, job, log, exc)
-        raise
+def _fill(bound: Any, begun: _Begun) -> None:
+    """The function's arguments as it receives them: artifacts loaded, run_dir set."""
+    bound.arguments.update(begun.prepared.materialize())
+    if "run_dir" in bound.signature.parameters:
+        bound.arguments["run_dir"] = begun.run_dir
+
+
+def _finish(begun: _Begun, value: Any, told: list[JournalEntry]) -> Any:
+    """Store the result and finish the job; what the caller gets back."""
+    project, config, job = begun.project, begun.config, begun.job
     try:
         with pooled_store(project, config) as store:
             result = store_result(
@@ -223,7 +273,7 @@ def _execute(
                 inputs=told_refs(told, "read", project.root),
             )
     except BaseException as exc:
-        _fail(project, config, job, log, exc)
+        _fail(begun, exc)
         raise
     _notify(config, done, "finished")
     return result.value
@@ -237,9 +287,10 @@ def _exit_code(exc: BaseException) -> int:
     return 1
 
 
-def _fail(project: Project, config: Config, job: Job, log: Path, exc: BaseException) -> None:
+def _fail(begun: _Begun, exc: BaseException) -> None:
     """Record the failure; a failure to record it is a warning, so the caller still gets
     the original exception."""
+    project, config, job, log = begun.project, begun.config, begun.job, begun.log
     try:
         write_to_log(log, "".join(traceback.format_exception(type(exc), exc, _user_frames(exc))))
         first_line = (str(exc).splitlines() or [""])[0]
