@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -17,6 +18,12 @@ from roar.hashing.digest import BIG_FILE_BYTES
 __all__ = ["ObjectStore", "StagedObject"]
 
 _STAGING_PREFIX = ".staging-"
+#: A staging file nobody wrote to for this long belongs to no live writer (every write
+#: moves its mtime, and a staged object is published or dropped within moments): a
+#: process killed while storing a task's result left it.
+STALE_STAGING_S = 24 * 3600
+_swept: set[Path] = set()  # stores whose leftovers this process has cleared
+_swept_lock = threading.Lock()
 
 
 class StagedObject:
@@ -117,6 +124,7 @@ class ObjectStore:
         hash costs little beyond the wait for the disk. If `write` raises, nothing is left.
         """
         self.root.mkdir(parents=True, exist_ok=True)
+        self._sweep_leftovers()
         fd, name = create_temp_file(self.root, prefix=_STAGING_PREFIX)
         temp = Path(name)
         try:
@@ -131,6 +139,26 @@ class ObjectStore:
                 os.unlink(temp)
             raise
         return StagedObject(temp, digest, size, self)
+
+    def _sweep_leftovers(self) -> None:
+        """Remove staging files left by killed processes (see STALE_STAGING_S), once per
+        store and process: a killed task leaves a whole result (a model, a frame) that no
+        command would ever show or remove."""
+        with _swept_lock:
+            if self.root in _swept:
+                return
+            _swept.add(self.root)
+        cutoff = time.time() - STALE_STAGING_S
+        try:
+            with os.scandir(self.root) as entries:
+                for entry in entries:
+                    if not entry.name.startswith(_STAGING_PREFIX):
+                        continue
+                    with contextlib.suppress(FileNotFoundError):
+                        if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                            os.unlink(entry.path)
+        except OSError:
+            return  # a sweep that cannot run costs disk space, never the caller's work
 
     def get_bytes(self, digest: str) -> bytes:
         return self.path_for(digest).read_bytes()

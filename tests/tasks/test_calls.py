@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import pickle
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +275,39 @@ def test_make_task_is_terras_spelling(proj: Path) -> None:
     assert meta["function"].endswith("test_make_task_is_terras_spelling.<locals>.other")
     with pytest.raises(roar.errors.UsageError, match="tags must be a list"):
         roar.task(tags="one")(plain)  # type: ignore[arg-type]
+
+
+def test_a_result_left_half_stored_by_a_killed_process_is_swept_a_day_later(
+    proj: Path,
+) -> None:
+    from tests.tasks.conftest import run_python
+
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, signal, roar\n"
+            "class Big: pass\n"
+            "def save(value, handle):\n"
+            "    handle.write(b'x' * 65536); handle.flush()\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n"
+            "roar.register_serializer(Big, save, lambda handle: Big(), 'big')\n"
+            "roar.task(lambda: Big(), name='dies')()\n",
+        ],
+        cwd=proj,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -9
+    objects = proj / ".roar" / "objects"
+    left = [p for p in objects.iterdir() if p.name.startswith(".staging-")]
+    assert len(left) == 1
+    assert left[0].stat().st_size == 65536
+    fresh = objects / ".staging-0123456789ab"  # another process writing right now
+    fresh.write_bytes(b"in progress")
+    day_and_a_bit = time.time() - 25 * 3600
+    os.utime(left[0], (day_and_a_bit, day_and_a_bit))
+    run_python("import roar\nroar.task(lambda: 41, name='next')()\n", proj)
+    assert not left[0].exists()
+    assert fresh.exists()
