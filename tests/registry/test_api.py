@@ -327,6 +327,46 @@ def test_annotate_describe_and_must_exist(repo: Path) -> None:
     assert doc["ref"] == "churn@v0.0.1"
 
 
+def test_annotate_keeps_the_users_comments_and_layout(repo: Path) -> None:
+    """Only the annotated entry's lines are rewritten, as GTO does; everything else in
+    artifacts.yaml stays as the user wrote it."""
+    written = (
+        "# Artifacts of the churn project; owners in CODEOWNERS.\n"
+        "churn:  # replaced below\n"
+        "  type: model\n"
+        "  path: models/churn.pkl\n"
+        "  notes: |\n"
+        "    trained weekly\n"
+        "\n"
+        "# raw data, refreshed nightly\n"
+        "events:\n"
+        "  type: dataset   # parquet\n"
+        "  labels: [raw, nightly]\n"
+        "# end of list\n"
+    )
+    (repo / "artifacts.yaml").write_text(written)
+    with open_registry(repo) as reg:
+        reg.annotate("churn", description="churn classifier")
+        reg.annotate("scores", kind="dataset", path="out/scores.csv")
+    text = (repo / "artifacts.yaml").read_text()
+    assert text.startswith("# Artifacts of the churn project; owners in CODEOWNERS.\nchurn:\n")
+    untouched = written[written.index("\n# raw data") :]
+    assert untouched + "scores:\n  type: dataset\n  path: out/scores.csv\n" in text
+    with open_registry(repo) as reg:
+        churn = reg.describe("churn")
+        assert (churn["type"], churn["path"]) == ("model", "models/churn.pkl")
+        assert churn["description"] == "churn classifier"
+        assert reg.describe("events")["labels"] == ["raw", "nightly"]
+    # a layout the splice cannot place into (flow style) is written out afresh, still valid
+    (repo / "artifacts.yaml").write_text("{churn: {type: model}}\n")
+    with open_registry(repo) as reg:
+        reg.annotate("churn", description="again")
+        reg.annotate("churn", labels=["v2"])  # the same session sees the first change
+        assert reg.describe("churn")["description"] == "again"
+        assert reg.describe("churn")["labels"] == ["v2"]
+        assert reg.describe("churn")["type"] == "model"
+
+
 def test_register_records_the_content_hash(repo: Path) -> None:
     (repo / "untracked.bin").write_bytes(b"model bytes")  # ML outputs are rarely committed
     with open_registry(repo) as reg:

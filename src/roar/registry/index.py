@@ -8,7 +8,8 @@
       labels: [tabular, prod-candidate]
 
 Reading is tolerant like GTO (unknown keys are kept in `custom`); writing replaces the
-file atomically and keeps every other artifact's entry as it was.
+file atomically and keeps every other artifact's entry, and every comment outside the
+entry written, as it was.
 """
 
 from __future__ import annotations
@@ -92,9 +93,9 @@ def read_index(git: RegistryGit, commit: str | None = None) -> dict[str, Annotat
 
 
 def write_annotation(root: Path, annotation: Annotation) -> Path:
-    """Add or replace one entry of `root/artifacts.yaml`; other entries are kept."""
-    import yaml
-
+    """Add or replace one entry of `root/artifacts.yaml`. The rest of the file stays as the
+    user wrote it, comments and layout included: only the entry's own lines are rewritten
+    (or new lines appended), as GTO does."""
     from roar.fsutil import atomic_write_bytes
 
     path = root / INDEX
@@ -103,9 +104,70 @@ def write_annotation(root: Path, annotation: Annotation) -> Path:
     except FileNotFoundError:
         existing = b""
     document = load_yaml(existing, INDEX) if existing.strip() else {}
+    if document is None:  # comments only
+        document = {}
     if not isinstance(document, dict):
         raise RegistryError(f"{INDEX} must map artifact names to their descriptions")
     document[annotation.name] = annotation.to_yaml()
-    text = yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, _with_entry(existing, annotation, document).encode("utf-8"))
     return path
+
+
+def _with_entry(existing: bytes, annotation: Annotation, expected: dict[str, Any]) -> str:
+    """`existing` with the entry for `annotation` replaced in place or appended; a file
+    whose layout this cannot splice into (flow style, say) is written out afresh."""
+    import yaml
+
+    entry = yaml.safe_dump(
+        {annotation.name: annotation.to_yaml()}, sort_keys=False, default_flow_style=False
+    )
+    try:
+        text = existing.decode("utf-8")
+        spliced = _splice(text, annotation.name, entry)
+        if spliced is not None and load_yaml(spliced.encode("utf-8"), INDEX) == expected:
+            return spliced
+    except (UnicodeDecodeError, yaml.YAMLError, RegistryError):
+        pass
+    return yaml.safe_dump(expected, sort_keys=False, default_flow_style=False)
+
+
+def _content_end(key: Any, value: Any, text: str) -> int:
+    """Where the text of `value` (the value of `key`) ends: its last scalar or flow
+    collection, not the block's end mark."""
+    import yaml
+
+    node = value
+    while isinstance(node, yaml.CollectionNode) and not node.flow_style and node.value:
+        last = node.value[-1]
+        node = last[1] if isinstance(node, yaml.MappingNode) else last
+    if isinstance(node, yaml.CollectionNode) and not node.flow_style:
+        return int(key.end_mark.index)  # an empty block collection: only the key is written
+    end = int(node.end_mark.index)
+    if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+        # a block scalar's mark lies past the blank lines after it
+        while end > node.start_mark.index and text[end - 1] in " \t\r\n":
+            end -= 1
+    return end
+
+
+def _splice(text: str, name: str, entry: str) -> str | None:
+    """`text` with the top-level entry `name` (from its key to the end of its value) made
+    `entry`, or `entry` appended when there is none; None for a layout it cannot place."""
+    import yaml
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is None:  # empty, or comments only
+        return text + ("" if not text or text.endswith("\n") else "\n") + entry
+    if not isinstance(root, yaml.MappingNode) or root.flow_style:
+        return None
+    for key, value in root.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == name:
+            if key.start_mark.column != 0:
+                return None
+            start = key.start_mark.index
+            # to the end of the line holding the value's last character: a block value's
+            # own end mark lies at the next key, past blank lines and comments
+            newline = text.find("\n", _content_end(key, value, text))
+            rest = "\n" if newline < 0 else text[newline:]
+            return text[:start] + entry.rstrip("\n") + rest
+    return text + ("" if text.endswith("\n") else "\n") + entry

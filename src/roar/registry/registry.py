@@ -316,7 +316,9 @@ class Registry:
             custom=old.custom,
             extra=old.extra,
         )
-        return write_annotation(self.git.root, new)
+        written = write_annotation(self.git.root, new)
+        self.__dict__.pop("index", None)  # read again when next asked: the file changed
+        return written
 
     # ---------------------------------------------------------------- writes
     def register(
