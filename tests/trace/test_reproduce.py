@@ -79,6 +79,16 @@ def test_reproduce_regenerates_deleted_outputs_and_leaves_the_checkout_alone(
     assert sorted(j.reproduces_job for j in replays) == [1, 2, 3]
 
 
+def test_a_reproduction_probes_the_tracers_when_nothing_is_cached(recorded: Workspace) -> None:
+    """The probe then runs on a step's worker thread, where no signal handler can be set
+    (it once ended the reproduction with a ValueError)."""
+    (recorded.root / ".roar" / "tracer-probe.json").unlink()
+    (recorded.root / "metrics.txt").unlink()
+    result = run_roar("reproduce", "metrics.txt", "--run", "-y", cwd=recorded.root)
+    assert result.code == 0, result.stderr
+    assert (recorded.root / "metrics.txt").exists()
+
+
 def test_a_step_that_writes_the_time_is_the_first_mismatch(ws: Workspace) -> None:
     assert run_roar("run", "-q", "sh", "-c", "date +%s%N > stamp.txt", cwd=ws.root).code == 0
     assert run_roar("run", "-q", "sh", "-c", "cat stamp.txt > copy.txt", cwd=ws.root).code == 0

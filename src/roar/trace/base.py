@@ -111,6 +111,9 @@ class ForwardSignals:
 
     SIGINT is ignored here: Ctrl-C already reaches the whole foreground process group,
     so the child gets it from the terminal and roar stays alive to record the job.
+
+    Only the main thread can take signals; elsewhere (a tracer probe run by a reproduction
+    step on a worker thread) this does nothing, and the thread's owner handles them.
     """
 
     _FORWARDED = (signal.SIGTERM, signal.SIGHUP)
@@ -126,6 +129,8 @@ class ForwardSignals:
             os.kill(self._target(), signum)
 
     def __enter__(self) -> ForwardSignals:
+        if threading.current_thread() is not threading.main_thread():
+            return self
         self._saved[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
         for signum in self._FORWARDED:
             self._saved[signum] = signal.signal(signum, self._forward)
