@@ -144,6 +144,19 @@ def test_a_project_in_shared_memory_is_not_a_device() -> None:
     assert filters.drop_reason("/dev/null", is_output=True) == "virtual or roar's own"
 
 
+def test_roars_own_code_is_dropped_unless_it_is_the_project() -> None:
+    """An editable roar (a source checkout) is not in site-packages; its modules, read by
+    a job that imports roar, are still roar's own. In roar's own repository they are kept."""
+    from roar.trace.classify import ROAR_CODE
+
+    module = os.path.join(ROAR_CODE, "tasks", "runner.py")
+    elsewhere = Filters(project_root="/data/proj", home="/home/u", python_prefixes=())
+    assert elsewhere.drop_reason(module, is_output=False) == "virtual or roar's own"
+    repository = os.path.dirname(os.path.dirname(ROAR_CODE))
+    mine = Filters(project_root=repository, home="/home/u", python_prefixes=())
+    assert mine.drop_reason(module, is_output=False) is None
+
+
 def test_switching_filters_off(filters: Filters) -> None:
     loose = Filters(
         project_root="/tmp/proj",

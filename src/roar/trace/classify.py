@@ -32,6 +32,9 @@ _ALWAYS = ("/proc/", "/sys/", "/dev/")
 SHARED_MEMORY = "/dev/shm"
 #: Where the "tmp" rule looks, unless told otherwise.
 TMP_DIRS = ("/tmp", "/var/tmp", SHARED_MEMORY)
+#: roar's own code, wherever it is installed: in site-packages the package rule drops it,
+#: but an editable install (a source checkout) is not there.
+ROAR_CODE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SYSTEM = ("/usr/", "/lib/", "/lib32/", "/lib64/", "/libx32/", "/bin/", "/sbin/", "/etc/",
            "/var/lib/", "/var/cache/", "/run/", "/snap/", "/nix/store/")  # fmt: skip
 _STDLIB = re.compile(r"/lib/python\d+\.\d+/(?!.*(site|dist)-packages/)")
@@ -128,6 +131,10 @@ class Filters:
     def _roar(self) -> _Dirs:
         return _Dirs.of((self.roar_dir,))
 
+    @functools.cached_property
+    def _roar_code(self) -> _Dirs:
+        return _Dirs.of((ROAR_CODE,))
+
     def torch_cache_dirs(self) -> tuple[str, ...]:
         dirs = [
             os.path.join(self.home, ".cache", "torch"),
@@ -181,6 +188,7 @@ class Filters:
                 dirs.exact
                 for dirs in (
                     self._roar,
+                    self._roar_code,
                     self._internal,
                     self._project,
                     self._torch_dirs,
@@ -196,11 +204,13 @@ class Filters:
             path.startswith(_ALWAYS) and not path.startswith(SHARED_MEMORY + "/")
         ) or self._roar.contain(path):
             return "virtual or roar's own"
+        inside = self.in_project(path)
+        if not inside and self._roar_code.contain(path):  # in roar's own repository: kept
+            return "virtual or roar's own"
         if self.internal_dirs and self._internal.contain(path):
             return "told by the library that wrote it"
         if self.ignore_package_reads and ("/site-packages/" in path or "/dist-packages/" in path):
             return "package"
-        inside = self.in_project(path)
         if self.ignore_torch_cache and (
             self._torch_dirs.contain(path) or "/torchinductor_" in path
         ):
