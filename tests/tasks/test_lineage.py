@@ -173,11 +173,14 @@ def test_lookups_work_from_another_project_directory(proj: Path, tmp_path: Path)
     assert out == "[0, 1, 2]\n"
 
 
-def test_reproduce_explains_it_cannot_replay_a_task(proj: Path) -> None:
+def test_reproduce_names_a_task_it_cannot_import_in_the_worktree(proj: Path) -> None:
+    """`source` lives in roar's test suite, not in the project's repository: the replay
+    says so and the reproduction fails (tests/tasks/test_reproduce.py replays real ones)."""
     made = source()
     plan = run_roar("reproduce", made.hash[:12], cwd=proj)
     assert plan.code == 0, plan.stderr
-    assert "@1 source is a Python task: --run replays commands only" in plan.stdout + plan.stderr
+    assert "@1 source: tests.tasks.test_lineage:source" in plan.stdout
     replay = run_roar("reproduce", made.hash[:12], "--run", "-y", cwd=proj)
     assert replay.code == 8
-    assert "@1 source: Python task(s), which roar reproduce cannot replay yet" in replay.stderr
+    assert "cannot import tests.tasks.test_lineage in the worktree" in replay.stderr
+    assert "first difference at @1 source (exit 2)" in replay.stderr

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from roar.config import Config
 from roar.errors import HashError, ReproduceError
 from roar.hashing import Hasher
 from roar.lineage import ArtifactTarget, JobTarget, load_lineage, resolve_ref
-from roar.models import Job
+from roar.models import Job, is_value_path
 from roar.objects import ObjectStore
 from roar.project import Project
 from roar.reproduce.plan import Plan, PlanStep, Source, make_plan, package_differences
@@ -90,6 +91,9 @@ def source_status(
     """Where each source input can come from, by hash."""
     found: dict[Source, SourceState] = {}
     for source in plan.sources:
+        if is_value_path(source.path):  # a task's value: only ever in the object store
+            found[source] = "collected" if objects.has(source.digest) else "missing"
+            continue
         path = source.path if os.path.isabs(source.path) else str(project_root / source.path)
         state = "missing"
         if os.path.isfile(path):
@@ -218,6 +222,8 @@ def _place_sources(
     for source, state in states.items():
         if os.path.isabs(source.path) or (in_place and state == "at its path"):
             continue  # outside the project, or already right where it is: used there
+        if is_value_path(source.path):
+            continue  # a task's value: its replay loads it from the object store
         destination = workspace / source.path
         destination.parent.mkdir(parents=True, exist_ok=True)
         origin = project.root / source.path if state == "at its path" else None
@@ -240,14 +246,16 @@ def _check_sources(states: dict[Source, SourceState]) -> None:
 
 def check_can_run(plan: Plan, options: ReproduceOptions) -> None:
     """A clean worktree needs a recorded commit; in place is only for the jobs without one;
-    a task (`@roar.task`) is a function call, not a command to replay."""
-    tasks = [s.job for s in plan.all_steps if s.job.kind == "task"]
-    if tasks:
-        names = ", ".join(f"@{job.id} {job.step}" for job in tasks)
-        raise ReproduceError(
-            f"{names}: Python task(s), which roar reproduce cannot replay yet (it replays "
-            f"commands); call them again with the arguments `roar.inp(N)` returns"
-        )
+    a task (`@roar.task`) is called again only where its function can be imported."""
+    from roar.tasks.replay import importable
+
+    for step in plan.all_steps:
+        job = step.job
+        why = importable(str(job.command[0] if job.command else "")) if job.kind == "task" else None
+        if why is not None:
+            raise ReproduceError(
+                f"@{job.id} {job.step} is a Python task that cannot be called again: {why}"
+            )
     if plan.commit is None and not options.in_place:
         raise ReproduceError(
             "the target's job ran outside git, so there is no commit to check out into a clean "
@@ -381,8 +389,18 @@ def _run_step(
     logs: Path | None,
 ) -> StepResult:
     job = step.job
+    command, environ = job.command, None
+    if job.kind == "task":  # the function called again, by roar's replay (tasks/replay.py)
+        from roar.tasks.replay import REPLAY_PROJECT_ENV, REPLAY_WORKSPACE_ENV
+
+        command = (sys.executable, "-m", "roar.tasks.replay", str(job.id))
+        environ = {
+            **os.environ,
+            REPLAY_PROJECT_ENV: str(project.root),
+            REPLAY_WORKSPACE_ENV: str(workspace),
+        }
     request = RunRequest(
-        job.command, kind="reproduce", name=job.step, tracer=options.tracer, reproduces=job.id
+        command, kind="reproduce", name=job.step, tracer=options.tracer, reproduces=job.id
     )
     log = _log_path(logs, step) if logs is not None else None
     with contextlib.ExitStack() as stack:
@@ -390,7 +408,13 @@ def _run_step(
             handle = stack.enter_context(open(log, "wb"))  # noqa: SIM115 - closed by the stack
             control = control.with_output(handle.fileno())
         outcome = run_job(
-            project, config, request, cwd=workspace / job.cwd, workspace=workspace, control=control
+            project,
+            config,
+            request,
+            cwd=workspace / job.cwd,
+            environ=environ,
+            workspace=workspace,
+            control=control,
         )
     # The run hashed what it wrote; a file it did not write is hashed here, without the
     # shared store (this runs in a worker thread), in case it was already in place.
@@ -409,9 +433,14 @@ def _restore_outputs(
     project: Project, hasher: Hasher, workspace: Path, report: ReproduceReport, force: bool
 ) -> None:
     """Verified outputs go back to the user's checkout where they are missing."""
+    objects = ObjectStore(project.objects_dir)
     for result in report.steps:
         for path, expected, got in result.outputs:
             if got != expected or os.path.isabs(path):
+                continue
+            if is_value_path(path):  # a task's value lives in the object store
+                if objects.put_file(workspace / path, expected):
+                    report.restored.append(path)
                 continue
             destination = project.root / path
             if destination.exists():

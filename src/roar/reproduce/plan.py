@@ -88,10 +88,9 @@ def make_plan(graph: LineageGraph, target: str, target_job: Job, builds: Sequenc
         if s.job.exit_code != 0
     ]
     warnings += [
-        f"@{s.job.id} {s.job.step} is a Python task: --run replays commands only; call it "
-        f"again with the arguments `roar.inp({s.job.id})` returns"
+        f"@{s.job.id} {s.job.step} is a Python task that --run cannot call again: {why}"
         for s in steps
-        if s.job.kind == "task"
+        if s.job.kind == "task" and (why := _task_unreplayable(s.job)) is not None
     ]
     return Plan(
         target=target,
@@ -151,3 +150,10 @@ def package_differences(
                 if line not in found:
                     found.append(line)
     return found
+
+
+def _task_unreplayable(job: Job) -> str | None:
+    """Why a task job's function cannot be imported again (tasks/replay.py), or None."""
+    from roar.tasks.replay import importable
+
+    return importable(job.command[0] if job.command else "")

@@ -20,7 +20,7 @@ import functools
 import json
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -40,7 +40,10 @@ __all__ = [
     "StoredResult",
     "Unrecorded",
     "decode",
+    "loaded",
+    "map_leaves",
     "prepare_arguments",
+    "result_leaves",
     "store_result",
 ]
 
@@ -340,6 +343,32 @@ def _load_leaves(value: Any) -> Any:
     if _is_container(value) and _contains_pointer(value):
         return _rebuild(value, [_load_leaves(item) for _, item in _items(value)])
     return value
+
+
+def map_leaves(value: Any, change: Callable[[Any], Any]) -> Any:
+    """`value` with `change` applied to every leaf, in containers of the same shape."""
+    if _is_container(value):
+        return _rebuild(value, [map_leaves(item, change) for _, item in _items(value)])
+    return change(value)
+
+
+def loaded(value: Any) -> Any:
+    """`value` as a task's function gets it: every Artifact in it loaded."""
+    return _load_leaves(value)
+
+
+def result_leaves(value: Any, task: str) -> Iterator[tuple[str, Any]]:
+    """(value path, leaf) for every leaf of a result that `store_result` stores or records
+    under a value path: not None, not a File (recorded at its own path)."""
+
+    def walk(node: Any, keys: tuple[object, ...]) -> Iterator[tuple[str, Any]]:
+        if _is_container(node):
+            for key, item in _items(node):
+                yield from walk(item, (*keys, key))
+        elif node is not None and not isinstance(node, File):
+            yield value_path(task, "out", keys), node
+
+    return walk(value, ())
 
 
 def _listed(value: Any) -> Any:
