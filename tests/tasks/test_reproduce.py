@@ -41,6 +41,13 @@ def report(model, *extra, label="run") -> roar.File:
 @roar.task
 def noisy() -> float:
     return random.random()
+
+
+@roar.task
+def table(rows: int):
+    import numpy as np
+
+    return {"grid": np.arange(rows * 3, dtype=np.float32).reshape(rows, 3), "rows": rows}
 """
 
 DRIVER = """\
@@ -126,6 +133,19 @@ def test_a_task_that_returns_something_new_each_time_differs(proj: Path) -> None
     assert result.code == 8
     assert "first difference at @1 noisy" in result.stderr
     assert "DIFFERS" in result.stdout
+
+
+def test_array_results_are_written_as_their_serializer_wrote_them(proj: Path) -> None:
+    (proj / "pipeline.py").write_text(PIPELINE)
+    git("add", "pipeline.py", cwd=proj)
+    git("commit", "-qm", "pipeline", cwd=proj)
+    run_python("import pipeline\npipeline.table(4)\n", proj)
+    with Project(proj).open_store() as store:
+        grid = next(r for r in store.job_outputs(1) if r.path == "task:table/out/grid")
+    assert grid.artifact.meta["serializer"] == "numpy"
+    result = run_roar("reproduce", "task:table/out/grid", "--run", "-y", cwd=proj)
+    assert result.code == 0, result.stderr
+    assert "@1 table: ok, 2 of 2 outputs match" in result.stderr
 
 
 def test_tasks_that_cannot_be_imported_again_are_refused_before_anything_runs(
