@@ -84,3 +84,17 @@ def test_status_api(ws: Workspace) -> None:
     with ws.project.open_store() as store:
         result = stale_jobs(store, ws.root)
     assert [(s.job.step, s.reasons) for s in result] == [("side", ("input side.txt changed",))]
+
+
+def test_a_job_that_runs_git_is_not_stale_after_the_next_commit(ws: Workspace) -> None:
+    """git's files (HEAD, refs, index) are not inputs, so committing does not touch it;
+    and its reproduction does not stop over a "changed source" .git/HEAD."""
+    assert run_roar("run", "-q", "sh", "-c", "git rev-parse HEAD > rev.txt", cwd=ws.root).code == 0
+    ws.write("notes.md", "later work\n")
+    git("add", "notes.md", cwd=ws.root)
+    git("commit", "-qm", "notes", cwd=ws.root)
+    assert stale(ws) == {}
+    (ws.root / "rev.txt").unlink()
+    replay = run_roar("reproduce", "rev.txt", "--run", "-y", cwd=ws.root)
+    assert replay.code == 0, replay.stderr
+    assert (ws.root / "rev.txt").exists()

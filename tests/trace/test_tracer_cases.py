@@ -389,6 +389,15 @@ def test_project_in_shared_memory_records_its_files(ws: Workspace, backend: str)
         shutil.rmtree(home)
 
 
+def test_git_run_by_the_job_leaves_no_git_files_in_its_record(ws: Workspace) -> None:
+    """HEAD, refs, objects and the index that `git` reads and rewrites are git's own; the
+    commit is in the job's git state. As inputs they would change with every commit."""
+    traced = ws.trace(["sh", "-c", "git rev-parse HEAD > rev.txt; git status --short > st.txt"])
+    assert traced.outputs == {"rev.txt", "st.txt"}
+    assert not [path for path in traced.inputs if ".git" in path.split("/")], traced.inputs
+    assert traced.outcome.job.git_commit == (ws.root / "rev.txt").read_text().strip()
+
+
 def test_files_under_tmp_outside_the_project_follow_the_filter(ws: Workspace) -> None:
     outside = Path(tempfile.mkdtemp(prefix="roar-outside-")) / "dataset.csv"
     try:

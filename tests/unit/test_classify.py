@@ -116,6 +116,11 @@ def test_read_only_paths_dropped_by_their_place_are_never_stated(filters: Filter
         ("/tmp/torchinductor_u/x.py", "torch cache"),
         ("/tmp/scratch.txt", "tmp"),
         ("/dev/urandom", "virtual or roar's own"),
+        ("/tmp/proj/.git/HEAD", "git's own files"),
+        ("/tmp/proj/.git/objects/ab/cdef", "git's own files"),
+        ("/tmp/proj/vendor/lib/.git", "git's own files"),  # a work tree's gitfile
+        ("/home/u/.gitconfig", "system"),
+        ("/home/u/.config/git/ignore", "system"),
         ("/dev/shm/torch_12_345", "tmp"),
         ("/tmp/proj/train.py", "tracked by git"),
     ],
@@ -193,10 +198,12 @@ def test_directory_verdicts_match_asking_each_path_afresh() -> None:
         "/tmp/proj/store/refs", "/tmp/proj/lib/python3.11", "/tmp", "/tmp/other", "/var/tmp",
         "/var/tmp/torchinductor_u", "/usr/lib/python3.11", "/usr/lib/python3.11/site-packages/x",
         "/usr/lib/x86_64-linux-gnu", "/opt/py/lib", "/home/u/.cache/torch/hub", "/home/u/.pyenv",
-        "/home/u/work", "/etc", "/proc/self", "/srv/data",
+        "/home/u/work", "/etc", "/proc/self", "/srv/data", "/tmp/proj/.git",
+        "/tmp/proj/.git/refs/heads", "/home/u/.config/git", "/home/u",
     ]  # fmt: skip
     names = ["a.txt", "train.py", "python3.11", "pypy", "pyvenv.cfg", "libz.so.1", "m.so",
-             "torchinductor_q", "latest", "proj", "torch", ".roar", "tmp"]  # fmt: skip
+             "torchinductor_q", "latest", "proj", "torch", ".roar", "tmp", ".git",
+             ".gitconfig", ".gitignore"]  # fmt: skip
     paths = [f"{d}/{n}" for d, n in itertools.product(directories, names)]
     paths += ["/tmp/proj", "/home/u/.cache/torch", "/opt/py", "/tmp/proj/.roar"]
     for seed in range(3):

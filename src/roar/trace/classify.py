@@ -40,7 +40,14 @@ _SYSTEM = ("/usr/", "/lib/", "/lib32/", "/lib64/", "/libx32/", "/bin/", "/sbin/"
 _STDLIB = re.compile(r"/lib/python\d+\.\d+/(?!.*(site|dist)-packages/)")
 _SHARED_LIB = re.compile(r"\.so(\.\d+)*$")
 _HOME_TOOLS = (".pyenv", ".rbenv", ".nvm", ".cargo", ".rustup", ".local/share/uv", ".conda",
-               "miniconda3", "anaconda3", "miniforge3", ".cache/pip", ".cache/uv")  # fmt: skip
+               "miniconda3", "anaconda3", "miniforge3", ".cache/pip", ".cache/uv",
+               ".gitconfig", ".config/git")  # fmt: skip
+#: What git keeps for itself. A job that runs git (`git rev-parse HEAD` for its logs, a
+#: version from setuptools-scm) reads HEAD, refs and objects and rewrites the index; as
+#: inputs they would change with every commit, making the job stale and its reproduction
+#: refuse over a "changed source". The commit a job ran at is recorded apart (its git state).
+GIT_INTERNALS = "git's own files"
+_GIT_DIR = "/.git/"
 _INTERPRETER = re.compile(r"(python|pypy)\d*(\.\d+)?m?$")
 
 
@@ -170,7 +177,7 @@ class Filters:
         reaching into the name) and it is not itself one of the listed directories."""
         return not (
             name.startswith(("python", "pypy"))
-            or name == "pyvenv.cfg"
+            or name in ("pyvenv.cfg", ".git")
             or ".so" in name
             or "/torchinductor_" in path
             or path in self._listed
@@ -200,6 +207,8 @@ class Filters:
 
     def _reason_by_place(self, path: str, is_output: bool) -> str | None:
         """drop_reason without git's rule: what the path's place and name say."""
+        if _GIT_DIR in path or path.endswith("/.git"):  # a work tree's .git is a file
+            return GIT_INTERNALS
         if (
             path.startswith(_ALWAYS) and not path.startswith(SHARED_MEMORY + "/")
         ) or self._roar.contain(path):
