@@ -398,6 +398,22 @@ def test_git_run_by_the_job_leaves_no_git_files_in_its_record(ws: Workspace) -> 
     assert traced.outcome.job.git_commit == (ws.root / "rev.txt").read_text().strip()
 
 
+def test_bytecode_python_writes_for_a_project_module_is_not_lineage(ws: Workspace) -> None:
+    """The first job to import util.py writes its .pyc, the next reads it: recorded, that
+    made the second job depend on the first. util.py itself is the tracked source."""
+    ws.write("util.py", "def f(x):\n    return x * 2\n")
+    body = """
+        import sys
+        sys.dont_write_bytecode = False
+        import util
+        open("out.txt", "w").write(str(util.f(21)))
+        """
+    first, second = ws.python(body), ws.python(body)
+    assert (ws.root / "__pycache__").is_dir()  # Python did write it
+    assert first.outputs == second.outputs == {"out.txt"}
+    assert not [p for p in first.inputs | second.inputs if "__pycache__" in p]
+
+
 def test_files_under_tmp_outside_the_project_follow_the_filter(ws: Workspace) -> None:
     outside = Path(tempfile.mkdtemp(prefix="roar-outside-")) / "dataset.csv"
     try:

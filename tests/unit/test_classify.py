@@ -120,6 +120,8 @@ def test_read_only_paths_dropped_by_their_place_are_never_stated(filters: Filter
         ("/tmp/proj/.git/objects/ab/cdef", "git's own files"),
         ("/tmp/proj/vendor/lib/.git", "git's own files"),  # a work tree's gitfile
         ("/home/u/.gitconfig", "system"),
+        ("/tmp/proj/__pycache__/util.cpython-311.pyc", "Python's bytecode cache"),
+        ("/tmp/proj/pkg/__pycache__/mod.cpython-311.opt-1.pyc", "Python's bytecode cache"),
         ("/home/u/.config/git/ignore", "system"),
         ("/dev/shm/torch_12_345", "tmp"),
         ("/tmp/proj/train.py", "tracked by git"),
@@ -160,6 +162,14 @@ def test_roars_own_code_is_dropped_unless_it_is_the_project() -> None:
     repository = os.path.dirname(os.path.dirname(ROAR_CODE))
     mine = Filters(project_root=repository, home="/home/u", python_prefixes=())
     assert mine.drop_reason(module, is_output=False) is None
+
+
+def test_a_pycache_prefix_is_bytecode_too() -> None:
+    filters = Filters(project_root="/data/proj", home="/home/u", pycache_prefix="/data/pyc")
+    assert filters.drop_reason("/data/pyc/data/proj/util.cpython-311.pyc", is_output=True) == (
+        "Python's bytecode cache"
+    )
+    assert filters.drop_reason("/data/pycache.csv", is_output=False) is None
 
 
 def test_switching_filters_off(filters: Filters) -> None:

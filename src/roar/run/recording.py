@@ -106,6 +106,7 @@ def _filters(
         tracked_files=tracked,
         tmp_dirs=tuple(sorted(tmp)),
         internal_dirs=internal_dirs,
+        pycache_prefix=os.environ.get("PYTHONPYCACHEPREFIX"),
     )
 
 

@@ -48,6 +48,11 @@ _HOME_TOOLS = (".pyenv", ".rbenv", ".nvm", ".cargo", ".rustup", ".local/share/uv
 #: refuse over a "changed source". The commit a job ran at is recorded apart (its git state).
 GIT_INTERNALS = "git's own files"
 _GIT_DIR = "/.git/"
+#: Compiled modules Python writes next to the source (or under PYTHONPYCACHEPREFIX). They
+#: follow from the source, which a job records; as files they would make the first job
+#: that imported a module the "producer" of every later job that imports it.
+BYTECODE = "Python's bytecode cache"
+_PYCACHE_DIR = "/__pycache__/"
 _INTERPRETER = re.compile(r"(python|pypy)\d*(\.\d+)?m?$")
 
 
@@ -88,6 +93,7 @@ class Filters:
         tmp_dirs: tuple[str, ...] = TMP_DIRS,
         internal_dirs: tuple[str, ...] = (),
         python_prefixes: tuple[str, ...] | None = None,
+        pycache_prefix: str | None = None,  # PYTHONPYCACHEPREFIX, when set
     ) -> None:
         self.project_root = project_root
         self.ignore_system_reads = ignore_system_reads
@@ -101,6 +107,7 @@ class Filters:
         # bookkeeping of a library that told roar what it stored (a checkpoint store's
         # staging, manifests and refs): its own entries stand for it (capture/journal.py)
         self.internal_dirs = internal_dirs
+        self.pycache_prefix = os.path.abspath(pycache_prefix) if pycache_prefix else None
         self.python_prefixes = (
             tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
             if python_prefixes is None
@@ -137,6 +144,10 @@ class Filters:
     @functools.cached_property
     def _roar(self) -> _Dirs:
         return _Dirs.of((self.roar_dir,))
+
+    @functools.cached_property
+    def _pycache(self) -> _Dirs:
+        return _Dirs.of((self.pycache_prefix,) if self.pycache_prefix else ())
 
     @functools.cached_property
     def _roar_code(self) -> _Dirs:
@@ -196,6 +207,7 @@ class Filters:
                 for dirs in (
                     self._roar,
                     self._roar_code,
+                    self._pycache,
                     self._internal,
                     self._project,
                     self._torch_dirs,
@@ -209,6 +221,8 @@ class Filters:
         """drop_reason without git's rule: what the path's place and name say."""
         if _GIT_DIR in path or path.endswith("/.git"):  # a work tree's .git is a file
             return GIT_INTERNALS
+        if _PYCACHE_DIR in path or (self.pycache_prefix and self._pycache.contain(path)):
+            return BYTECODE
         if (
             path.startswith(_ALWAYS) and not path.startswith(SHARED_MEMORY + "/")
         ) or self._roar.contain(path):
