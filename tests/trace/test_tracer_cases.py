@@ -414,6 +414,30 @@ def test_bytecode_python_writes_for_a_project_module_is_not_lineage(ws: Workspac
     assert not [p for p in first.inputs | second.inputs if "__pycache__" in p]
 
 
+def test_matplotlibs_font_cache_is_not_lineage(ws: Workspace) -> None:
+    """The first job that plots writes matplotlib's font list in the home directory and every
+    later one reads it: as files they would chain unrelated jobs together."""
+    pytest.importorskip("matplotlib", reason="matplotlib is a dev dependency (the figure serializer)")
+    body = """
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        plt.plot([1, 2])
+        plt.savefig("fig.png")
+        """
+    # the test's HOME and temp dirs live under /tmp: the tmp rule must not be what drops it
+    ws.project.config_path.write_text("[filters]\nignore_tmp_files = false\n")
+    cache = Path(tempfile.mkdtemp(prefix="roar-mpl-"))
+    try:  # a cache of the test's own, so the first job really writes it
+        first = ws.python(body, env={"MPLCONFIGDIR": str(cache)})
+        second = ws.python(body, env={"MPLCONFIGDIR": str(cache)})
+        assert list(cache.glob("fontlist-*.json"))
+    finally:
+        shutil.rmtree(cache)
+    assert first.outputs == second.outputs == {"fig.png"}
+    assert not [p for p in first.inputs | second.inputs if "fontlist" in p]
+
+
 def test_files_under_tmp_outside_the_project_follow_the_filter(ws: Workspace) -> None:
     outside = Path(tempfile.mkdtemp(prefix="roar-outside-")) / "dataset.csv"
     try:

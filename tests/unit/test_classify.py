@@ -121,6 +121,8 @@ def test_read_only_paths_dropped_by_their_place_are_never_stated(filters: Filter
         ("/tmp/proj/vendor/lib/.git", "git's own files"),  # a work tree's gitfile
         ("/home/u/.gitconfig", "system"),
         ("/tmp/proj/__pycache__/util.cpython-311.pyc", "Python's bytecode cache"),
+        ("/home/u/.cache/matplotlib/fontlist-v390.json", "a tool's cache or settings"),
+        ("/home/u/.nv/ComputeCache/4/1/abc", "a tool's cache or settings"),
         ("/tmp/proj/pkg/__pycache__/mod.cpython-311.opt-1.pyc", "Python's bytecode cache"),
         ("/home/u/.config/git/ignore", "system"),
         ("/dev/shm/torch_12_345", "tmp"),

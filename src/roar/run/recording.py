@@ -27,7 +27,7 @@ from roar.run.early import LayeredCache
 from roar.run.told import merge_refs, told_files
 from roar.store import PARENT_UID_ENV, Store
 from roar.trace.base import TraceResult
-from roar.trace.classify import TMP_DIRS, Classified, Filters, classify
+from roar.trace.classify import TMP_DIRS, TOOL_STATE_ENV, Classified, Filters, classify
 from roar.vcs.git import Git
 
 __all__ = ["Recording", "early_filter", "relative", "what_to_record"]
@@ -60,7 +60,7 @@ def what_to_record(
     `early`: digests taken while the command ran (run/early.py), used as cache entries;
     `known`: the store's cache entries looked up while it ran, not asked for again."""
     told = told_files(journal)
-    filters = _filters(root, config, git, told.internal_dirs)
+    filters = _filters(root, config, git, told.internal_dirs, environ)
     stat_time = time.time_ns()  # before classify stats the files (racy-clean check)
     classified: Classified = classify(result.log, filters, started_ns)
     digests = _hash_all(store, classified, stat_time, notes, early or {}, known or {})
@@ -88,14 +88,21 @@ class _TrackedFiles:
 
 
 def _filters(
-    root: Path, config: Config, git: GitState | None, internal_dirs: tuple[str, ...] = ()
+    root: Path,
+    config: Config,
+    git: GitState | None,
+    internal_dirs: tuple[str, ...] = (),
+    environ: Mapping[str, str] | None = None,
 ) -> Filters:
+    """`environ`: the job's environment (TMPDIR, where caches were moved); roar's own when
+    not given."""
+    env = os.environ if environ is None else environ
     tracked: Container[str] = frozenset()
     if git is not None and not config.flag("output.track_repo_files"):
         tracked = _TrackedFiles(git.root)
     tmp = set(TMP_DIRS)
-    if os.environ.get("TMPDIR"):
-        tmp.add(os.path.abspath(os.environ["TMPDIR"]))
+    if env.get("TMPDIR"):
+        tmp.add(os.path.abspath(env["TMPDIR"]))
     return Filters(
         project_root=str(root),
         ignore_system_reads=config.flag("filters.ignore_system_reads"),
@@ -106,7 +113,8 @@ def _filters(
         tracked_files=tracked,
         tmp_dirs=tuple(sorted(tmp)),
         internal_dirs=internal_dirs,
-        pycache_prefix=os.environ.get("PYTHONPYCACHEPREFIX"),
+        pycache_prefix=env.get("PYTHONPYCACHEPREFIX"),
+        tool_state_dirs=tuple(env[var] for var in TOOL_STATE_ENV if env.get(var)),
     )
 
 

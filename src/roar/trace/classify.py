@@ -53,6 +53,14 @@ _GIT_DIR = "/.git/"
 #: that imported a module the "producer" of every later job that imports it.
 BYTECODE = "Python's bytecode cache"
 _PYCACHE_DIR = "/__pycache__/"
+#: Caches and settings that tools keep in the home directory for themselves, read and
+#: rewritten by whatever job loads the tool (matplotlib's font list is written by the first
+#: job that plots, then read by every later one). Never data.
+TOOL_STATE = "a tool's cache or settings"
+_HOME_TOOL_STATE = (".cache/matplotlib", ".config/matplotlib", ".cache/fontconfig",
+                    ".fontconfig", ".nv/ComputeCache", ".ipython", ".jupyter")  # fmt: skip
+#: Variables that move those caches (read from the job's environment).
+TOOL_STATE_ENV = ("MPLCONFIGDIR", "CUDA_CACHE_PATH")
 _INTERPRETER = re.compile(r"(python|pypy)\d*(\.\d+)?m?$")
 
 
@@ -94,6 +102,7 @@ class Filters:
         internal_dirs: tuple[str, ...] = (),
         python_prefixes: tuple[str, ...] | None = None,
         pycache_prefix: str | None = None,  # PYTHONPYCACHEPREFIX, when set
+        tool_state_dirs: tuple[str, ...] = (),  # where TOOL_STATE_ENV moved them
     ) -> None:
         self.project_root = project_root
         self.ignore_system_reads = ignore_system_reads
@@ -108,6 +117,7 @@ class Filters:
         # staging, manifests and refs): its own entries stand for it (capture/journal.py)
         self.internal_dirs = internal_dirs
         self.pycache_prefix = os.path.abspath(pycache_prefix) if pycache_prefix else None
+        self.tool_state_dirs = tool_state_dirs
         self.python_prefixes = (
             tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
             if python_prefixes is None
@@ -144,6 +154,11 @@ class Filters:
     @functools.cached_property
     def _roar(self) -> _Dirs:
         return _Dirs.of((self.roar_dir,))
+
+    @functools.cached_property
+    def _tool_state(self) -> _Dirs:
+        dirs = [os.path.join(self.home, name) for name in _HOME_TOOL_STATE]
+        return _Dirs.of((*dirs, *(os.path.abspath(d) for d in self.tool_state_dirs)))
 
     @functools.cached_property
     def _pycache(self) -> _Dirs:
@@ -208,6 +223,7 @@ class Filters:
                     self._roar,
                     self._roar_code,
                     self._pycache,
+                    self._tool_state,
                     self._internal,
                     self._project,
                     self._torch_dirs,
@@ -238,6 +254,8 @@ class Filters:
             self._torch_dirs.contain(path) or "/torchinductor_" in path
         ):
             return "torch cache"
+        if not inside and self._tool_state.contain(path):
+            return TOOL_STATE
         if not is_output and self.ignore_system_reads and self._system(path, inside):
             return "system"
         if self.ignore_tmp_files and not inside and self._tmp_dirs.contain(path):
