@@ -417,7 +417,6 @@ def test_bytecode_python_writes_for_a_project_module_is_not_lineage(ws: Workspac
 def test_matplotlibs_font_cache_is_not_lineage(ws: Workspace) -> None:
     """The first job that plots writes matplotlib's font list in the home directory and every
     later one reads it: as files they would chain unrelated jobs together."""
-    pytest.importorskip("matplotlib", reason="matplotlib is a dev dependency (the figure serializer)")
     body = """
         import matplotlib
         matplotlib.use("Agg")
