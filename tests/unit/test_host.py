@@ -54,7 +54,15 @@ def test_host_fields() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "OPENAI_API_KEY", "WANDB_KEY"]
+    "name",
+    [
+        "GITHUB_TOKEN",
+        "AWS_SECRET_ACCESS_KEY",
+        "DB_PASSWORD",
+        "OPENAI_API_KEY",
+        "WANDB_KEY",
+        "SLACK_WEBHOOK_URL",
+    ],
 )
 def test_secret_names_are_redacted(name: str) -> None:
     assert redact_environment({name: "value"}) == {name: "<redacted>"}
@@ -63,6 +71,25 @@ def test_secret_names_are_redacted(name: str) -> None:
 def test_ordinary_variables_are_kept_and_url_passwords_masked() -> None:
     safe = redact_environment({"PATH": "/bin", "MLFLOW_URI": "https://me:pw@host/x"})
     assert safe == {"PATH": "/bin", "MLFLOW_URI": "https://me:***@host/x"}
+
+
+def test_credentials_in_url_queries_are_masked() -> None:
+    safe = redact_environment(
+        {
+            "DATA_URL": "https://b.s3.amazonaws.com/x.csv?X-Amz-Credential=AKIA1%2F2&"
+            "X-Amz-Date=20260101T000000Z&X-Amz-Signature=abc123",
+            "BLOB": "https://acct.blob.core.windows.net/c/f?sv=2022-11-02&sig=s%2Fx&se=2027",
+            "FEED": "https://example.com/feed?api_key=k1&page=2#top",
+            "PLAIN": "https://example.com/search?q=keyboards&sort=asc",
+        }
+    )
+    assert safe["DATA_URL"] == (
+        "https://b.s3.amazonaws.com/x.csv?X-Amz-Credential=***&X-Amz-Date=20260101T000000Z"
+        "&X-Amz-Signature=***"
+    )
+    assert safe["BLOB"] == "https://acct.blob.core.windows.net/c/f?sv=2022-11-02&sig=***&se=2027"
+    assert safe["FEED"] == "https://example.com/feed?api_key=***&page=2#top"
+    assert safe["PLAIN"] == "https://example.com/search?q=keyboards&sort=asc"
 
 
 def test_host_matches_what_the_standard_library_reports() -> None:
