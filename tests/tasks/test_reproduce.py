@@ -148,6 +148,24 @@ def test_array_results_are_written_as_their_serializer_wrote_them(proj: Path) ->
     assert "@1 table: ok, 2 of 2 outputs match" in result.stderr
 
 
+def test_an_editable_install_of_the_project_is_replayed_from_the_worktree(proj: Path) -> None:
+    """With the project's package on the path from the checkout (pip install -e, or
+    PYTHONPATH), the replay must still run the code of the recorded commit."""
+    package = proj / "src" / "mylib"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "steps.py").write_text("import roar\n\n@roar.task\ndef answer():\n    return 42\n")
+    git("add", "src", cwd=proj)
+    git("commit", "-qm", "mylib", cwd=proj)
+    editable = {"PYTHONPATH": str(proj / "src")}
+    run_python("from mylib import steps\nsteps.answer()\n", proj, env=editable)
+    # uncommitted work in the checkout, which the editable install would import
+    (package / "steps.py").write_text("import roar\n\n@roar.task\ndef answer():\n    return 43\n")
+    result = run_roar("reproduce", "task:answer/out", "--run", "-y", cwd=proj, env=editable)
+    assert result.code == 0, result.stderr
+    assert "@1 answer: ok, 1 of 1 outputs match" in result.stderr
+
+
 def test_tasks_that_cannot_be_imported_again_are_refused_before_anything_runs(
     proj: Path,
 ) -> None:

@@ -54,18 +54,27 @@ def importable(function: str) -> str | None:
     return None
 
 
-def _function(recorded: str) -> Callable[..., Any]:
+def _function(recorded: str, project: Path, workspace: Path) -> Callable[..., Any]:
     why = importable(recorded)
     if why is not None:
         raise _CannotReplay(f"{recorded} cannot be called again: {why}")
     module_name, _, qualname = recorded.partition(":")
     sys.path.insert(0, os.getcwd())  # the module as committed, not as installed or edited
-    try:
-        found: Any = importlib.import_module(module_name)
-    except Exception as exc:
-        raise _CannotReplay(
-            f"cannot import {module_name} in the worktree: {type(exc).__name__}: {exc}"
-        ) from exc
+    found: Any = _import(module_name)
+    checkout = _from_checkout(found, project, workspace)
+    if checkout is not None:
+        # An editable install (or PYTHONPATH) points at the user's checkout, which may hold
+        # other code than the commit: import it from the same place in the worktree.
+        sys.path.insert(0, str(workspace / checkout))
+        top = module_name.partition(".")[0]
+        for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+            del sys.modules[name]
+        found = _import(module_name)
+        if _from_checkout(found, project, workspace) is not None:
+            raise _CannotReplay(
+                f"{module_name} is imported from your checkout ({found.__file__}), not from "
+                "the worktree of the recorded commit"
+            )
     for part in qualname.split("."):
         found = getattr(found, part, None)
         if found is None:
@@ -76,6 +85,34 @@ def _function(recorded: str) -> Callable[..., Any]:
     if not callable(function):
         raise _CannotReplay(f"{recorded} is not a function at the recorded commit")
     return function
+
+
+def _import(module_name: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except Exception as exc:
+        raise _CannotReplay(
+            f"cannot import {module_name} in the worktree: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _from_checkout(module: Any, project: Path, workspace: Path) -> Path | None:
+    """Where, relative to the project, the import path that gave `module` lies, when it
+    came from the user's checkout rather than the worktree; None otherwise."""
+    file = getattr(module, "__file__", None)
+    if file is None:
+        return None
+    where = Path(file).resolve()
+    project, workspace = project.resolve(), workspace.resolve()
+    if where.is_relative_to(workspace) or not where.is_relative_to(project):
+        return None
+    # the sys.path entry: up one level per part of the dotted name (a package's
+    # __init__.py sits one level deeper than its name says)
+    levels = module.__name__.count(".") + (2 if where.name == "__init__.py" else 1)
+    entry = where
+    for _ in range(levels):
+        entry = entry.parent
+    return entry.relative_to(project) if entry.is_relative_to(project) else None
 
 
 def _as_given_here(project: Path, workspace: Path) -> Callable[[Any], Any]:
@@ -165,7 +202,7 @@ def _replay(args: Sequence[str]) -> int:
     task = job.env.get("task", {})
     if job.kind != "task" or "args" not in task:
         raise _CannotReplay(f"@{job.id} is not a recorded task call")
-    function = _function(str(task["function"]))
+    function = _function(str(task["function"]), project.root, workspace)
     recorded = decode(task["args"], project.root, job.id, job.step)
     given = _as_given_here(project.root, workspace)
     arguments = {name: map_leaves(value, given) for name, value in recorded.items()}
