@@ -44,6 +44,11 @@ def noisy() -> float:
 
 
 @roar.task
+def apply(transform, value: int) -> int:
+    return transform(value)
+
+
+@roar.task
 def table(rows: int):
     import numpy as np
 
@@ -164,6 +169,19 @@ def test_an_editable_install_of_the_project_is_replayed_from_the_worktree(proj: 
     result = run_roar("reproduce", "task:answer/out", "--run", "-y", cwd=proj, env=editable)
     assert result.code == 0, result.stderr
     assert "@1 answer: ok, 1 of 1 outputs match" in result.stderr
+
+
+def test_an_argument_that_was_not_recorded_is_named(proj: Path) -> None:
+    (proj / "pipeline.py").write_text(PIPELINE)
+    git("add", "pipeline.py", cwd=proj)
+    git("commit", "-qm", "pipeline", cwd=proj)
+    run_python("import pipeline\npipeline.apply(lambda v: v + 1, 1)\n", proj)  # no pickle
+    result = run_roar("reproduce", "task:apply/out", "--run", "-y", cwd=proj)
+    assert result.code == 8
+    assert "argument transform (builtins.function) was not recorded when the task ran" in (
+        result.stderr
+    )
+    assert "first difference at @1 apply (exit 2)" in result.stderr
 
 
 def test_tasks_that_cannot_be_imported_again_are_refused_before_anything_runs(

@@ -177,10 +177,12 @@ def _call(function: Callable[..., Any], arguments: dict[str, Any]) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from roar.errors import RoarError
+
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         return _replay(args)
-    except _CannotReplay as exc:
+    except (_CannotReplay, RoarError) as exc:
         print(f"roar: cannot replay this task: {exc}", file=sys.stderr)
         return _CANNOT
 
@@ -204,6 +206,7 @@ def _replay(args: Sequence[str]) -> int:
         raise _CannotReplay(f"@{job.id} is not a recorded task call")
     function = _function(str(task["function"]), project.root, workspace)
     recorded = decode(task["args"], project.root, job.id, job.step)
+    _check_recorded(recorded)
     given = _as_given_here(project.root, workspace)
     arguments = {name: map_leaves(value, given) for name, value in recorded.items()}
     if "run_dir" in inspect.signature(function).parameters:
@@ -213,6 +216,28 @@ def _replay(args: Sequence[str]) -> int:
     result = _call(function, arguments)
     _write_result(result, job.step, workspace, ObjectStore(project.objects_dir))
     return 0
+
+
+def _check_recorded(arguments: dict[str, Any]) -> None:
+    """Every argument must have been stored: one no serializer could write is known only by
+    its type and repr, and the call cannot be made with that."""
+    from roar.tasks.values import Unrecorded, map_leaves
+
+    missing: list[str] = []
+
+    def note(leaf: Any) -> Any:
+        if isinstance(leaf, Unrecorded):
+            missing.append(leaf.type)
+        return leaf
+
+    for name, value in arguments.items():
+        before = len(missing)
+        map_leaves(value, note)
+        if len(missing) > before:
+            raise _CannotReplay(
+                f"argument {name} ({missing[-1]}) was not recorded when the task ran, so the "
+                "call cannot be made again; register a serializer for its type"
+            )
 
 
 async def _awaited(awaitable: Any) -> Any:
