@@ -26,7 +26,14 @@ from roar.lineage import ArtifactTarget, JobTarget, load_lineage, resolve_ref
 from roar.models import Job, is_value_path
 from roar.objects import ObjectStore
 from roar.project import Project
-from roar.reproduce.plan import Plan, PlanStep, Source, make_plan, package_differences
+from roar.reproduce.plan import (
+    Plan,
+    PlanStep,
+    Source,
+    make_plan,
+    package_differences,
+    task_unreplayable,
+)
 from roar.reproduce.schedule import Finished, run_steps
 from roar.run import RunRequest, run_job
 from roar.store import Store
@@ -247,11 +254,9 @@ def _check_sources(states: dict[Source, SourceState]) -> None:
 def check_can_run(plan: Plan, options: ReproduceOptions) -> None:
     """A clean worktree needs a recorded commit; in place is only for the jobs without one;
     a task (`@roar.task`) is called again only where its function can be imported."""
-    from roar.tasks.replay import importable
-
     for step in plan.all_steps:
         job = step.job
-        why = importable(str(job.command[0] if job.command else "")) if job.kind == "task" else None
+        why = task_unreplayable(job)
         if why is not None:
             raise ReproduceError(
                 f"@{job.id} {job.step} is a Python task that cannot be called again: {why}"

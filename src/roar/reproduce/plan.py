@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from roar.lineage.graph import LineageGraph
 from roar.models import Job
 
-__all__ = ["Plan", "PlanStep", "Source", "make_plan"]
+__all__ = ["Plan", "PlanStep", "Source", "make_plan", "task_unreplayable"]
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def make_plan(graph: LineageGraph, target: str, target_job: Job, builds: Sequenc
     warnings += [
         f"@{s.job.id} {s.job.step} is a Python task that --run cannot call again: {why}"
         for s in steps
-        if s.job.kind == "task" and (why := _task_unreplayable(s.job)) is not None
+        if (why := task_unreplayable(s.job)) is not None
     ]
     return Plan(
         target=target,
@@ -152,8 +152,11 @@ def package_differences(
     return found
 
 
-def _task_unreplayable(job: Job) -> str | None:
-    """Why a task job's function cannot be imported again (tasks/replay.py), or None."""
+def task_unreplayable(job: Job) -> str | None:
+    """Why a task job's function cannot be imported again (tasks/replay.py), or None for
+    any other job and a task that can be."""
+    if job.kind != "task":
+        return None
     from roar.tasks.replay import importable
 
     return importable(job.command[0] if job.command else "")
