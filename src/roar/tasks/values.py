@@ -40,7 +40,6 @@ __all__ = [
     "StoredResult",
     "Unrecorded",
     "decode",
-    "loaded",
     "map_leaves",
     "prepare_arguments",
     "result_leaves",
@@ -350,11 +349,6 @@ def map_leaves(value: Any, change: Callable[[Any], Any]) -> Any:
     if _is_container(value):
         return _rebuild(value, [map_leaves(item, change) for _, item in _items(value)])
     return change(value)
-
-
-def loaded(value: Any) -> Any:
-    """`value` as a task's function gets it: every Artifact in it loaded."""
-    return _load_leaves(value)
 
 
 def result_leaves(value: Any, task: str) -> Iterator[tuple[str, Any]]:

@@ -237,7 +237,7 @@ class Filters:
         """drop_reason without git's rule: what the path's place and name say."""
         if _GIT_DIR in path or path.endswith("/.git"):  # a work tree's .git is a file
             return GIT_INTERNALS
-        if _PYCACHE_DIR in path or (self.pycache_prefix and self._pycache.contain(path)):
+        if _PYCACHE_DIR in path or self._pycache.contain(path):
             return BYTECODE
         if (
             path.startswith(_ALWAYS) and not path.startswith(SHARED_MEMORY + "/")
