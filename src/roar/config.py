@@ -94,8 +94,10 @@ SETTINGS: Mapping[str, Setting] = _declare(
         "bool",
         True,
         "Hash big files (4 MiB and up) while the command still runs, on a low-priority "
-        "thread: inputs at once, outputs once they rest (seccomp tracer); off: everything "
-        "is hashed after the run.",
+        "thread: inputs at once, outputs once they rest, and outputs written from scratch "
+        "as they are written, used only when the trace proves no byte was written again "
+        "(seccomp tracer; this costs a stop per seek, positional write or shared mapping "
+        "through a descriptor that can write); off: everything is hashed after the run.",
     ),
     Setting(
         "reproduce.collect_sources",

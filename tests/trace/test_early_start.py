@@ -68,7 +68,7 @@ def started(ws: Workspace, c_loop: None) -> Iterator[Start]:
         running = SeccompTracer().start(
             ["sh", "-c", script], cwd=str(ws.root), env=dict(os.environ), gated=True
         )
-        running.attach(lambda r, _w: reads.extend(r))
+        running.attach(lambda r, _w, _f: reads.extend(r))
         runs.append(running)
         return running, reads
 
@@ -320,3 +320,21 @@ def test_launch_early_declines_what_the_usual_path_must_handle(
     assert launched.running.finish().exit_code == 0
     (probed.root / ".roar" / "tracer-probe.json").unlink()  # not probed yet: the usual path
     assert launch_early(["true"]) is None
+
+
+def test_a_command_started_early_reports_tails_unless_early_hashing_is_off(
+    probed: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The filter is chosen before the settings are read: ROAR_HASH_EARLY=false spares
+    the command the stops that only tails need."""
+    from roar.run.launch import launch_early
+
+    monkeypatch.chdir(probed.root)
+    launched = launch_early([sys.executable, "-c", "pass"])
+    assert launched is not None
+    assert launched.running.finish().rewrites is not None
+    off = launch_early(
+        [sys.executable, "-c", "pass"], environ={**os.environ, "ROAR_HASH_EARLY": "off"}
+    )
+    assert off is not None
+    assert off.running.finish().rewrites is None

@@ -27,7 +27,7 @@ def test_opens_are_told_while_the_command_runs(tmp_path: Path, tracer: type[Trac
     told: list[str] = []
     written: list[str] = []
 
-    def opened(reads: list[str], writes: list[str]) -> None:
+    def opened(reads: list[str], writes: list[str], fresh: list[str]) -> None:
         told.extend(reads)
         written.extend(writes)
         if any(p.endswith("/in1.txt") for p in reads):
@@ -84,7 +84,7 @@ def test_telling_changes_nothing_in_the_log(tmp_path: Path, tracer: type[Tracer]
         raise RuntimeError("a broken listener")
 
     plain = trace(None)
-    assert trace(lambda r, w: (reads.extend(r), writes.extend(w))) == plain
+    assert trace(lambda r, w, _f: (reads.extend(r), writes.extend(w))) == plain
     assert trace(failing) == plain
     inputs = [str(tmp_path / f"f{i}.txt") for i in range(2000)]
     assert sorted(p for p in reads if p in inputs) == sorted(inputs)  # each once
@@ -117,7 +117,7 @@ def test_records_that_fail_to_decode_mid_run_become_a_note(
         "raise SystemExit(3)\n"
     )
     result = SeccompTracer().run(
-        [PY, "-c", program], cwd=str(tmp_path), env=dict(os.environ), opened=lambda r, w: None
+        [PY, "-c", program], cwd=str(tmp_path), env=dict(os.environ), opened=lambda r, w, f: None
     )
     assert result.exit_code == 3
     assert where == ["roar-seccomp-stream"]  # failed mid-run, and nothing was tried after
@@ -150,7 +150,7 @@ def test_the_teller_sorts_news_into_reads_and_writes(
     log = _TellingLog()
     told: list[tuple[list[str], list[str]]] = []
     log.news = list(news)
-    teller = _Teller(log, lambda r, w: told.append((list(r), list(w))), period=0.01)
+    teller = _Teller(log, lambda r, w, _f: told.append((list(r), list(w))), period=0.01)
     for _ in range(500):
         if told:
             break

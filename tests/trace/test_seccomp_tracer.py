@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from roar.trace.seccomp_filter import SYSCALLS, build_filter, native_arch
+from roar.trace.seccomp_filter import SYSCALLS, TAIL_CALLS, build_filter, native_arch
 from tests.helpers import run_roar
 from tests.trace.conftest import PY, Workspace
 
@@ -186,3 +186,61 @@ def test_a_listener_above_is_seen_and_none_is_imagined(tmp_path: Path) -> None:
     result = SeccompTracer().run([PY, str(script)], cwd=str(tmp_path), env=dict(os.environ))
     assert result.exit_code == 0
     assert (tmp_path / "answer.txt").read_text() == "True False"
+
+
+def test_tail_calls_are_heard_only_in_the_forms_that_can_write_behind_a_file_s_end() -> None:
+    """With tail_calls (seccomp_filter.TAIL_CALLS), a tell, a seek forward and a private
+    or anonymous mapping pass in the kernel; a seek that may go back, a write at an
+    offset, truncation, a shared file mapping and asynchronous I/O are handed over."""
+    arch = native_arch()
+    assert arch is not None
+    tails, _ = build_filter(arch, cwd_calls=True, tail_calls=True)
+    plain, _ = build_filter(arch, cwd_calls=True)
+    audit, number = arch.audit_arch, arch.tail_numbers
+    back = (1 << 64) - 8  # -8 as the kernel sees an off_t
+    cases = [
+        ("lseek", (3, 0, 1), _ALLOW),  # a tell
+        ("lseek", (3, 4096, 1), _ALLOW),  # forward from here
+        ("lseek", (3, 1 << 40, 2), _ALLOW),  # past the end
+        ("lseek", (3, back, 1), _NOTIFY),
+        ("lseek", (3, back, 2), _NOTIFY),
+        ("lseek", (3, 0, 0), _NOTIFY),  # SEEK_SET
+        ("lseek", (3, 0, 3), _NOTIFY),  # SEEK_DATA
+        ("mmap", (0, 4096, 3, 0x02, 3, 0), _ALLOW),  # MAP_PRIVATE
+        ("mmap", (0, 4096, 3, 0x21, -1 & 0xFFFFFFFF, 0), _ALLOW),  # MAP_SHARED|ANONYMOUS
+        ("mmap", (0, 4096, 3, 0x01, 3, 0), _NOTIFY),  # MAP_SHARED of a file
+        ("mmap", (0, 4096, 1, 0x03, 3, 0), _NOTIFY),  # MAP_SHARED_VALIDATE
+        ("copy_file_range", (3, 0, 4, 0, 100, 0), _ALLOW),  # at the output's position
+        ("copy_file_range", (3, 0, 4, 0x7FFF0000, 100, 0), _NOTIFY),
+        ("copy_file_range", (3, 0, 4, 1 << 40, 100, 0), _NOTIFY),  # the high half only
+        ("splice", (3, 0, 4, 0, 100, 0), _ALLOW),
+        ("splice", (3, 0, 4, 0x1000, 100, 0), _NOTIFY),
+        *((name, (3, 0, 0), _NOTIFY) for name in ("pwrite64", "pwritev", "pwritev2")),
+        *((name, (3, 0, 0), _NOTIFY) for name in ("ftruncate", "fallocate")),
+        *((name, (0, 0, 0), _NOTIFY) for name in ("io_setup", "io_uring_setup")),
+        ("open_by_handle_at", (3, 0, 0), _NOTIFY),
+    ]
+    for name, args, answer in cases:
+        assert _run_filter(tails, audit, number[name], args) == answer, (name, args)
+        assert _run_filter(plain, audit, number[name], args) == _ALLOW, (name, args)
+    assert set(number) == set(TAIL_CALLS)
+    # the calls heard before are heard as before
+    openat = arch.numbers["openat"]
+    assert _run_filter(tails, audit, openat, (0, 0, os.O_RDONLY)) == _NOTIFY
+    assert _run_filter(tails, audit, openat, (0, 0, os.O_DIRECTORY)) == _ALLOW
+    assert _run_filter(tails, audit, 0x7FFF, (0, 0, 0)) == _ALLOW
+
+
+def test_the_c_loop_s_table_names_the_descriptor_of_each_tail_call() -> None:
+    from roar.trace.seccomp_tracer import native_table
+
+    arch = native_arch()
+    assert arch is not None
+    specs = {number: SYSCALLS[name] for name, number in arch.numbers.items()}
+    tail_calls = {number: TAIL_CALLS[name] for name, number in arch.tail_numbers.items()}
+    table = native_table(specs, arch.cwd_numbers.values(), (), tail_calls)
+    for name, number in arch.tail_numbers.items():
+        entry = struct.unpack_from("6b", table, 6 * number)
+        fd_index = TAIL_CALLS[name]
+        assert entry == (-1, -1 if fd_index is None else fd_index, -1, -1, -1, 8), name
+    assert struct.unpack_from("6b", table, 6 * arch.tail_numbers["mmap"])[1] == 4

@@ -10,7 +10,9 @@ the lowest CPU priority, so the command keeps what it needs:
 - an input at once, unless roar's hash cache already knows it;
 - an output, or an input changed just before the run, once it has been left alone for the
   racy window (its last change 2 s old), looked at every half second; one that changes
-  while it is read waits twice as long the next time.
+  while it is read waits twice as long the next time;
+- an output the tracer saw opened by an emptying or creating open, as it is written
+  (run/tail.py): its digest is used only if the tracer's facts prove it at the end.
 
 Every other input roar would record is looked up in the hash cache on the way (a batch per
 message from the tracer), so the end asks the store only about what it has not seen:
@@ -37,6 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from roar.models import EMPTY, HashCacheEntry, stat_key
+from roar.run.tail import TailDigest, Tails
 
 __all__ = ["EARLY_MIN_BYTES", "EarlyHasher", "LayeredCache"]
 
@@ -46,6 +49,8 @@ EARLY_MIN_BYTES = 4 << 20
 _READ_BYTES = 4 << 20
 #: How often outputs that are still being written are looked at again.
 _RECHECK_S = 0.5
+#: How often tails are looked at while they are being written.
+_TAIL_POLL_S = 0.005
 
 
 class _Lookup(Protocol):
@@ -91,7 +96,7 @@ class EarlyHasher:
         self._recheck_s = recheck_s
         self._clock = clock
         self._cache: _Cache | None = None
-        self._queue: queue.Queue[tuple[list[str], list[str]] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[list[str], list[str], list[str]] | None] = queue.Queue()
         self._stop = threading.Event()
         self._entries: dict[str, HashCacheEntry] = {}
         # the store's cache entries for inputs seen so far (looked up, not hashed here)
@@ -100,11 +105,16 @@ class EarlyHasher:
         # files to hash once they rest (outputs being written, inputs changed just before
         # the run): path -> (when to look next, rest asked beyond the racy window)
         self._waiting: dict[str, tuple[float, float]] = {}
+        self._tails = Tails(min_bytes=min_bytes)
+        self._tail_digests: list[TailDigest] = []
         self._thread = threading.Thread(target=self._work, name="roar-early-hash", daemon=True)
         self._thread.start()
 
-    def opened(self, reads: Sequence[str], writes: Sequence[str] = ()) -> None:
-        self._queue.put((list(reads), list(writes)))
+    def opened(
+        self, reads: Sequence[str], writes: Sequence[str] = (), fresh: Sequence[str] = ()
+    ) -> None:
+        """The tracer's `opened` (trace/base.py): `fresh` writes are tailed."""
+        self._queue.put((list(reads), list(writes), list(fresh)))
 
     def digests(self) -> dict[str, HashCacheEntry]:
         """What has been hashed so far; the work goes on."""
@@ -117,10 +127,20 @@ class EarlyHasher:
         self._queue.join()
 
     def finish(self) -> dict[str, HashCacheEntry]:
+        """Stop, once every process of the command has exited: the tails are read to
+        their end (see tailed())."""
         self._stop.set()
         self._queue.put(None)
         self._thread.join()
+        try:
+            self._tail_digests = self._tails.finish()
+        except Exception:  # noqa: BLE001 - a head start, never a need
+            self._tails.close()
         return dict(self._entries)
+
+    def tailed(self) -> list[TailDigest]:
+        """What the tails read (after finish()); to be proven (run/tail.proven_entries)."""
+        return list(self._tail_digests)
 
     def known(self) -> dict[str, HashCacheEntry]:
         """The hash cache's entries for the inputs looked up during the run (after
@@ -138,14 +158,15 @@ class EarlyHasher:
         try:
             while True:
                 try:
-                    batch = self._queue.get(timeout=self._recheck_s if self._waiting else None)
+                    batch = self._queue.get(timeout=self._wait_s())
                 except queue.Empty:
+                    self._tails.work()
                     self._look_at_waiting()
                     continue
                 try:
                     if batch is None or self._stop.is_set():
                         return
-                    reads, writes = batch
+                    reads, writes, fresh = batch
                     if accept is None:
                         # Only now, with the command running: an import here while roar
                         # forks the command would hold the fork up (fork waits for imports).
@@ -164,6 +185,10 @@ class EarlyHasher:
                         path = _resolved(raw, directories)
                         if path not in self._waiting and accept(path, True):
                             self._waiting[path] = (time.monotonic(), 0.0)
+                    self._tails.offer(
+                        [path for raw in fresh if accept(path := _resolved(raw, directories), True)]
+                    )
+                    self._tails.work()
                     self._look_up_inputs()
                     self._look_at_waiting()
                 finally:
@@ -174,6 +199,12 @@ class EarlyHasher:
             if self._cache is not None:
                 with contextlib.suppress(Exception):
                     self._cache.close()
+
+    def _wait_s(self) -> float | None:
+        """How long the worker may wait for the next batch."""
+        if self._tails.busy:
+            return _TAIL_POLL_S
+        return self._recheck_s if self._waiting else None
 
     def _drop_the_rest(self) -> None:
         """After a failure: answer every later batch at once, so drain() cannot hang."""
@@ -245,7 +276,9 @@ class EarlyHasher:
             known = self._entries.get(path)
             if st.st_size < self._min_bytes or (known is not None and known.matches(st)):
                 continue
-            if not self._hash(path, st):
+            if self._hash(path, st):
+                self._tails.drop(path)  # its digest is taken: no need to follow it further
+            else:
                 # changed while it was read: written again later, so ask for a longer rest
                 self._waiting[path] = (now + self._recheck_s, max(2 * quiet_s, 2.0))
 

@@ -34,6 +34,7 @@ EARLY_START_ENV = "ROAR_EARLY_START"
 #: As roar.project.ROAR_DIR, which this module cannot import (pathlib, the store).
 _ROAR_DIR = ".roar"
 _OFF = frozenset({"0", "false", "no", "off"})
+_HASH_EARLY_ENV = "ROAR_HASH_EARLY"  # config.env_var_name("hash.early")
 
 
 class Launched(NamedTuple):
@@ -86,7 +87,10 @@ def launch_early(
         journal = journal_file(roar_dir, uid)
         env = {**environ, PARENT_UID_ENV: uid, JOURNAL_ENV: journal}
         started, started_ns = time.time(), time.time_ns()
-        running = seccomp.start(argv, cwd=workdir, env=env, gated=True)
+        # Settings are not read yet (that costs milliseconds before the command starts):
+        # tails follow `hash.early` as far as the environment says (ROAR_HASH_EARLY).
+        tails = environ.get(_HASH_EARLY_ENV, "").strip().lower() not in _OFF
+        running = seccomp.start(argv, cwd=workdir, env=env, gated=True, tails=tails)
     except (TracerUnavailable, OSError):
         return None  # the usual path meets the same refusal and says so, or falls back
     return Launched(root, workdir, tuple(argv), uid, journal, started, started_ns, running)

@@ -182,6 +182,7 @@ def run_job(
         finally:
             early_digests = {} if early is None else early.finish()
             known = {} if early is None else early.known()
+            tailed = [] if early is None else early.tailed()
             journal = read_journal(journal_path)
             journal_path.unlink(missing_ok=True)
         ended = time.time()
@@ -203,6 +204,7 @@ def run_job(
             notes=notes,
             early=early_digests,
             known=known,
+            tailed=tailed,
         )
         inputs, outputs = recording.inputs, recording.outputs
         patch_hash = None

@@ -22,8 +22,10 @@ from roar.capture.packages import PackageIndex, python_versions_from_paths
 from roar.config import Config
 from roar.errors import HashError
 from roar.hashing import Hasher, PathDigest
+from roar.hashing.hasher import RACY_WINDOW_NS
 from roar.models import Artifact, FileRef, HashCacheEntry
 from roar.run.early import LayeredCache
+from roar.run.tail import TailDigest, proven_entries
 from roar.run.told import merge_refs, told_files
 from roar.store import PARENT_UID_ENV, Store
 from roar.trace.base import TraceResult
@@ -54,16 +56,22 @@ def what_to_record(
     notes: list[str],
     early: Mapping[str, HashCacheEntry] | None = None,
     known: Mapping[str, HashCacheEntry] | None = None,
+    tailed: Sequence[TailDigest] = (),
 ) -> Recording:
     """The job's inputs and outputs (traced and told, hashed through the cache), the
     environment it used and the host; files that vanished before hashing become notes.
     `early`: digests taken while the command ran (run/early.py), used as cache entries;
-    `known`: the store's cache entries looked up while it ran, not asked for again."""
+    `known`: the store's cache entries looked up while it ran, not asked for again;
+    `tailed`: outputs hashed as they were written, used where the trace proves them
+    (run/tail.py)."""
     told = told_files(journal)
     filters = _filters(root, config, git, told.internal_dirs, environ)
     stat_time = time.time_ns()  # before classify stats the files (racy-clean check)
     classified: Classified = classify(result.log, filters, started_ns)
-    digests = _hash_all(store, classified, stat_time, notes, early or {}, known or {})
+    early = early or {}
+    if tailed:
+        early = {**proven_entries(tailed, result.rewrites, classified.stats), **early}
+    digests = _hash_all(store, classified, stat_time, notes, early, known or {})
     inputs = merge_refs(_refs(root, classified.inputs, digests), told.reads, root)
     outputs = merge_refs(_refs(root, classified.outputs, digests), told.writes, root)
     sources = [relative(root, path) for path in classified.source_reads]
@@ -148,10 +156,13 @@ def _hash_all(
             except HashError as exc:
                 notes.append(f"not recorded: {exc}")
         return digests
-    used = [
+    used = [  # outside the racy window (a digest taken as the file was written is not)
         entry
         for path, entry in early.items()
-        if (digest := digests.get(path)) is not None and digest.cached and digest.hash == entry.hash
+        if (digest := digests.get(path)) is not None
+        and digest.cached
+        and digest.hash == entry.hash
+        and stat_time - max(entry.mtime_ns, entry.ctime_ns) > RACY_WINDOW_NS
     ]
     if used:
         store.store_hashes(used)

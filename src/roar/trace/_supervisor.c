@@ -11,11 +11,14 @@
  *   table: 6 signed bytes per syscall number (path, dirfd, flags, old_path, old_dirfd,
  *          kind), -1 for "none"; a number whose path index is -1 is not decoded. Kind 6
  *          (chdir, fchdir) is only heard, for the cwd cache below; kind 7 (unlink, rmdir,
- *          mkdir, mknod, chmod) only for the gate.
+ *          mkdir, mknod, chmod) only for the gate; kind 8 (a call that may write behind
+ *          a file's end: seccomp_filter.TAIL_CALLS) names the file it concerns by the
+ *          descriptor in argument `dirfd` (-1: every file), see "Rewrites" below.
  * The cwd of a thread, which a relative path needs, is kept for 100 ms rather than read
  * from /proc at every open (see CwdCache).
- *   records: each `<i nr><I path_len><I old_len><I pad><Q flags>` then the path and the
- *           old path bytes (old only for renames that exchange).
+ *   records: each `<i nr><I path_len><I old_len><I pad><Q flags><Q dev><Q ino>` then the
+ *           path and the old path bytes (old only for renames that exchange). dev and
+ *           ino: see "Rewrites" below; 0 where not asked for.
  *   complete: False when memory ran out and later records were dropped.
  *   outbox: from outbox(); the records then collect there, where take(outbox) hands out
  *           what has come so far while the run goes on (another thread, with the GIL),
@@ -45,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,6 +64,8 @@
 #define KIND_RENAME 4
 #define KIND_CWD 6
 #define KIND_CHANGE 7
+#define KIND_REWRITE 8
+#define KIND_CREATE 5 /* creat, truncate, link, symlink */
 #define OPEN_WRITE_FLAGS (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
 #define RENAME_EXCHANGE_FLAG 2
 #define PAGE 4096
@@ -234,7 +240,105 @@ typedef struct {
     uint32_t old_length;
     uint32_t pad;
     uint64_t flags;
+    uint64_t dev;
+    uint64_t ino;
 } Record;
+
+/* Rewrites. A tail hasher (run/tail.py) hashes an output while it is written and needs
+ * proof, at the end, that no byte it read was written again. When the table has kind-8
+ * calls, this loop gives that proof its facts:
+ * - every call that may change a file by name (an open for writing, creat, truncate,
+ *   link) carries the device and inode its path named before the call (0, 0: none yet,
+ *   ANY_FILE: a path that cannot be looked up from here, such as another process's
+ *   /proc/N/fd/M);
+ * - every kind-8 call through a descriptor that may write to a regular file is a record
+ *   with no path and that file's device and inode (read through /proc/PID/fd while the
+ *   caller waits, so the descriptor is still the one it used), once per file; a kind-8
+ *   call on no descriptor (asynchronous I/O) is one record for every file (ANY_FILE).
+ * Nothing is looked up before the first call that may change a file: until then no file
+ * the command writes can be open, and a reader's seeks cost only the stop. */
+#define ANY_FILE UINT64_MAX
+#define SEEN_SLOTS 256
+
+typedef struct {
+    int active; /* the table has kind-8 calls */
+    int writing; /* a call that may change a file was heard */
+    uint64_t seen[SEEN_SLOTS][2]; /* files already reported (dev, ino); ino 0: empty */
+    int all_reported;
+} Rewrites;
+
+/* Whether (dev, ino) was reported already; remembers it if not (when there is room). */
+static int reported_before(Rewrites *rewrites, uint64_t dev, uint64_t ino) {
+    if (ino == ANY_FILE) {
+        int before = rewrites->all_reported;
+        rewrites->all_reported = 1;
+        return before;
+    }
+    uint64_t slot = (ino * 0x9E3779B97F4A7C15ULL ^ dev) % SEEN_SLOTS;
+    for (int probe = 0; probe < SEEN_SLOTS; probe++) {
+        uint64_t *entry = rewrites->seen[(slot + probe) % SEEN_SLOTS];
+        if (entry[1] == 0) {
+            entry[0] = dev;
+            entry[1] = ino;
+            return 0;
+        }
+        if (entry[0] == dev && entry[1] == ino) return 1;
+    }
+    return 0; /* full: report again, which is only repetition */
+}
+
+/* The file `path` (absolute, as `pid` named it) names now: its device and inode; 0, 0
+ * when there is none; ANY_FILE when this process cannot tell (`pid`'s own /proc/self,
+ * /dev/fd and /dev/std*, which would name this process's files here). */
+static void identify(const char *path, ssize_t length, uint64_t *dev, uint64_t *ino) {
+    static const char *const own[] = {"/proc/self/", "/proc/thread-self/", "/dev/fd/",
+                                      "/dev/stdin", "/dev/stdout", "/dev/stderr"};
+    *dev = 0;
+    *ino = 0;
+    if (length < 0) {
+        *dev = *ino = ANY_FILE;
+        return;
+    }
+    char named[PATH_MAX + 1];
+    if ((size_t)length > PATH_MAX) return;
+    memcpy(named, path, (size_t)length);
+    named[length] = '\0';
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++) {
+        if (strncmp(named, own[i], strlen(own[i])) == 0) {
+            *dev = *ino = ANY_FILE;
+            return;
+        }
+    }
+    struct stat st;
+    if (stat(named, &st) == 0 && S_ISREG(st.st_mode)) {
+        *dev = (uint64_t)st.st_dev;
+        *ino = (uint64_t)st.st_ino;
+    }
+}
+
+/* A kind-8 call: its record, when the file it concerns is one a tail may read. */
+static void rewrite_heard(const struct seccomp_notif *note, const signed char *spec,
+                          Buffer *out, Rewrites *rewrites) {
+    if (!rewrites->active || !rewrites->writing) return;
+    uint64_t dev = ANY_FILE, ino = ANY_FILE;
+    if (spec[F_DIRFD] >= 0) {
+        char link[64];
+        snprintf(link, sizeof link, "/proc/%u/fd/%d", note->pid,
+                 (int32_t)note->data.args[spec[F_DIRFD]]);
+        struct stat st;
+        /* The link's own mode tells how the descriptor was opened: S_IWUSR only when it
+         * may write. A read-only one cannot change the file, whatever it seeks or maps
+         * (a shared mapping of it can never be made writable): a job reading back its
+         * own output, seeking as it goes, leaves the tail alone. */
+        if (lstat(link, &st) != 0 || !(st.st_mode & S_IWUSR)) return;
+        if (stat(link, &st) != 0 || !S_ISREG(st.st_mode)) return; /* no file, or a pipe */
+        dev = (uint64_t)st.st_dev;
+        ino = (uint64_t)st.st_ino;
+    }
+    if (reported_before(rewrites, dev, ino)) return;
+    Record record = {note->data.nr, 0, 0, 0, 0, dev, ino};
+    buffer_add(out, &record, sizeof record);
+}
 
 #define PATH_ROOM (2 * PATH_MAX + 2) /* a directory's name, '/', and a relative path */
 
@@ -260,19 +364,38 @@ static int changes_files(int kind, uint64_t flags, const char *path, ssize_t len
 
 /* Decodes the call into `out`; whether it would change a file (see changes_files). */
 static int decode(const struct seccomp_notif *note, const signed char *spec, Buffer *out,
-                  char *path, char *old, CwdCache *cwds) {
+                  char *path, char *old, CwdCache *cwds, Rewrites *rewrites) {
     uint64_t flags = 0;
     if (spec[F_KIND] == KIND_OPENAT2) {
         char how[8];
-        if (read_remote(note->pid, note->data.args[spec[F_FLAGS]], how, 8) != 8)
+        if (read_remote(note->pid, note->data.args[spec[F_FLAGS]], how, 8) != 8) {
+            if (rewrites->active) { /* it may write, who knows what: as below */
+                rewrites->writing = 1;
+                Record unknown = {note->data.nr, 0, 0, 0, OPEN_WRITE_FLAGS, ANY_FILE, ANY_FILE};
+                buffer_add(out, &unknown, sizeof unknown);
+            }
             return changes_files(spec[F_KIND], OPEN_WRITE_FLAGS, path, -1);
+        }
         memcpy(&flags, how, 8); /* struct open_how starts with its u64 flags */
     } else if (spec[F_FLAGS] >= 0) {
         flags = note->data.args[spec[F_FLAGS]];
     }
     ssize_t length = read_path(note, spec[F_PATH], spec[F_DIRFD], path, PATH_ROOM, cwds);
-    if (length < 0) return changes_files(spec[F_KIND], flags, path, -1);
-    Record record = {note->data.nr, (uint32_t)length, 0, 0, flags};
+    int changes = changes_files(spec[F_KIND], flags, path, length);
+    /* devices and /proc included: /dev/fd/N and /proc/N/fd/M may name any file */
+    int writes = rewrites->active && (spec[F_KIND] == KIND_CREATE ||
+                                      ((spec[F_KIND] == 1 || spec[F_KIND] == KIND_OPENAT2) &&
+                                       (flags & OPEN_WRITE_FLAGS)));
+    if (writes) {
+        rewrites->writing = 1;
+        if (length < 0) { /* a change to a file nobody can name: every tail is in doubt */
+            Record unknown = {note->data.nr, 0, 0, 0, flags, ANY_FILE, ANY_FILE};
+            buffer_add(out, &unknown, sizeof unknown);
+        }
+    }
+    if (length < 0) return changes;
+    Record record = {note->data.nr, (uint32_t)length, 0, 0, flags, 0, 0};
+    if (writes) identify(path, length, &record.dev, &record.ino);
     ssize_t old_length = -1;
     if (spec[F_KIND] == KIND_RENAME && (record.flags & RENAME_EXCHANGE_FLAG) &&
         spec[F_OLD_PATH] >= 0) {
@@ -282,7 +405,7 @@ static int decode(const struct seccomp_notif *note, const signed char *spec, Buf
     buffer_add(out, &record, sizeof record);
     buffer_add(out, path, (size_t)length);
     if (old_length > 0) buffer_add(out, old, (size_t)old_length);
-    return changes_files(spec[F_KIND], record.flags, path, length);
+    return changes;
 }
 
 #define GATE_OPEN 0
@@ -394,11 +517,16 @@ static PyObject *serve(PyObject *module, PyObject *args) {
     int failure = 0;
     char *paths = malloc(2 * PATH_ROOM);
     CwdCache *cwds = calloc(1, sizeof *cwds); /* without it, every cwd is read afresh */
-    if (paths == NULL) {
+    Rewrites *rewrites = calloc(1, sizeof *rewrites);
+    if (paths == NULL || rewrites == NULL) {
+        free(paths);
+        free(rewrites);
         free(cwds);
         PyBuffer_Release(&table);
         return PyErr_NoMemory();
     }
+    for (Py_ssize_t nr = 0; nr < known; nr++)
+        if (specs[nr * FIELDS + F_KIND] == KIND_REWRITE) rewrites->active = 1;
     struct seccomp_notif note;
     struct seccomp_notif_resp response;
 
@@ -416,7 +544,11 @@ static PyObject *serve(PyObject *module, PyObject *args) {
             if (cwds != NULL) cwd_heard(cwds, note.pid, spec[F_KIND]);
             if (spec[F_PATH] >= 0) {
                 if (box != NULL) pthread_mutex_lock(&box->lock);
-                changes = decode(&note, spec, out, paths, paths + PATH_ROOM, cwds);
+                changes = decode(&note, spec, out, paths, paths + PATH_ROOM, cwds, rewrites);
+                if (box != NULL) pthread_mutex_unlock(&box->lock);
+            } else if (spec[F_KIND] == KIND_REWRITE) {
+                if (box != NULL) pthread_mutex_lock(&box->lock);
+                rewrite_heard(&note, spec, out, rewrites);
                 if (box != NULL) pthread_mutex_unlock(&box->lock);
             } else {
                 changes = spec[F_KIND] == KIND_CHANGE;
@@ -441,6 +573,7 @@ static PyObject *serve(PyObject *module, PyObject *args) {
     PyBuffer_Release(&table);
     free(paths);
     free(cwds);
+    free(rewrites);
     if (failure != 0) {
         free(own.data);
         errno = failure;

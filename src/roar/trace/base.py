@@ -14,7 +14,7 @@ from types import FrameType
 from typing import Any, NamedTuple
 
 from roar.models import TraceCoverage
-from roar.trace.model import AccessLog
+from roar.trace.model import AccessLog, RewriteFacts
 
 __all__ = [
     "Opened",
@@ -36,6 +36,8 @@ class TraceResult(NamedTuple):
     tracer: str
     notes: list[str]
     stopped: str | None = None  # why roar ended it early ("timed out after 10 s")
+    # what a tail hasher's proof needs (run/tail.py); None from a tracer that cannot tell
+    rewrites: RewriteFacts | None = None
 
 
 class StepControl:
@@ -70,8 +72,10 @@ class StepControl:
         )
 
 
-#: `opened(reads, writes)`: paths a running command opened, as the tracer learns of them.
-Opened = Callable[[Sequence[str], Sequence[str]], object]
+#: `opened(reads, writes, fresh)`: paths a running command opened, as the tracer learns
+#: of them; `fresh`: those of `writes` that a tracer reporting tails (SeccompTracer.start)
+#: saw opened by an emptying or creating open.
+Opened = Callable[[Sequence[str], Sequence[str], Sequence[str]], object]
 
 
 class Tracer(abc.ABC):

@@ -66,3 +66,30 @@ class AccessLog:
         state.write_intent |= other.write_intent
         state.executed |= other.executed
         state.deleted = state.deleted and other.deleted
+
+
+Inode = tuple[int, int]  # (st_dev, st_ino)
+
+
+class RewriteFacts:
+    """What a tracer that stops writes behind a file's end (the seccomp C loop with
+    seccomp_filter.TAIL_CALLS) saw, for run/tail.py to prove a hash taken while the file
+    was written. Paths are named as in AccessLog (directories resolved)."""
+
+    __slots__ = ("everything", "fresh", "rewritten", "write_names", "write_opens")
+
+    def __init__(self) -> None:
+        # a call may have written any file behind its end (asynchronous I/O, a name that
+        # could not be read or looked up)
+        self.everything = False
+        # files a call may have written behind their end: offsets, seeks back, truncation,
+        # preallocation, shared mappings
+        self.rewritten: set[Inode] = set()
+        # file -> the paths of the calls that could change it by name (an open for writing,
+        # creat, truncate, link), for files that existed before the call
+        self.write_names: dict[Inode, set[str]] = {}
+        # path -> how many calls could change it by name
+        self.write_opens: dict[str, int] = {}
+        # paths opened for writing by a call that emptied or created them (O_TRUNC,
+        # O_CREAT|O_EXCL, creat): every write through that descriptor lands at its end
+        self.fresh: set[str] = set()

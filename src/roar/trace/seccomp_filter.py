@@ -13,7 +13,7 @@ import struct
 import sys
 from typing import Literal, NamedTuple
 
-__all__ = ["SYSCALLS", "Arch", "SyscallSpec", "build_filter", "native_arch"]
+__all__ = ["SYSCALLS", "TAIL_CALLS", "Arch", "SyscallSpec", "build_filter", "native_arch"]
 
 Kind = Literal["open", "creat", "openat2", "exec", "rename", "link", "truncate"]
 
@@ -52,6 +52,28 @@ SYSCALLS: dict[str, SyscallSpec] = {
 }
 
 
+#: Calls that can change bytes a tail hasher already read (run/tail.py): writes at an
+#: offset, seeks that can move a writer back, truncation and preallocation, shared file
+#: mappings, and asynchronous I/O, whose writes the filter cannot see. name -> the argument
+#: holding the file descriptor, or None for a call that concerns every file of the job.
+#: Heard only with `tail_calls`, and then only in the forms that can (see _tail_block):
+#: a tell (`lseek(fd, 0, SEEK_CUR)`), a skip forward, and a private mapping pass.
+TAIL_CALLS: dict[str, int | None] = {
+    "lseek": 0,
+    "pwrite64": 0,
+    "pwritev": 0,
+    "pwritev2": 0,
+    "ftruncate": 0,
+    "fallocate": 0,
+    "copy_file_range": 2,
+    "splice": 2,
+    "mmap": 4,
+    "io_setup": None,
+    "io_uring_setup": None,
+    "open_by_handle_at": None,
+}
+
+
 class Arch(NamedTuple):
     machine: str
     audit_arch: int  # AUDIT_ARCH_* as seen in seccomp_data.arch
@@ -63,6 +85,8 @@ class Arch(NamedTuple):
     # chmod): heard only by a gated start's C loop, which holds every change until roar has
     # read the git state (run/launch.py)
     change_numbers: dict[str, int]
+    # TAIL_CALLS: heard only by the C loop, when a tail hasher needs to know (run/tail.py)
+    tail_numbers: dict[str, int]
 
 
 _X86_64 = Arch(
@@ -74,6 +98,9 @@ _X86_64 = Arch(
     {"chdir": 80, "fchdir": 81},
     {"unlink": 87, "rmdir": 84, "mkdir": 83, "mknod": 133, "chmod": 90, "fchmod": 91,
      "mkdirat": 258, "mknodat": 259, "unlinkat": 263, "fchmodat": 268, "fchmodat2": 452},
+    {"lseek": 8, "mmap": 9, "pwrite64": 18, "ftruncate": 77, "io_setup": 206, "splice": 275,
+     "fallocate": 285, "pwritev": 296, "open_by_handle_at": 304, "copy_file_range": 326,
+     "pwritev2": 328, "io_uring_setup": 425},
 )  # fmt: skip
 _AARCH64 = Arch(
     "aarch64",
@@ -83,6 +110,9 @@ _AARCH64 = Arch(
     {"chdir": 49, "fchdir": 50},
     {"mknodat": 33, "mkdirat": 34, "unlinkat": 35, "fchmod": 52, "fchmodat": 53,
      "fchmodat2": 452},
+    {"io_setup": 0, "ftruncate": 46, "fallocate": 47, "lseek": 62, "pwrite64": 68,
+     "pwritev": 70, "splice": 76, "mmap": 222, "open_by_handle_at": 265,
+     "copy_file_range": 285, "pwritev2": 287, "io_uring_setup": 425},
 )  # fmt: skip
 _ARCHES = {arch.machine: arch for arch in (_X86_64, _AARCH64)}
 
@@ -121,13 +151,58 @@ def _jump(code: int, k: int, jump_true: int, jump_false: int) -> bytes:
     return struct.pack("=HBBI", code, jump_true, jump_false, k)
 
 
+# (code, k, true target, false target): a target is a label or a relative offset.
+_Entry = tuple[int, int, _Label | int, _Label | int]
+_SEEK_CUR, _SEEK_END = 1, 2
+_MAP_SHARED, _MAP_ANONYMOUS = 0x01, 0x20
+_SIGN_BIT = 0x80000000
+
+
+def _argument(index: int, *, high: bool = False) -> _Entry:
+    """Load half of argument `index` into the accumulator."""
+    half = (4 - _LOW_HALF) if high else _LOW_HALF
+    return (_LD_W_ABS, _OFFSET_ARGS + 8 * index + half, 0, 0)
+
+
+def _tail_block(name: str) -> list[_Entry]:
+    """After `name`'s number matched: the test that lets its harmless forms pass.
+
+    lseek: a tell or a move forward from the position or from the end (whence SEEK_CUR
+    or SEEK_END, offset >= 0) leaves a writer at or past every byte it wrote; any other
+    seek may move it back. copy_file_range and splice write at the descriptor's position
+    unless given an output offset. mmap matters only for a shared mapping of a file.
+    """
+    if name == "lseek":
+        return [
+            _argument(2),
+            (_JEQ_K, _SEEK_CUR, 1, 0),
+            (_JEQ_K, _SEEK_END, 0, "notify"),
+            _argument(1, high=True),
+            (_JSET_K, _SIGN_BIT, "notify", "allow"),
+        ]
+    if name in ("copy_file_range", "splice"):
+        return [
+            _argument(3),
+            (_JEQ_K, 0, 0, "notify"),
+            _argument(3, high=True),
+            (_JEQ_K, 0, "allow", "notify"),
+        ]
+    if name == "mmap":
+        return [
+            _argument(3),
+            (_JSET_K, _MAP_SHARED, 0, "allow"),
+            (_JSET_K, _MAP_ANONYMOUS, "allow", "notify"),
+        ]
+    return [(_JEQ_K, 0, "notify", "notify")]  # every form: hand it over
+
+
 def build_filter(
-    arch: Arch, *, cwd_calls: bool = False, change_calls: bool = False
+    arch: Arch, *, cwd_calls: bool = False, change_calls: bool = False, tail_calls: bool = False
 ) -> tuple[bytes, int]:
     """The program (as `struct sock_filter[]` bytes) and its length in instructions;
     `cwd_calls`: chdir and fchdir are heard too (for the C supervisor's cwd cache);
     `change_calls`: so are unlink, rmdir, mkdir, mknod and chmod (for the C supervisor's
-    gate).
+    gate); `tail_calls`: so are the TAIL_CALLS, in the forms _tail_block lets through.
 
     Calls from another ABI (a 32-bit process on a 64-bit kernel) pass unheard: their
     numbers differ, and the tracer documents that gap rather than mis-decoding them.
@@ -144,14 +219,18 @@ def build_filter(
         *(arch.change_numbers.values() if change_calls else ()),
     ]
     plain = sorted(n for n in heard if n not in flagged)
-    # (code, k, true target, false target): a target is a label or a relative offset.
-    body: list[tuple[int, int, _Label | int, _Label | int]] = []
+    body: list[_Entry] = []
     for number, flags_index in sorted(flagged.items()):
         body.append((_JEQ_K, number, 0, 2))  # another syscall: skip the flag test
         body.append((_LD_W_ABS, _OFFSET_ARGS + 8 * flags_index + _LOW_HALF, 0, 0))
         body.append((_JSET_K, NOT_A_FILE_FLAGS, "allow", "notify"))
     for number in plain:
         body.append((_JEQ_K, number, "notify", 0))
+    if tail_calls:
+        for name, number in sorted(arch.tail_numbers.items(), key=lambda item: item[1]):
+            block = _tail_block(name)
+            body.append((_JEQ_K, number, 0, len(block)))  # another syscall: skip the block
+            body.extend(block)
     head = [
         _stmt(_LD_W_ABS, _OFFSET_ARCH),
         _jump(_JEQ_K, arch.audit_arch, 1, 0),
@@ -161,7 +240,10 @@ def build_filter(
     labels = {"allow": len(body), "notify": len(body) + 1}  # the two returns after the body
 
     def offset(index: int, target: _Label | int) -> int:
-        return labels[target] - index - 1 if isinstance(target, str) else target
+        jump = labels[target] - index - 1 if isinstance(target, str) else target
+        if not 0 <= jump <= 255:  # a classic BPF jump is one byte
+            raise ValueError(f"seccomp filter too long: a jump of {jump} instructions")
+        return jump
 
     program = list(head)
     for index, (code, k, if_true, if_false) in enumerate(body):

@@ -43,10 +43,11 @@ from roar.trace.base import (
     popen_options,
     wait_child,
 )
-from roar.trace.model import AccessLog, PathState
+from roar.trace.model import AccessLog, PathState, RewriteFacts
 from roar.trace.seccomp_filter import (
     NOT_A_FILE_FLAGS,
     SYSCALLS,
+    TAIL_CALLS,
     Arch,
     SyscallSpec,
     build_filter,
@@ -60,19 +61,27 @@ _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 _O_ACCMODE = 3
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_CREATE_ANEW = os.O_CREAT | os.O_EXCL
 # The filter lets these opens pass in the kernel; the decoder ignores them too, so a
 # filter built another way can never turn a directory into a recorded file.
 _NOT_A_FILE = NOT_A_FILE_FLAGS
 
 
-# One record of the C loop: nr, path length, old path length, padding, flags; then bytes.
-_RECORD = struct.Struct("=iIIIQ")
+# One record of the C loop: nr, path length, old path length, padding, flags, and the
+# device and inode of the file a change concerns (_supervisor.c, "Rewrites"); then bytes.
+_RECORD = struct.Struct("=iIIIQQQ")
+_ANY_FILE = (1 << 64) - 1
 _FD = struct.Struct("i")  # a descriptor in an SCM_RIGHTS message
 _KIND_CODES = {"open": 1, "openat2": 2, "exec": 3, "rename": 4, "creat": 5, "truncate": 5,
                "link": 5}  # fmt: skip
 _KIND_CWD = 6  # chdir, fchdir: heard by the C loop, never decoded
 # unlink, rmdir, mkdir, mknod, chmod: heard by the C loop for its gate, never decoded
 _KIND_CHANGE = 7
+# the TAIL_CALLS: heard by the C loop for a tail hasher, never decoded
+_KIND_REWRITE = 8
+#: How often the C loop's records are taken while the command runs (see _Stream).
+_STREAM_S = 0.05
+_TAIL_STREAM_S = 0.01
 #: How long an ended run waits for processes the command left behind, after roar refused
 #: to let it change files (RunningTrace.abort).
 _ABORT_JOIN_S = 2.0
@@ -88,11 +97,14 @@ def native_table(
     decoder_specs: Mapping[int, SyscallSpec],
     cwd_numbers: Collection[int] = (),
     change_numbers: Collection[int] = (),
+    tail_calls: Mapping[int, int | None] | None = None,
 ) -> bytes:
     """The C loop's table: 6 signed bytes per syscall number, -1 for "none"; the
     `cwd_numbers` (chdir, fchdir) and the `change_numbers` (unlink, rmdir, mkdir, mknod,
-    chmod: for the gate) only heard, with nothing to decode."""
-    size = max([*decoder_specs, *cwd_numbers, *change_numbers], default=-1) + 1
+    chmod: for the gate) only heard, with nothing to decode; the `tail_calls` (number ->
+    the argument holding a descriptor, None for every file) looked at for a tail hasher."""
+    tail_calls = tail_calls or {}
+    size = max([*decoder_specs, *cwd_numbers, *change_numbers, *tail_calls], default=-1) + 1
     table = bytearray(b"\xff" * (6 * size))
     for number, spec in decoder_specs.items():
         fields = (spec.path, spec.dirfd, spec.flags, spec.old_path, spec.old_dirfd)
@@ -102,6 +114,9 @@ def native_table(
         table[6 * number + 5] = _KIND_CWD
     for number in change_numbers:
         table[6 * number + 5] = _KIND_CHANGE
+    for number, fd_index in tail_calls.items():
+        table[6 * number + 1] = 0xFF if fd_index is None else fd_index  # the dirfd field
+        table[6 * number + 5] = _KIND_REWRITE
     return bytes(table)
 
 
@@ -117,12 +132,25 @@ class _Decoder:
     `access_log()`, after the run.
     """
 
-    def __init__(self, arch: Arch) -> None:
+    def __init__(self, arch: Arch, *, tails: bool = False) -> None:
+        """`tails`: the C loop reports what a tail hasher needs (see rewrite_facts)."""
         self.memory = ProcessMemory()
         self.paths: dict[bytes, PathState] = {}
         self.by_number: dict[int, SyscallSpec] = {
             number: SYSCALLS[name] for name, number in arch.numbers.items()
         }
+        self.tail_calls: dict[int, int | None] = (
+            {number: TAIL_CALLS[name] for name, number in arch.tail_numbers.items()}
+            if tails
+            else {}
+        )
+        self.tails = tails
+        # for rewrite_facts: (path, fresh, device, inode) of each call that could change a
+        # file by name, the files a call may have written behind their end, and whether
+        # one may have written any file
+        self._changes: list[tuple[bytes, bool, int, int]] = []
+        self._rewritten: set[tuple[int, int]] = set()
+        self._everything = False
 
     def _path(self, pid: int, args: Sequence[int], index: int, dirfd: int | None) -> bytes | None:
         raw = self.memory.read_c_string(pid, args[index])
@@ -165,28 +193,47 @@ class _Decoder:
     def apply_records(self, records: bytes) -> None:
         """Decode what the C loop read while the processes waited (see _supervisor.c)."""
         unpack, size, by_number = _RECORD.unpack_from, _RECORD.size, self.by_number
+        tail_calls, changes = self.tail_calls, self._changes
         offset, end = 0, len(records)
         while offset < end:
-            nr, path_length, old_length, _pad, flags = unpack(records, offset)
+            nr, path_length, old_length, _pad, flags, dev, ino = unpack(records, offset)
             offset += size
             path = records[offset : offset + path_length]
             offset += path_length
             old = records[offset : offset + old_length] if old_length else None
             offset += old_length
-            self.record(by_number[nr], path, flags, old)
+            if ino == _ANY_FILE:
+                self._everything = True
+            if nr in tail_calls:
+                self._rewritten.add((dev, ino))
+                continue
+            if not path_length:
+                continue  # only the note above: a change nobody could name
+            spec = by_number[nr]
+            self.record(spec, path, flags, old)
+            if tail_calls and (fresh := _changes_by_name(spec, flags)) is not None:
+                changes.append((path, fresh, dev, ino))
 
-    def opens(self, records: bytes) -> tuple[list[bytes], list[bytes]]:
-        """The paths in `records` (the C loop's) opened for reading only, and those opened
-        for writing or renamed, linked, created or truncated into place."""
+    def opens(self, records: bytes) -> tuple[list[bytes], list[bytes], list[bytes]]:
+        """The paths in `records` (the C loop's) opened for reading only; those opened
+        for writing or renamed, linked, created or truncated into place; and of those,
+        the ones opened by a call that emptied or created them (for a tail hasher)."""
         unpack, size, by_number = _RECORD.unpack_from, _RECORD.size, self.by_number
         reads: list[bytes] = []
         writes: list[bytes] = []
+        fresh: list[bytes] = []
         offset, end = 0, len(records)
         while offset < end:
-            nr, path_length, old_length, _pad, flags = unpack(records, offset)
+            nr, path_length, old_length, _pad, flags, _dev, _ino = unpack(records, offset)
             offset += size
             path = records[offset : offset + path_length]
-            kind = by_number[nr].kind
+            spec = by_number.get(nr)
+            if spec is None or not path_length:  # a rewrite note (see apply_records)
+                offset += path_length + old_length
+                continue
+            kind = spec.kind
+            if self.tails and _changes_by_name(spec, flags):
+                fresh.append(path)
             if kind in ("open", "openat2"):
                 if flags & _NOT_A_FILE:
                     pass
@@ -199,7 +246,7 @@ class _Decoder:
                 if old_length:  # the other name of an exchange
                     writes.append(records[offset + path_length : offset + path_length + old_length])
             offset += path_length + old_length
-        return reads, writes
+        return reads, writes, fresh
 
     def record(self, spec: SyscallSpec, path: bytes, flags: int, old: bytes | None) -> None:
         """What a call on `path` means; `old` is the other name of an exchanging rename."""
@@ -232,23 +279,70 @@ class _Decoder:
         resolved name, so this does too. The file name itself is kept: a symlinked file is
         recorded where the job looked, and the classifier follows it.
         """
-        resolved_dirs: dict[bytes, bytes] = {}
         log = AccessLog()
         paths = log.paths
-        fsdecode, realpath = os.fsdecode, os.path.realpath
+        resolve = self._resolver()
         for path, state in self.paths.items():
-            directory, _slash, name = path.rpartition(b"/")
-            if name in (b"", b".", b".."):
+            key = resolve(path)
+            if key is None:
                 continue  # a directory, never a file roar records
-            real = resolved_dirs.get(directory)
-            if real is None:
-                real = resolved_dirs[directory] = realpath(directory or b"/").rstrip(b"/")
-            key = fsdecode(real + b"/" + name)
             if key in paths:
                 log.merge(key, state)
             else:
                 paths[key] = state
         return log
+
+    def rewrite_facts(self) -> RewriteFacts | None:
+        """What a tail hasher's proof needs (run/tail.py), with paths named as in
+        access_log(); None when the C loop was not asked to report it."""
+        if not self.tails:
+            return None
+        facts = RewriteFacts()
+        facts.everything, facts.rewritten = self._everything, set(self._rewritten)
+        resolve = self._resolver()
+        for raw, fresh, dev, ino in self._changes:
+            path = resolve(raw)
+            if path is None:
+                continue
+            facts.write_opens[path] = facts.write_opens.get(path, 0) + 1
+            if fresh:
+                facts.fresh.add(path)
+            if ino:  # the file existed before the call
+                facts.write_names.setdefault((dev, ino), set()).add(path)
+        return facts
+
+    @staticmethod
+    def _resolver() -> Callable[[bytes], str | None]:
+        """path -> its name with the directories resolved (None for a directory); each
+        directory is resolved once."""
+        resolved_dirs: dict[bytes, bytes] = {}
+        realpath = os.path.realpath
+
+        def resolve(path: bytes) -> str | None:
+            directory, _slash, name = path.rpartition(b"/")
+            if name in (b"", b".", b".."):
+                return None
+            real = resolved_dirs.get(directory)
+            if real is None:
+                real = resolved_dirs[directory] = realpath(directory or b"/").rstrip(b"/")
+            return os.fsdecode(real + b"/" + name)
+
+        return resolve
+
+
+def _changes_by_name(spec: SyscallSpec, flags: int) -> bool | None:
+    """Whether a call could change the file its path names (an open for writing, creat,
+    truncate, link): None if not, else whether it empties or creates the file first."""
+    kind = spec.kind
+    if kind in ("open", "openat2"):
+        if flags & _NOT_A_FILE or not flags & _WRITE_FLAGS:
+            return None
+        return bool(flags & os.O_TRUNC) or flags & _CREATE_ANEW == _CREATE_ANEW
+    if kind == "creat":
+        return True
+    if kind in ("truncate", "link"):
+        return False
+    return None
 
 
 class SeccompTracer(Tracer):
@@ -280,7 +374,10 @@ class SeccompTracer(Tracer):
         meanwhile: Callable[[], object] | None = None,
         opened: Opened | None = None,
     ) -> TraceResult:
-        running = self.start(argv, cwd=cwd, env=env, control=control, opened=opened)
+        """As Tracer.run; with `opened`, the C loop reports tails too (see start())."""
+        running = self.start(
+            argv, cwd=cwd, env=env, control=control, opened=opened, tails=opened is not None
+        )
         return running.finish(meanwhile)
 
     def start(
@@ -292,6 +389,7 @@ class SeccompTracer(Tracer):
         control: StepControl | None = None,
         opened: Opened | None = None,
         gated: bool = False,
+        tails: bool = False,
     ) -> RunningTrace:
         """Start `argv` under the filter and return at once; `finish()` waits for it.
 
@@ -300,17 +398,28 @@ class SeccompTracer(Tracer):
         chmod) waits until `open_gate()`, so roar can read the git state and open its store
         while the command starts up; `abort()` ends a command roar cannot record before it
         changed anything.
+
+        `tails` (the C loop, with `opened` or `gated`): the filter also stops the calls
+        that can write behind a file's end (seccomp_filter.TAIL_CALLS), `opened` hears
+        which outputs were opened by emptying or creating opens, and the trace carries
+        the facts a tail hasher's proof needs (TraceResult.rewrites; run/tail.py). Costs
+        a stop per seek back, positional write or shared mapping of a file.
         """
         if gated and not self.native_loop:
             raise TracerUnavailable("a gated start needs roar's C supervisor", tracer="seccomp")
+        tails = tails and self.native_loop and (gated or opened is not None)
         program, length = self.program, self.length
-        if gated:
-            program, length = build_filter(self.arch, cwd_calls=True, change_calls=True)
-        decoder = _Decoder(self.arch)
+        if gated or tails:
+            program, length = build_filter(
+                self.arch, cwd_calls=True, change_calls=gated, tail_calls=tails
+            )
+        decoder = _Decoder(self.arch, tails=tails)
         table = outbox = None
         if self.native_loop:
             changes = self.arch.change_numbers.values() if gated else ()
-            table = native_table(decoder.by_number, self.arch.cwd_numbers.values(), changes)
+            table = native_table(
+                decoder.by_number, self.arch.cwd_numbers.values(), changes, decoder.tail_calls
+            )
             if gated or opened is not None:
                 assert _native is not None
                 outbox = _native.outbox(gated)
@@ -444,7 +553,8 @@ class RunningTrace:
                 f"{supervisor.undecoded} syscalls could not be decoded ({supervisor.first_failure})"
             )
         log = supervisor.decoder.access_log()
-        return TraceResult(code, signum, log, coverage, self.tracer.name, notes, stopped)
+        rewrites = supervisor.decoder.rewrite_facts()
+        return TraceResult(code, signum, log, coverage, self.tracer.name, notes, stopped, rewrites)
 
     def _restore_signals(self) -> None:
         if self._signals is not None:
@@ -461,12 +571,12 @@ class _Stream:
     apply (the last batch). `failure` is the first error applying records; nothing later is
     applied then, as a failure at the end would leave the rest undecoded."""
 
-    def __init__(self, supervisor: _Supervisor, outbox: object, period: float = 0.05) -> None:
+    def __init__(self, supervisor: _Supervisor, outbox: object, period: float = _STREAM_S) -> None:
         assert _native is not None
         self.outbox = outbox
         self._supervisor, self._decoder, self._period = supervisor, supervisor.decoder, period
         self._unapplied: list[bytes] = []
-        self._untold: tuple[list[bytes], list[bytes]] = ([], [])
+        self._untold: tuple[list[bytes], list[bytes], list[bytes]] = ([], [], [])
         self.failure: Exception | None = None
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="roar-seccomp-stream", daemon=True)
@@ -482,34 +592,38 @@ class _Stream:
                 continue
             reads: list[bytes] = []
             writes: list[bytes] = []
+            fresh: list[bytes] = []
             if chunk:
                 if self.failure is None:
                     try:
                         self._decoder.apply_records(chunk)
                     except Exception as exc:  # noqa: BLE001 - a note on the job, as at the end
                         self.failure = exc
-                reads, writes = self._decoder.opens(chunk)
+                reads, writes, fresh = self._decoder.opens(chunk)
             if running:
-                self._tell(reads, writes)  # also what was kept for a late `opened`
+                self._tell(reads, writes, fresh)  # also what was kept for a late `opened`
 
-    def _tell(self, reads: list[bytes], writes: list[bytes]) -> None:
+    def _tell(self, reads: list[bytes], writes: list[bytes], fresh: list[bytes]) -> None:
         # late_attach before opened: attach() sets opened before the gate ends late_attach
         late_attach = self._supervisor.late_attach
         opened = self._supervisor.opened
-        untold_reads, untold_writes = self._untold
+        untold = self._untold
         if opened is None:
             if late_attach:
-                untold_reads += reads
-                untold_writes += writes
-            elif untold_reads or untold_writes:
-                self._untold = ([], [])  # no one will ask for them now
+                for kept, new in zip(untold, (reads, writes, fresh), strict=True):
+                    kept += new
+            elif any(untold):
+                self._untold = ([], [], [])  # no one will ask for them now
             return
-        if untold_reads or untold_writes:
-            reads, writes = untold_reads + reads, untold_writes + writes
-            self._untold = ([], [])
+        if any(untold):
+            reads, writes, fresh = untold[0] + reads, untold[1] + writes, untold[2] + fresh
+            self._untold = ([], [], [])
         if reads or writes:
+            decode = os.fsdecode
             with contextlib.suppress(Exception):  # a hint; the run does not depend on it
-                opened(list(map(os.fsdecode, reads)), list(map(os.fsdecode, writes)))
+                opened(
+                    list(map(decode, reads)), list(map(decode, writes)), list(map(decode, fresh))
+                )
 
     def close(self) -> bytes:
         self._done.set()
@@ -596,7 +710,10 @@ class _Supervisor:
 
     def _native_loop(self, listener: Listener, table: bytes) -> None:
         assert _native is not None
-        stream = None if self.outbox is None else _Stream(self, self.outbox)
+        # with tails, an output should be tailed within milliseconds of its opening: the
+        # further behind the writer a tail starts, the more is left for the end
+        period = _TAIL_STREAM_S if self.decoder.tails else _STREAM_S
+        stream = None if self.outbox is None else _Stream(self, self.outbox, period)
         try:
             records, complete = _native.serve(listener.fd, table, self.outbox)
         except OSError as exc:

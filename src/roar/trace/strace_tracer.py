@@ -189,7 +189,7 @@ class _Teller:
             written = set(writes)
             reads = [path for path, write in news if not write and path not in written]
             with contextlib.suppress(Exception):
-                self._opened(reads, writes)
+                self._opened(reads, writes, ())
 
     def close(self) -> None:
         """After the run: the last news go to nobody. The access log has them all, and

@@ -1,0 +1,244 @@
+"""Hash outputs while the command writes them, and prove afterwards that the hash holds.
+
+A job that writes a big file at its end (a model, a checkpoint, an export) used to make
+the user wait once more while roar read it all back: about 90 ms per GiB on two cores.
+But the bytes pass through the page cache as they are written, so a thread can read them
+a few megabytes behind the writer, on a core the writer does not use, and hash them then.
+At the end only the last few megabytes are left.
+
+Reading while another process writes proves nothing by itself: a byte already hashed may
+be written again (a header filled in last, a seek back, a second writer). So a tail is
+used only with proof from the tracer (`RewriteFacts`, from the seccomp tracer's C loop,
+which stops every call that could write behind a file's end: see
+seccomp_filter.TAIL_CALLS) that none of that happened to its file:
+
+- the file was opened for writing once in the whole job, by a truncating or creating open
+  (O_TRUNC, O_EXCL or creat), so every write of that descriptor landed at or past the end;
+- no other name was opened for writing onto the same inode (hard links, /proc/N/fd/M);
+- no call that writes at an offset, seeks a descriptor back, truncates, preallocates,
+  maps it shared or starts asynchronous I/O concerned that inode;
+- every process of the job has exited, and the file roar records has the inode, size,
+  mtime and ctime the tail saw when it finished.
+
+Anything short of that and the file is hashed at the end, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import NamedTuple
+
+from roar.models import HashCacheEntry, stat_key
+from roar.trace.model import RewriteFacts
+
+__all__ = ["TAIL_MIN_BYTES", "TailDigest", "Tails", "proven_entries"]
+
+#: A file is tailed once it is this big: smaller ones cost next to nothing at the end.
+TAIL_MIN_BYTES = 4 << 20
+#: Bytes per read: small enough to stay in the CPU's cache between the read and the hash.
+_READ_BYTES = 4 << 20
+#: Look at a new output at once, then after this long, then twice as long each time.
+_FIRST_LOOK_S = 0.01
+#: Stop looking at an output that stayed small this long (it is hashed at the end).
+_GIVE_UP_S = 5.0
+#: Files tailed at once: each holds a descriptor of roar's until the end.
+_MAX_TAILS = 64
+#: Bytes one tail reads before the others (and the early hasher's other work) get a turn.
+_TURN_BYTES = 64 << 20
+
+Inode = tuple[int, int]
+
+
+class TailDigest(NamedTuple):
+    """What a tail read: the file opened under `path` (directories resolved), identified by
+    its inode, with the stat it had when the tail ended and the hash of those bytes."""
+
+    path: str
+    inode: Inode
+    st: os.stat_result
+    hash: str
+
+
+class _Tail:
+    """One file being hashed as it grows."""
+
+    def __init__(self, path: str, fd: int, inode: Inode) -> None:
+        from blake3 import blake3
+
+        self.path, self.fd, self.inode = path, fd, inode
+        self.hasher = blake3()  # one thread: the command keeps every other core
+        self.done = 0
+
+    def advance(self, buffer: bytearray, *, until_end: bool = False) -> bool:
+        """Hash what was written since (at most _TURN_BYTES, unless `until_end`); True
+        when there was something. Reads only whole buffers unless `until_end`, so the
+        tail stays a buffer behind the writer. Raises OSError when the file cannot be
+        read."""
+        view = memoryview(buffer)
+        turn_ends = None if until_end else self.done + _TURN_BYTES
+        try:
+            progressed = False
+            while turn_ends is None or self.done < turn_ends:
+                size = os.fstat(self.fd).st_size
+                if size < self.done:
+                    raise OSError("the file shrank")  # the proof will fail anyway
+                if size - self.done < (1 if until_end else len(buffer)):
+                    return progressed
+                count = os.preadv(self.fd, [buffer], self.done)
+                if count <= 0:
+                    return progressed
+                self.hasher.update(view[:count])
+                self.done += count
+                progressed = True
+            return progressed
+        finally:
+            view.release()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+class Tails:
+    """Outputs offered by `offer()` (paths opened by truncating or creating opens) are
+    looked at on a widening schedule; one that reaches `min_bytes` is tailed. `work()`
+    does what is due; `finish()`, once every process of the job has exited, hashes what
+    is left and returns the digests, to be checked with `proven_entries`."""
+
+    def __init__(
+        self,
+        *,
+        min_bytes: int = TAIL_MIN_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+        inherited: Iterable[int] = (0, 1, 2),
+    ) -> None:
+        self._min_bytes, self._clock = min_bytes, clock
+        self._candidates: dict[str, tuple[float, float, float]] = {}  # due, wait, since
+        self._tails: dict[str, _Tail] = {}
+        self._failed: set[str] = set()
+        self._buffer = bytearray(_READ_BYTES)
+        # Files the job got already open from roar (`roar run cmd > out.bin`): written
+        # through descriptors the tracer never saw opened, so never tailed.
+        self._inherited: set[Inode] = set()
+        for fd in inherited:
+            with contextlib.suppress(OSError):
+                st = os.fstat(fd)
+                self._inherited.add((st.st_dev, st.st_ino))
+
+    @property
+    def busy(self) -> bool:
+        """Whether anything is being watched (the caller then comes back soon)."""
+        return bool(self._candidates or self._tails)
+
+    def drop(self, path: str) -> None:
+        """Stop following `path` (hashed some other way)."""
+        self._drop(path)
+
+    def offer(self, paths: Sequence[str]) -> None:
+        now = self._clock()
+        for path in paths:
+            if path in self._tails or path in self._candidates or path in self._failed:
+                self._failed.add(path)  # opened for writing again: no proof can hold
+                self._drop(path)
+                continue
+            self._candidates.setdefault(path, (now, _FIRST_LOOK_S, now))
+
+    def work(self) -> None:
+        now = self._clock()
+        for path, (due, wait, since) in list(self._candidates.items()):
+            if due <= now:
+                self._look(path, now, wait, since)
+        for path, tail in list(self._tails.items()):
+            try:
+                tail.advance(self._buffer)
+            except OSError:
+                self._failed.add(path)
+                self._drop(path)
+
+    def finish(self) -> list[TailDigest]:
+        """Hash the rest of every tail (the job has ended) and close them."""
+        self._candidates.clear()
+        digests = []
+        for path, tail in list(self._tails.items()):
+            try:
+                before = os.fstat(tail.fd)
+                tail.advance(self._buffer, until_end=True)
+                after = os.fstat(tail.fd)
+            except OSError:
+                continue
+            finally:
+                tail.close()
+            if stat_key(before) == stat_key(after) and tail.done == after.st_size:
+                digests.append(TailDigest(path, tail.inode, after, str(tail.hasher.hexdigest())))
+        self._tails.clear()
+        return digests
+
+    def close(self) -> None:
+        for tail in self._tails.values():
+            tail.close()
+        self._tails.clear()
+        self._candidates.clear()
+
+    def _look(self, path: str, now: float, wait: float, since: float) -> None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            del self._candidates[path]  # renamed away or deleted: the end decides
+            return
+        if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) in self._inherited:
+            del self._candidates[path]
+            return
+        if st.st_size < self._min_bytes or len(self._tails) >= _MAX_TAILS:
+            if now - since > _GIVE_UP_S:
+                del self._candidates[path]
+            else:
+                self._candidates[path] = (now + 2 * wait, 2 * wait, since)
+            return
+        del self._candidates[path]
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return
+        opened = os.fstat(fd)
+        if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino):
+            os.close(fd)  # replaced between the two looks: the end decides
+            return
+        self._tails[path] = _Tail(path, fd, (st.st_dev, st.st_ino))
+
+    def _drop(self, path: str) -> None:
+        self._candidates.pop(path, None)
+        tail = self._tails.pop(path, None)
+        if tail is not None:
+            tail.close()
+
+
+def proven_entries(
+    tails: Sequence[TailDigest],
+    facts: RewriteFacts | None,
+    stats: Mapping[str, os.stat_result],
+) -> dict[str, HashCacheEntry]:
+    """Hash-cache entries, for the recorded files in `stats` (path -> the classifier's
+    stat), that a tail hashed and the tracer's `facts` prove (see the module's docstring).
+    A file renamed into place after it was written is found by its inode."""
+    if facts is None or facts.everything or not tails:
+        return {}
+    proven: dict[Inode, TailDigest] = {}
+    for tail in tails:
+        names = facts.write_names.get(tail.inode, ())
+        if (
+            tail.inode not in facts.rewritten
+            and facts.write_opens.get(tail.path, 0) == 1
+            and tail.path in facts.fresh
+            and all(name == tail.path for name in names)
+        ):
+            proven[tail.inode] = tail
+    entries = {}
+    for path, st in stats.items():
+        found = proven.get((st.st_dev, st.st_ino))
+        if found is not None and stat_key(st) == stat_key(found.st):
+            entries[path] = HashCacheEntry.of(path, st, found.hash)
+    return entries
