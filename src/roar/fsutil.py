@@ -8,6 +8,8 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
+from roar.which import find_program
+
 if TYPE_CHECKING:  # pathlib costs `roar run` milliseconds before its command can start
     from pathlib import Path
 
@@ -33,29 +35,6 @@ def create_temp_file(directory: Path, prefix: str = "", suffix: str = "") -> tup
             continue  # 48 random bits taken: try another name
         return fd, name
     raise FileExistsError(f"no free temporary name in {directory}")
-
-
-def find_program(name: str, path: str | None = None) -> str | None:
-    """`shutil.which(name, path=path)` on POSIX: the first executable file named `name` on
-    `path` (default: $PATH), or `name` itself when it names a directory part. Written out
-    because importing shutil (with zlib, bz2 and lzma behind it) costs 4-5 ms of every
-    `roar run`, which needs only this."""
-    if os.path.dirname(name):
-        return name if _is_program(name) else None
-    search = os.environ.get("PATH", os.defpath) if path is None else path
-    seen: set[str] = set()
-    for directory in search.split(os.pathsep):
-        if directory in seen:
-            continue
-        seen.add(directory)
-        candidate = os.path.join(directory, name)
-        if _is_program(candidate):
-            return candidate
-    return None
-
-
-def _is_program(path: str) -> bool:
-    return os.access(path, os.F_OK | os.X_OK) and not os.path.isdir(path)
 
 
 def fsync_directory(directory: Path) -> None:

@@ -4,7 +4,6 @@ state and opened its store, and a run roar cannot record ends before it changed 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import stat
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from roar.trace.probe_cache import PROBE_FILE, cached_probes, probe_key
 from roar.trace.seccomp_filter import build_filter, native_arch
 from roar.trace.seccomp_tracer import RunningTrace, SeccompTracer
 from tests.helpers import ROAR, run_roar
@@ -143,7 +143,7 @@ def probed(ws: Workspace, c_loop: None) -> Workspace:
     """A project whose tracer probe is cached, as after its first `roar run`."""
     result = run_roar("run", "-q", "true", cwd=ws.root)
     assert result.code == 0, result.stderr
-    assert (ws.root / ".roar" / "tracer-probe.json").exists()
+    assert (ws.root / ".roar" / PROBE_FILE).exists()
     return ws
 
 
@@ -239,8 +239,8 @@ def test_roar_init_asks_so_the_first_run_starts_early(
 ) -> None:
     result = run_roar("init", cwd=git_repo)
     assert result.code == 0, result.stderr
-    probes = json.loads((git_repo / ".roar" / "tracer-probe.json").read_text())
-    assert probes["tracers"]["seccomp"]["works"] is True
+    probes = cached_probes(git_repo / ".roar" / PROBE_FILE, probe_key())
+    assert probes["seccomp"][0] is True
     opened = _slow_down(monkeypatch, "roar.project.Project.open_store", 0.5)
     code = _run_in_process(git_repo, monkeypatch, PY, "-c", "import time; print(time.time())")
     assert code == 0
@@ -318,7 +318,7 @@ def test_launch_early_declines_what_the_usual_path_must_handle(
     assert launched is not None
     assert launched.root == str(probed.root.resolve())
     assert launched.running.finish().exit_code == 0
-    (probed.root / ".roar" / "tracer-probe.json").unlink()  # not probed yet: the usual path
+    (probed.root / ".roar" / PROBE_FILE).unlink()  # not probed yet: the usual path
     assert launch_early(["true"]) is None
 
 
@@ -338,3 +338,62 @@ def test_a_command_started_early_reports_tails_unless_early_hashing_is_off(
     )
     assert off is not None
     assert off.running.finish().rewrites is None
+
+
+# -- the command as roar's C extension starts it (trace/spawned.py) ------------------------
+
+
+def test_a_command_started_early_gets_no_descriptor_of_roar_s_and_default_sigpipe(
+    probed: Workspace,
+) -> None:
+    """As subprocess would start it: descriptors above 2 that roar inherited stay out of
+    the command (close_fds), and SIGPIPE, which Python ignores, is back to its default,
+    so `yes | head -n 1` ends at once instead of writing to a closed pipe forever."""
+    import subprocess
+
+    from tests.helpers import ROAR
+
+    read_end, write_end = os.pipe()
+    os.set_inheritable(write_end, True)
+    try:
+        proc = subprocess.run(
+            [
+                ROAR,
+                "run",
+                "-q",
+                "sh",
+                "-c",
+                f"ls /proc/self/fd; test ! -e /proc/self/fd/{write_end}",
+            ],
+            cwd=probed.root,
+            capture_output=True,
+            text=True,
+            pass_fds=(write_end,),
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    started = time.monotonic()
+    result = run_roar("run", "-q", "sh", "-c", "yes | head -n 1", cwd=probed.root)
+    assert result.code == 0, result.stderr
+    assert result.stdout == "y\n"
+    assert "Broken pipe" not in result.stderr  # yes was ended by SIGPIPE, not told EPIPE
+    assert time.monotonic() - started < 20
+
+
+def test_a_command_that_cannot_be_executed_after_all_is_one_line_and_127(
+    probed: Workspace,
+) -> None:
+    """An executable file whose interpreter is missing passes the PATH check and fails
+    only in execve, in the child: roar says so in one line and exits 127."""
+    script = probed.write("broken.sh", "#!/no/such/interpreter\necho never\n")
+    script.chmod(0o755)
+    result = run_roar("run", "./broken.sh", cwd=probed.root)
+    assert result.code == 127, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "./broken.sh" in lines[0]
+    assert "No such file or directory" in lines[0]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from roar.models import Job
+from roar.trace.probe_cache import PROBE_FILE
 from tests.helpers import ROAR, run_roar
 from tests.trace.conftest import Workspace
 
@@ -82,7 +83,7 @@ def test_reproduce_regenerates_deleted_outputs_and_leaves_the_checkout_alone(
 def test_a_reproduction_probes_the_tracers_when_nothing_is_cached(recorded: Workspace) -> None:
     """The probe then runs on a step's worker thread, where no signal handler can be set
     (it once ended the reproduction with a ValueError)."""
-    (recorded.root / ".roar" / "tracer-probe.json").unlink()
+    (recorded.root / ".roar" / PROBE_FILE).unlink()
     (recorded.root / "metrics.txt").unlink()
     result = run_roar("reproduce", "metrics.txt", "--run", "-y", cwd=recorded.root)
     assert result.code == 0, result.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import struct
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from roar.trace.probe_cache import PROBE_FILE, cached_probes, probe_key
 from roar.trace.seccomp_filter import SYSCALLS, TAIL_CALLS, build_filter, native_arch
 from tests.helpers import run_roar
 from tests.trace.conftest import PY, Workspace
@@ -109,8 +109,8 @@ def test_auto_prefers_seccomp_and_remembers_the_probe(ws: Workspace) -> None:
     ws.write("in.txt")
     result = run_roar("run", "cat", "in.txt", cwd=ws.root)
     assert result.code == 0, result.stderr
-    probes = json.loads((ws.root / ".roar" / "tracer-probe.json").read_text())
-    assert probes["tracers"]["seccomp"]["works"] is True
+    probes = cached_probes(ws.root / ".roar" / PROBE_FILE, probe_key())
+    assert probes["seccomp"][0] is True
     check = run_roar("tracer", "check", cwd=ws.root)
     assert "auto uses: seccomp" in check.stdout
 

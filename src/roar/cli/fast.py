@@ -10,22 +10,66 @@ end in the same `run_and_report`.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING: typing costs `roar run` milliseconds
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["FastRun", "parse_fast_run"]
 
 
-class FastRun(NamedTuple):
-    kind: str  # "run" or "build"
-    command: tuple[str, ...]
-    name: str | None = None
-    tracer: str = "auto"
-    quiet: bool = False
-    collect_sources: bool | None = None
-    directory: str | None = None
-    overrides: tuple[str, ...] = ()
-    traceback: bool = False
+class FastRun:
+    """A parsed `roar run` or `roar build` call."""
+
+    __slots__ = (
+        "collect_sources",
+        "command",
+        "directory",
+        "kind",
+        "name",
+        "overrides",
+        "quiet",
+        "traceback",
+        "tracer",
+    )
+
+    def __init__(
+        self,
+        kind: str,  # "run" or "build"
+        command: tuple[str, ...],
+        name: str | None = None,
+        tracer: str = "auto",
+        quiet: bool = False,
+        collect_sources: bool | None = None,
+        directory: str | None = None,
+        overrides: tuple[str, ...] = (),
+        traceback: bool = False,
+    ) -> None:
+        self.kind, self.command, self.name, self.tracer = kind, command, name, tracer
+        self.quiet, self.collect_sources, self.directory = quiet, collect_sources, directory
+        self.overrides, self.traceback = overrides, traceback
+
+    def _fields(self) -> tuple[object, ...]:
+        return (
+            self.kind,
+            self.command,
+            self.name,
+            self.tracer,
+            self.quiet,
+            self.collect_sources,
+            self.directory,
+            self.overrides,
+            self.traceback,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FastRun) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return f"FastRun{self._fields()!r}"
 
 
 def _value(args: Sequence[str], index: int, option: str) -> tuple[str, int] | None:

@@ -1,32 +1,47 @@
 """Start a `roar run` command before the rest of roar has loaded.
 
-Loading roar (the store, git, hashing, the CLI) takes 40-50 ms of every `roar run`, and a
-command used to wait for all of it. Here the command starts after only the tracer has
-loaded, under the seccomp tracer's gate (`SeccompTracer.start(gated=True)`): it runs
-and reads as it likes, but every call that would change a file (an open for writing,
-creat, truncate, rename, link, unlink, rmdir, mkdir, chmod) waits until roar has read the git
-state and opened its store. So the git state is the one the command started from, and a
-run roar cannot record (a damaged store, a bad config) is ended before it changed any
-file: `RunningTrace.abort()`.
+Loading roar (the store, git, hashing, the tracer, the CLI) takes tens of milliseconds of
+every `roar run`, and a command used to wait for all of it. Here the command starts after
+only this module, the filter's tables and roar's C extension have loaded: the extension
+forks, installs the seccomp filter and executes the command, and its loop answers the
+command's calls at once (trace/spawned.py). The start is gated: the command runs and reads
+as it likes, but every call that would change a file (an open for writing, creat, truncate,
+rename, link, unlink, rmdir, mkdir, chmod) waits until roar has read the git state and
+opened its store. So the git state is the one the command started from, and a run roar
+cannot record (a damaged store, a bad config) is ended before it changed any file:
+`RunningTrace.abort()`.
 
 Only the common case starts early: a project with `.roar/`, the `auto` or `seccomp`
 tracer, a cached probe that says seccomp works here, roar's C supervisor, and a command
 that exists. Everything else returns None and takes the usual path, which owns every
 error message. `ROAR_EARLY_START=0` turns this off (to compare, or to debug).
+
+What this module imports is what every `roar run` pays before its command starts, so it
+imports no typing, subprocess, threading or json: each of those costs milliseconds here.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 from roar.child_env import JOURNAL_ENV, PARENT_UID_ENV, journal_file, new_job_uid
-from roar.errors import RoarError, TracerUnavailable
-from roar.run.command import check_command
 from roar.trace.probe_cache import PROBE_FILE, cached_probes, probe_key
-from roar.trace.seccomp_tracer import RunningTrace, SeccompTracer
+from roar.trace.seccomp_filter import (
+    build_filter,
+    decoder_specs,
+    native_arch,
+    native_table,
+    tail_calls,
+)
+from roar.which import find_program
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from roar.trace.seccomp_tracer import RunningTrace
+    from roar.trace.spawned import SpawnedChild
 
 __all__ = ["EARLY_START_ENV", "Launched", "launch_early"]
 
@@ -37,17 +52,50 @@ _OFF = frozenset({"0", "false", "no", "off"})
 _HASH_EARLY_ENV = "ROAR_HASH_EARLY"  # config.env_var_name("hash.early")
 
 
-class Launched(NamedTuple):
-    """A command started early, for `run_job` to adopt."""
+class Launched:
+    """A command started early, for `run_job` to adopt (`running`)."""
 
-    root: str  # the project's directory (resolved)
-    workdir: str  # the command's working directory (resolved)
-    argv: tuple[str, ...]
-    uid: str  # the job's uid, which the command's environment names
-    journal: str  # the journal file the command's environment names
-    started: float  # time.time() just before the start
-    started_ns: int
-    running: RunningTrace
+    __slots__ = (
+        "_running",
+        "argv",
+        "child",
+        "journal",
+        "root",
+        "started",
+        "started_ns",
+        "uid",
+        "workdir",
+    )
+
+    def __init__(
+        self,
+        root: str,  # the project's directory (resolved)
+        workdir: str,  # the command's working directory (resolved)
+        argv: tuple[str, ...],
+        uid: str,  # the job's uid, which the command's environment names
+        journal: str,  # the journal file the command's environment names
+        started: float,  # time.time() just before the start
+        started_ns: int,
+        child: SpawnedChild,
+    ) -> None:
+        self.root, self.workdir, self.argv, self.uid, self.journal = (
+            root,
+            workdir,
+            argv,
+            uid,
+            journal,
+        )
+        self.started, self.started_ns, self.child = started, started_ns, child
+        self._running: RunningTrace | None = None
+
+    @property
+    def running(self) -> RunningTrace:
+        """The command under the seccomp tracer (loaded now, if it was not yet)."""
+        if self._running is None:
+            from roar.trace.seccomp_tracer import SeccompTracer
+
+            self._running = SeccompTracer().adopt(self.child, self.argv[0])
+        return self._running
 
 
 def launch_early(
@@ -60,7 +108,7 @@ def launch_early(
     """Start `argv` under the gated seccomp tracer in `directory` (default: the cwd), or
     None where the usual path must run it (see the module's docstring)."""
     switched_off = environ.get(EARLY_START_ENV, "").strip().lower() in _OFF
-    if switched_off or tracer not in ("auto", "seccomp"):
+    if switched_off or tracer not in ("auto", "seccomp") or not argv:
         return None
     try:
         workdir = os.path.realpath(directory or os.getcwd())
@@ -69,31 +117,54 @@ def launch_early(
     root = _project_root(workdir)
     if root is None:
         return None
-    try:
-        check_command(argv, workdir, environ)
-    except RoarError:
+    program = _program(argv[0], workdir, environ)
+    if program is None:
         return None  # the usual path says why (127 for a missing command)
     roar_dir = os.path.join(root, _ROAR_DIR)
     works, _why = cached_probes(os.path.join(roar_dir, PROBE_FILE), probe_key()).get(
         "seccomp", (False, "")
     )
-    if not works:
+    arch = native_arch()
+    if not works or arch is None:
         return None  # not probed yet, or refused: choose_tracer says why and falls back
+    # Settings are not read yet (that costs milliseconds before the command starts):
+    # tails follow `hash.early` as far as the environment says (ROAR_HASH_EARLY).
+    tails = environ.get(_HASH_EARLY_ENV, "").strip().lower() not in _OFF
+    if environ.get("ROAR_SECCOMP_LOOP") == "python":  # as SeccompTracer decides
+        return None
     try:
-        seccomp = SeccompTracer()
-        if not seccomp.native_loop:
-            return None
-        uid = new_job_uid()
+        from roar.trace import _supervisor  # noqa: F401 - built, or the usual path
+    except ImportError:
+        return None
+    from roar.trace.spawned import spawn
+
+    filter_program, _length = build_filter(
+        arch, cwd_calls=True, change_calls=True, tail_calls=tails
+    )
+    table = native_table(
+        decoder_specs(arch),
+        arch.cwd_numbers.values(),
+        arch.change_numbers.values(),
+        tail_calls(arch) if tails else None,
+    )
+    uid = new_job_uid()
+    try:
         journal = journal_file(roar_dir, uid)
         env = {**environ, PARENT_UID_ENV: uid, JOURNAL_ENV: journal}
         started, started_ns = time.time(), time.time_ns()
-        # Settings are not read yet (that costs milliseconds before the command starts):
-        # tails follow `hash.early` as far as the environment says (ROAR_HASH_EARLY).
-        tails = environ.get(_HASH_EARLY_ENV, "").strip().lower() not in _OFF
-        running = seccomp.start(argv, cwd=workdir, env=env, gated=True, tails=tails)
-    except (TracerUnavailable, OSError):
+        child = spawn(program, argv, env, workdir, filter_program, table, gated=True, tails=tails)
+    except OSError:
         return None  # the usual path meets the same refusal and says so, or falls back
-    return Launched(root, workdir, tuple(argv), uid, journal, started, started_ns, running)
+    return Launched(root, workdir, tuple(argv), uid, journal, started, started_ns, child)
+
+
+def _program(name: str, workdir: str, environ: Mapping[str, str]) -> str | None:
+    """The file `name` executes (searched on the job's PATH, as execvpe would), or None
+    when there is none: check_command then says why."""
+    if "/" in name:
+        path = name if os.path.isabs(name) else os.path.join(workdir, name)
+        return find_program(path)
+    return find_program(name, path=environ.get("PATH", os.defpath))
 
 
 def _project_root(start: str) -> str | None:

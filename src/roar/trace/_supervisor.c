@@ -590,7 +590,222 @@ static PyObject *serve(PyObject *module, PyObject *args) {
     return result;
 }
 
+/* -- spawn: start a command under a seccomp listener without Python's subprocess ------
+ *
+ * spawn(path, argv, envp, cwd, program) -> (pid, listener_fd, status_fd, synchronous)
+ *   path: the program to execute (resolved); argv, envp: lists of bytes; cwd: bytes or
+ *   None; program: the filter (struct sock_filter[]). The child resets the signals Python
+ *   ignores, moves to cwd, marks every inherited descriptor above 2 close-on-exec (as
+ *   subprocess's close_fds), installs the filter, hands its listener over and executes
+ *   path. Returns once the listener is here, which is before the command runs: its first
+ *   heard call (the execve) waits for serve(). status_fd reads 8 bytes (stage, errno) if
+ *   the execve failed later, else end-of-file once it succeeded or the child ended.
+ *   Raises OSError when the child could not get as far as the listener.
+ * Exists so `roar run` can start its command before importing subprocess, threading and
+ * the rest of roar (run/launch.py): tens of milliseconds of every run.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/filter.h>
+
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP /* 6.6's, missing from older headers */
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
+#endif
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS _IOW('!', 4, uint64_t)
+#endif
+#define STAGE_CHDIR 1
+#define STAGE_FILTER 2
+#define STAGE_SEND 3
+#define STAGE_EXEC 4
+
+static void child_report(int fd, int stage, int error) {
+    int message[2] = {stage, error};
+    ssize_t ignored = write(fd, message, sizeof message);
+    (void)ignored;
+    _exit(127);
+}
+
+static int install_filter(const struct sock_fprog *prog) {
+    long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                      prog);
+    if (fd < 0 && errno == EACCES) { /* no CAP_SYS_ADMIN here: promise no_new_privs */
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+        fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                     prog);
+    }
+    return (int)fd;
+}
+
+/* In the child: only async-signal-safe calls from here to execve. */
+static void child_run(const char *path, char *const argv[], char *const envp[],
+                      const char *cwd, const struct sock_fprog *prog, int sock, int status) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    struct sigaction reset;
+    memset(&reset, 0, sizeof reset);
+    reset.sa_handler = SIG_DFL;
+    sigaction(SIGPIPE, &reset, NULL); /* Python ignores these; a command expects them */
+    sigaction(SIGXFSZ, &reset, NULL);
+    if (cwd != NULL && chdir(cwd) != 0) child_report(status, STAGE_CHDIR, errno);
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) != 0)
+#endif
+    {
+        long top = sysconf(_SC_OPEN_MAX);
+        if (top < 0 || top > 65536) top = 65536;
+        for (int fd = 3; fd < top; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    if (geteuid() != 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        child_report(status, STAGE_FILTER, errno);
+    int listener = install_filter(prog);
+    if (listener < 0) child_report(status, STAGE_FILTER, errno);
+    char byte = 'L';
+    struct iovec part = {&byte, 1};
+    union {
+        char buffer[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {0};
+    message.msg_iov = &part;
+    message.msg_iovlen = 1;
+    message.msg_control = control.buffer;
+    message.msg_controllen = sizeof control.buffer;
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &listener, sizeof(int));
+    if (sendmsg(sock, &message, 0) != 1) child_report(status, STAGE_SEND, errno);
+    close(listener);
+    execve(path, argv, envp);
+    child_report(status, STAGE_EXEC, errno);
+}
+
+/* NULL-terminated char* array over a list of bytes (borrowed), or NULL with an error. */
+static char **string_array(PyObject *list) {
+    if (!PyList_Check(list)) {
+        PyErr_SetString(PyExc_TypeError, "expected a list of bytes");
+        return NULL;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(list);
+    char **array = calloc((size_t)count + 1, sizeof *array);
+    if (array == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *item = PyList_GET_ITEM(list, i);
+        if (!PyBytes_Check(item)) {
+            free(array);
+            PyErr_SetString(PyExc_TypeError, "expected a list of bytes");
+            return NULL;
+        }
+        array[i] = PyBytes_AS_STRING(item);
+    }
+    return array;
+}
+
+static PyObject *spawn(PyObject *module, PyObject *args) {
+    (void)module;
+    const char *path, *cwd = NULL;
+    PyObject *argv_list, *envp_list, *cwd_object;
+    Py_buffer program;
+    if (!PyArg_ParseTuple(args, "yO!O!Oy*", &path, &PyList_Type, &argv_list, &PyList_Type,
+                          &envp_list, &cwd_object, &program))
+        return NULL;
+    if (cwd_object != Py_None) {
+        if (!PyBytes_Check(cwd_object)) {
+            PyBuffer_Release(&program);
+            PyErr_SetString(PyExc_TypeError, "cwd must be bytes or None");
+            return NULL;
+        }
+        cwd = PyBytes_AS_STRING(cwd_object);
+    }
+    char **argv = string_array(argv_list);
+    char **envp = argv == NULL ? NULL : string_array(envp_list);
+    int socks[2] = {-1, -1}, status[2] = {-1, -1};
+    PyObject *result = NULL;
+    if (envp == NULL) goto done;
+    if (program.len % sizeof(struct sock_filter) != 0 || program.len == 0) {
+        PyErr_SetString(PyExc_ValueError, "not a seccomp filter program");
+        goto done;
+    }
+    struct sock_fprog prog = {(unsigned short)(program.len / sizeof(struct sock_filter)),
+                              (struct sock_filter *)program.buf};
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) != 0 ||
+        pipe2(status, O_CLOEXEC) != 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        goto done;
+    }
+    pid_t pid = fork();
+    if (pid == 0) child_run(path, argv, envp, cwd, &prog, socks[1], status[1]);
+    if (pid < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        goto done;
+    }
+    close(socks[1]);
+    socks[1] = -1;
+    close(status[1]);
+    status[1] = -1;
+    int listener = -1;
+    ssize_t got;
+    char byte;
+    union {
+        char buffer[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec part = {&byte, 1};
+    struct msghdr message = {0};
+    message.msg_iov = &part;
+    message.msg_iovlen = 1;
+    message.msg_control = control.buffer;
+    message.msg_controllen = sizeof control.buffer;
+    Py_BEGIN_ALLOW_THREADS
+    do got = recvmsg(socks[0], &message, MSG_CMSG_CLOEXEC);
+    while (got < 0 && errno == EINTR);
+    Py_END_ALLOW_THREADS
+    if (got == 1) {
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        if (header != NULL && header->cmsg_level == SOL_SOCKET &&
+            header->cmsg_type == SCM_RIGHTS)
+            memcpy(&listener, CMSG_DATA(header), sizeof(int));
+    }
+    if (listener < 0) { /* the child failed before: why, from the status pipe */
+        int report[2] = {0, 0};
+        ssize_t read_count;
+        Py_BEGIN_ALLOW_THREADS
+        read_count = read(status[0], report, sizeof report);
+        int ignored;
+        while (waitpid(pid, &ignored, 0) < 0 && errno == EINTR) {}
+        Py_END_ALLOW_THREADS
+        errno = read_count == (ssize_t)sizeof report && report[1] != 0 ? report[1] : EPROTO;
+        PyErr_SetFromErrno(PyExc_OSError);
+        goto done;
+    }
+    /* the flags go by value, not through a pointer */
+    int synchronous = ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+                            (unsigned long)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
+    result = Py_BuildValue("(iiiO)", (int)pid, listener, status[0],
+                           synchronous ? Py_True : Py_False);
+    if (result != NULL) status[0] = -1; /* handed over */
+done:
+    for (int i = 0; i < 2; i++) {
+        if (socks[i] >= 0) close(socks[i]);
+        if (status[i] >= 0) close(status[i]);
+    }
+    free(argv);
+    free(envp);
+    PyBuffer_Release(&program);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"spawn", spawn, METH_VARARGS, "Start a command under a seccomp filter; its listener."},
     {"serve", serve, METH_VARARGS, "Supervise a seccomp listener until no process is left."},
     {"outbox", outbox, METH_VARARGS, "A place where serve's records can be taken as they come."},
     {"take", take, METH_O, "The records in an outbox so far, removed from it."},

@@ -11,12 +11,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from roar.models import TraceCoverage
 from roar.trace.model import AccessLog, RewriteFacts
 
 __all__ = [
+    "ChildProcess",
     "Opened",
     "ForwardSignals",
     "StepControl",
@@ -155,8 +156,20 @@ def popen_options(control: StepControl | None) -> dict[str, Any]:
     return options
 
 
+class ChildProcess(Protocol):
+    """What the tracers use of a started command: a `subprocess.Popen`, or the
+    SpawnedChild of a command roar's C extension started (trace/spawned.py)."""
+
+    pid: int
+    returncode: int | None
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def poll(self) -> int | None: ...
+
+
 def wait_child(
-    proc: subprocess.Popen[bytes],
+    proc: ChildProcess,
     signal_target: Callable[[], int],
     control: StepControl | None,
     meanwhile: Callable[[], object] | None = None,
@@ -191,7 +204,7 @@ def _prepare(meanwhile: Callable[[], object] | None) -> None:
             meanwhile()
 
 
-def _end_group(proc: subprocess.Popen[bytes], grace: float) -> int:
+def _end_group(proc: ChildProcess, grace: float) -> int:
     """SIGTERM the group, give it `grace` seconds, then SIGKILL whatever is left of it."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)

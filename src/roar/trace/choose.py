@@ -1,7 +1,7 @@
 """Pick a tracer: `auto` takes the first that works of seccomp, strace and the Python hook.
 
 Each probe traces `true` once per machine and kernel, and the answer is remembered in the
-project (`.roar/tracer-probe.json`), so `roar run` pays for it once. A fallback is always
+project (`.roar/tracer-probe`), so `roar run` pays for it once. A fallback is always
 said out loud.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +18,7 @@ from typing import Literal, NamedTuple, get_args
 from roar.errors import TracerUnavailable
 from roar.fsutil import atomic_write_bytes, find_program
 from roar.trace.base import Opened, StepControl, Tracer, TraceResult
-from roar.trace.probe_cache import cached_probes, probe_key
+from roar.trace.probe_cache import cached_probes, format_probes, probe_key
 
 __all__ = [
     "AUTO_ORDER",
@@ -54,9 +53,9 @@ def _cached_probes(cache_file: Path | None, key: str) -> dict[str, TracerChoice]
 def _remember(cache_file: Path | None, key: str, choices: dict[str, TracerChoice]) -> None:
     if cache_file is None:
         return
-    tracers = {c.name: {"works": c.works, "reason": c.reason} for c in choices.values()}
+    answers = {c.name: (c.works, c.reason) for c in choices.values()}
     with contextlib.suppress(OSError):
-        atomic_write_bytes(cache_file, json.dumps({"key": key, "tracers": tracers}).encode())
+        atomic_write_bytes(cache_file, format_probes(key, answers))
 
 
 def probe(name: str, cache_file: Path | None = None) -> TracerChoice:

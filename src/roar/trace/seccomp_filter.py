@@ -4,6 +4,9 @@ The filter runs in the kernel for every syscall of every traced process. It answ
 "carry on" at once for all but the few calls that name paths roar records, and hands only
 those to roar's supervisor (SECCOMP_RET_USER_NOTIF). Forks, clones, reads and writes never
 leave the kernel, which is why this tracer costs a fraction of ptrace.
+
+`roar run` builds its filter before its command starts (run/launch.py), so this module
+imports only os, struct and sys: typing alone would cost milliseconds of every run.
 """
 
 from __future__ import annotations
@@ -11,23 +14,46 @@ from __future__ import annotations
 import os
 import struct
 import sys
-from typing import Literal, NamedTuple
 
-__all__ = ["SYSCALLS", "TAIL_CALLS", "Arch", "SyscallSpec", "build_filter", "native_arch"]
+__all__ = [
+    "SYSCALLS",
+    "TAIL_CALLS",
+    "Arch",
+    "SyscallSpec",
+    "build_filter",
+    "native_arch",
+    "native_table",
+]
 
-Kind = Literal["open", "creat", "openat2", "exec", "rename", "link", "truncate"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping
+    from typing import Literal
+
+    Kind = Literal["open", "creat", "openat2", "exec", "rename", "link", "truncate"]
+    _Label = Literal["allow", "notify"]
 
 
-class SyscallSpec(NamedTuple):
+class SyscallSpec:
     """Where a syscall keeps what roar needs. Indexes are argument positions."""
 
-    name: str
-    kind: Kind
-    path: int  # the path that is read, written or executed (the new name for rename/link)
-    dirfd: int | None = None  # the directory `path` is relative to (None: the cwd)
-    flags: int | None = None  # open flags, or renameat2 flags
-    old_path: int | None = None  # rename's source
-    old_dirfd: int | None = None
+    __slots__ = ("dirfd", "flags", "kind", "name", "old_dirfd", "old_path", "path")
+
+    def __init__(
+        self,
+        name: str,
+        kind: Kind,
+        path: int,  # the path read, written or executed (the new name for rename/link)
+        dirfd: int | None = None,  # the directory `path` is relative to (None: the cwd)
+        flags: int | None = None,  # open flags, or renameat2 flags
+        old_path: int | None = None,  # rename's source
+        old_dirfd: int | None = None,
+    ) -> None:
+        self.name, self.kind, self.path, self.dirfd = name, kind, path, dirfd
+        self.flags, self.old_path, self.old_dirfd = flags, old_path, old_dirfd
+
+    def __repr__(self) -> str:
+        return f"SyscallSpec({self.name!r}, {self.kind!r}, path={self.path})"
 
 
 # name -> (how to read it). Numbers per architecture live in Arch.numbers.
@@ -74,19 +100,36 @@ TAIL_CALLS: dict[str, int | None] = {
 }
 
 
-class Arch(NamedTuple):
-    machine: str
-    audit_arch: int  # AUDIT_ARCH_* as seen in seccomp_data.arch
-    numbers: dict[str, int]  # syscall name -> number; absent names do not exist here
-    # chdir and fchdir: heard by the C supervisor only, which keeps each thread's cwd for
-    # relative paths and must forget it when it changes (_supervisor.c, CwdCache)
-    cwd_numbers: dict[str, int]
-    # calls that change files without naming one roar records (unlink, rmdir, mkdir, mknod,
-    # chmod): heard only by a gated start's C loop, which holds every change until roar has
-    # read the git state (run/launch.py)
-    change_numbers: dict[str, int]
-    # TAIL_CALLS: heard only by the C loop, when a tail hasher needs to know (run/tail.py)
-    tail_numbers: dict[str, int]
+class Arch:
+    """One architecture's syscall numbers (name -> number; absent names do not exist)."""
+
+    __slots__ = (
+        "audit_arch",
+        "change_numbers",
+        "cwd_numbers",
+        "machine",
+        "numbers",
+        "tail_numbers",
+    )
+
+    def __init__(
+        self,
+        machine: str,
+        audit_arch: int,  # AUDIT_ARCH_* as seen in seccomp_data.arch
+        numbers: dict[str, int],  # the calls in SYSCALLS
+        # chdir and fchdir: heard by the C supervisor only, which keeps each thread's cwd
+        # for relative paths and must forget it when it changes (_supervisor.c, CwdCache)
+        cwd_numbers: dict[str, int],
+        # calls that change files without naming one roar records (unlink, rmdir, mkdir,
+        # mknod, chmod): heard only by a gated start's C loop, which holds every change
+        # until roar has read the git state (run/launch.py)
+        change_numbers: dict[str, int],
+        # TAIL_CALLS: heard only by the C loop, when a tail hasher needs them (run/tail.py)
+        tail_numbers: dict[str, int],
+    ) -> None:
+        self.machine, self.audit_arch, self.numbers = machine, audit_arch, numbers
+        self.cwd_numbers, self.change_numbers = cwd_numbers, change_numbers
+        self.tail_numbers = tail_numbers
 
 
 _X86_64 = Arch(
@@ -140,8 +183,6 @@ _LOW_HALF = 4 if sys.byteorder == "big" else 0
 #: the directory scans of an interpreter's start-up (a tenth of its opens) cost nothing.
 NOT_A_FILE_FLAGS = os.O_DIRECTORY | getattr(os, "O_PATH", 0)
 
-_Label = Literal["allow", "notify"]
-
 
 def _stmt(code: int, k: int) -> bytes:
     return struct.pack("=HBBI", code, 0, 0, k)
@@ -151,8 +192,9 @@ def _jump(code: int, k: int, jump_true: int, jump_false: int) -> bytes:
     return struct.pack("=HBBI", code, jump_true, jump_false, k)
 
 
-# (code, k, true target, false target): a target is a label or a relative offset.
-_Entry = tuple[int, int, _Label | int, _Label | int]
+if TYPE_CHECKING:
+    # (code, k, true target, false target): a target is a label or a relative offset.
+    _Entry = tuple[int, int, _Label | int, _Label | int]
 _SEEK_CUR, _SEEK_END = 1, 2
 _MAP_SHARED, _MAP_ANONYMOUS = 0x01, 0x20
 _SIGN_BIT = 0x80000000
@@ -254,3 +296,48 @@ def build_filter(
     program.append(_stmt(_RET_K, _SECCOMP_RET_ALLOW))
     program.append(_stmt(_RET_K, _SECCOMP_RET_USER_NOTIF))
     return b"".join(program), len(program)
+
+
+#: The C loop's kinds (_supervisor.c): what a table entry tells it to do with a call.
+_KIND_CODES = {"open": 1, "openat2": 2, "exec": 3, "rename": 4, "creat": 5, "truncate": 5,
+               "link": 5}  # fmt: skip
+KIND_CWD = 6  # chdir, fchdir: heard by the C loop, never decoded
+KIND_CHANGE = 7  # unlink, rmdir, mkdir, mknod, chmod: heard for the gate, never decoded
+KIND_REWRITE = 8  # the TAIL_CALLS: heard for a tail hasher, never decoded
+
+
+def native_table(
+    decoder_specs: Mapping[int, SyscallSpec],
+    cwd_numbers: Collection[int] = (),
+    change_numbers: Collection[int] = (),
+    tail_calls: Mapping[int, int | None] | None = None,
+) -> bytes:
+    """The C loop's table: 6 signed bytes per syscall number, -1 for "none"; the
+    `cwd_numbers` (chdir, fchdir) and the `change_numbers` (unlink, rmdir, mkdir, mknod,
+    chmod: for the gate) only heard, with nothing to decode; the `tail_calls` (number ->
+    the argument holding a descriptor, None for every file) looked at for a tail hasher."""
+    tail_calls = tail_calls or {}
+    size = max([*decoder_specs, *cwd_numbers, *change_numbers, *tail_calls], default=-1) + 1
+    table = bytearray(b"\xff" * (6 * size))
+    for number, spec in decoder_specs.items():
+        fields = (spec.path, spec.dirfd, spec.flags, spec.old_path, spec.old_dirfd)
+        values = [-1 if f is None else f for f in fields] + [_KIND_CODES[spec.kind]]
+        table[6 * number : 6 * number + 6] = struct.pack("6b", *values)
+    for number in cwd_numbers:
+        table[6 * number + 5] = KIND_CWD
+    for number in change_numbers:
+        table[6 * number + 5] = KIND_CHANGE
+    for number, fd_index in tail_calls.items():
+        table[6 * number + 1] = 0xFF if fd_index is None else fd_index  # the dirfd field
+        table[6 * number + 5] = KIND_REWRITE
+    return bytes(table)
+
+
+def decoder_specs(arch: Arch) -> dict[int, SyscallSpec]:
+    """Syscall number -> how to decode it, for `arch`."""
+    return {number: SYSCALLS[name] for name, number in arch.numbers.items()}
+
+
+def tail_calls(arch: Arch) -> dict[int, int | None]:
+    """Syscall number -> the argument holding its descriptor, for the TAIL_CALLS."""
+    return {number: TAIL_CALLS[name] for name, number in arch.tail_numbers.items()}

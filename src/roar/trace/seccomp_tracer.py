@@ -28,12 +28,13 @@ import signal
 import struct
 import subprocess
 import threading
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from roar.errors import TracerUnavailable
+from roar.errors import CommandNotFound, TracerUnavailable
 from roar.models import TraceCoverage
 from roar.trace.base import (
+    ChildProcess,
     ForwardSignals,
     Opened,
     StepControl,
@@ -46,14 +47,16 @@ from roar.trace.base import (
 from roar.trace.model import AccessLog, PathState, RewriteFacts
 from roar.trace.seccomp_filter import (
     NOT_A_FILE_FLAGS,
-    SYSCALLS,
-    TAIL_CALLS,
     Arch,
     SyscallSpec,
     build_filter,
+    decoder_specs,
     native_arch,
+    native_table,
+    tail_calls,
 )
 from roar.trace.seccomp_kernel import Listener, Notification, ProcessMemory, install_listener
+from roar.trace.spawned import SpawnedChild
 
 __all__ = ["SeccompTracer"]
 
@@ -72,13 +75,6 @@ _NOT_A_FILE = NOT_A_FILE_FLAGS
 _RECORD = struct.Struct("=iIIIQQQ")
 _ANY_FILE = (1 << 64) - 1
 _FD = struct.Struct("i")  # a descriptor in an SCM_RIGHTS message
-_KIND_CODES = {"open": 1, "openat2": 2, "exec": 3, "rename": 4, "creat": 5, "truncate": 5,
-               "link": 5}  # fmt: skip
-_KIND_CWD = 6  # chdir, fchdir: heard by the C loop, never decoded
-# unlink, rmdir, mkdir, mknod, chmod: heard by the C loop for its gate, never decoded
-_KIND_CHANGE = 7
-# the TAIL_CALLS: heard by the C loop for a tail hasher, never decoded
-_KIND_REWRITE = 8
 #: How often the C loop's records are taken while the command runs (see _Stream).
 _STREAM_S = 0.05
 _TAIL_STREAM_S = 0.01
@@ -91,33 +87,6 @@ try:  # the optional C build (setup.py); without it the same loop runs in Python
     _native = importlib.import_module("roar.trace._supervisor")
 except ImportError:  # pragma: no cover - exercised where no compiler was available
     _native = None
-
-
-def native_table(
-    decoder_specs: Mapping[int, SyscallSpec],
-    cwd_numbers: Collection[int] = (),
-    change_numbers: Collection[int] = (),
-    tail_calls: Mapping[int, int | None] | None = None,
-) -> bytes:
-    """The C loop's table: 6 signed bytes per syscall number, -1 for "none"; the
-    `cwd_numbers` (chdir, fchdir) and the `change_numbers` (unlink, rmdir, mkdir, mknod,
-    chmod: for the gate) only heard, with nothing to decode; the `tail_calls` (number ->
-    the argument holding a descriptor, None for every file) looked at for a tail hasher."""
-    tail_calls = tail_calls or {}
-    size = max([*decoder_specs, *cwd_numbers, *change_numbers, *tail_calls], default=-1) + 1
-    table = bytearray(b"\xff" * (6 * size))
-    for number, spec in decoder_specs.items():
-        fields = (spec.path, spec.dirfd, spec.flags, spec.old_path, spec.old_dirfd)
-        values = [-1 if f is None else f for f in fields] + [_KIND_CODES[spec.kind]]
-        table[6 * number : 6 * number + 6] = struct.pack("6b", *values)
-    for number in cwd_numbers:
-        table[6 * number + 5] = _KIND_CWD
-    for number in change_numbers:
-        table[6 * number + 5] = _KIND_CHANGE
-    for number, fd_index in tail_calls.items():
-        table[6 * number + 1] = 0xFF if fd_index is None else fd_index  # the dirfd field
-        table[6 * number + 5] = _KIND_REWRITE
-    return bytes(table)
 
 
 def _signed32(value: int) -> int:
@@ -136,14 +105,8 @@ class _Decoder:
         """`tails`: the C loop reports what a tail hasher needs (see rewrite_facts)."""
         self.memory = ProcessMemory()
         self.paths: dict[bytes, PathState] = {}
-        self.by_number: dict[int, SyscallSpec] = {
-            number: SYSCALLS[name] for name, number in arch.numbers.items()
-        }
-        self.tail_calls: dict[int, int | None] = (
-            {number: TAIL_CALLS[name] for name, number in arch.tail_numbers.items()}
-            if tails
-            else {}
-        )
+        self.by_number: dict[int, SyscallSpec] = decoder_specs(arch)
+        self.tail_calls: dict[int, int | None] = tail_calls(arch) if tails else {}
         self.tails = tails
         # for rewrite_facts: (path, fresh, device, inode) of each call that could change a
         # file by name, the files a call may have written behind their end, and whether
@@ -462,6 +425,18 @@ class SeccompTracer(Tracer):
             raise
         return RunningTrace(self, proc, thread, supervisor, ours, control)
 
+    def adopt(self, child: SpawnedChild, command: str) -> RunningTrace:
+        """The RunningTrace of a command spawned before this tracer loaded (spawned.py:
+        gated, its C loop answering already); `command`: its argv[0]."""
+        decoder = _Decoder(self.arch, tails=child.tails)
+        supervisor = _Supervisor(decoder, child.table, child.outbox)
+        thread = threading.Thread(
+            target=supervisor.serve_spawned, args=(child,), name="roar-seccomp", daemon=True
+        )
+        thread.start()
+        child.restore_signals()  # RunningTrace forwards them from now on
+        return RunningTrace(self, child, thread, supervisor, None, None, command)
+
     @staticmethod
     def _not_installed(code: int | None) -> TracerUnavailable:
         """`under_listener` says the job already has a seccomp listener (a tracer that
@@ -482,14 +457,18 @@ class RunningTrace:
     def __init__(
         self,
         tracer: SeccompTracer,
-        proc: subprocess.Popen[bytes],
+        proc: ChildProcess,
         thread: threading.Thread,
         supervisor: _Supervisor,
-        sock: _socket.socket,
+        sock: _socket.socket | None,
         control: StepControl | None,
+        command: str = "",
     ) -> None:
+        """`sock`: the socket the listener came through (None for a spawned command);
+        `command`: its argv[0], named if a spawned command could not be executed."""
         self.tracer, self.proc, self.control = tracer, proc, control
         self._thread, self._supervisor, self._sock = thread, supervisor, sock
+        self._command = command
         self._ended = False  # finish() or abort() was called
         # Until finish() waits, signals sent to roar go to the command as they would then:
         # a Ctrl-C while roar gets ready must not end roar and leave the command running.
@@ -526,7 +505,7 @@ class RunningTrace:
         self._restore_signals()
         # processes the command started may still be alive, unable to change files
         self._thread.join(_ABORT_JOIN_S)
-        self._sock.close()
+        self._close()
 
     def finish(self, meanwhile: Callable[[], object] | None = None) -> TraceResult:
         """Wait for the command (opening the gate, if still closed) and read its trace;
@@ -539,9 +518,11 @@ class RunningTrace:
             self._thread.join()
         finally:
             self._restore_signals()
-            self._sock.close()
+            self._close()
         if supervisor.receive_error is not None:
             raise supervisor.receive_error
+        if isinstance(proc, SpawnedChild) and (failure := proc.exec_error()) is not None:
+            raise CommandNotFound(command=self._command, hint=f" ({os.strerror(failure)})")
         code, signum = exit_status(returncode)
         notes = []
         if not supervisor.synchronous:
@@ -555,6 +536,10 @@ class RunningTrace:
         log = supervisor.decoder.access_log()
         rewrites = supervisor.decoder.rewrite_facts()
         return TraceResult(code, signum, log, coverage, self.tracer.name, notes, stopped, rewrites)
+
+    def _close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
 
     def _restore_signals(self) -> None:
         if self._signals is not None:
@@ -710,10 +695,7 @@ class _Supervisor:
 
     def _native_loop(self, listener: Listener, table: bytes) -> None:
         assert _native is not None
-        # with tails, an output should be tailed within milliseconds of its opening: the
-        # further behind the writer a tail starts, the more is left for the end
-        period = _TAIL_STREAM_S if self.decoder.tails else _STREAM_S
-        stream = None if self.outbox is None else _Stream(self, self.outbox, period)
+        stream = self._stream()
         try:
             records, complete = _native.serve(listener.fd, table, self.outbox)
         except OSError as exc:
@@ -721,7 +703,30 @@ class _Supervisor:
             return
         finally:
             left = b"" if stream is None else stream.close()
-        records = left + records  # what the stream took but did not apply came first
+        self._apply_served(left + records, complete, stream)
+
+    def serve_spawned(self, child: SpawnedChild) -> None:
+        """As serve(), for a command spawned before the tracer loaded (spawned.py),
+        whose C loop is running already."""
+        self.synchronous = child.synchronous
+        stream = self._stream()
+        try:
+            records, complete = child.served()
+        except OSError as exc:
+            self._failed(exc)
+            return
+        finally:
+            left = b"" if stream is None else stream.close()
+        self._apply_served(left + records, complete, stream)
+
+    def _stream(self) -> _Stream | None:
+        # with tails, an output should be tailed within milliseconds of its opening: the
+        # further behind the writer a tail starts, the more is left for the end
+        period = _TAIL_STREAM_S if self.decoder.tails else _STREAM_S
+        return None if self.outbox is None else _Stream(self, self.outbox, period)
+
+    def _apply_served(self, records: bytes, complete: bool, stream: _Stream | None) -> None:
+        """The records the stream took but did not apply, then the rest, to the decoder."""
         if not complete:
             self._failed(MemoryError("out of memory: later calls were not recorded"))
         if stream is not None and stream.failure is not None:
