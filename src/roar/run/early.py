@@ -202,9 +202,10 @@ class EarlyHasher:
 
     def _wait_s(self) -> float | None:
         """How long the worker may wait for the next batch."""
-        if self._tails.busy:
+        if self._tails.tailing:
             return _TAIL_POLL_S
-        return self._recheck_s if self._waiting else None
+        waits = [self._tails.next_look_s(), self._recheck_s if self._waiting else None]
+        return min((w for w in waits if w is not None), default=None)
 
     def _drop_the_rest(self) -> None:
         """After a failure: answer every later batch at once, so drain() cannot hang."""

@@ -26,6 +26,7 @@ Anything short of that and the file is hashed at the end, as before.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import os
 import stat
 import time
@@ -41,12 +42,16 @@ __all__ = ["TAIL_MIN_BYTES", "TailDigest", "Tails", "proven_entries"]
 TAIL_MIN_BYTES = 4 << 20
 #: Bytes per read: small enough to stay in the CPU's cache between the read and the hash.
 _READ_BYTES = 4 << 20
-#: Look at a new output at once, then after this long, then twice as long each time.
+#: Look at a new output at once, then after this long, then four times as long each time.
 _FIRST_LOOK_S = 0.01
+_BACK_OFF = 4
 #: Stop looking at an output that stayed small this long (it is hashed at the end).
 _GIVE_UP_S = 5.0
 #: Files tailed at once: each holds a descriptor of roar's until the end.
 _MAX_TAILS = 64
+#: Outputs watched at once: a job that writes thousands of files writes small ones, which
+#: cost little at the end, and looking at each of them would cost more.
+_MAX_CANDIDATES = 256
 #: Bytes one tail reads before the others (and the early hasher's other work) get a turn.
 _TURN_BYTES = 64 << 20
 
@@ -118,6 +123,7 @@ class Tails:
     ) -> None:
         self._min_bytes, self._clock = min_bytes, clock
         self._candidates: dict[str, tuple[float, float, float]] = {}  # due, wait, since
+        self._schedule: list[tuple[float, str]] = []  # a heap of (due, path); stale ones too
         self._tails: dict[str, _Tail] = {}
         self._failed: set[str] = set()
         self._buffer = bytearray(_READ_BYTES)
@@ -130,9 +136,18 @@ class Tails:
                 self._inherited.add((st.st_dev, st.st_ino))
 
     @property
-    def busy(self) -> bool:
-        """Whether anything is being watched (the caller then comes back soon)."""
-        return bool(self._candidates or self._tails)
+    def tailing(self) -> bool:
+        """Whether a file is being tailed (the caller then comes back within milliseconds)."""
+        return bool(self._tails)
+
+    def next_look_s(self) -> float | None:
+        """Seconds until an output is due to be looked at (None: none is watched)."""
+        while self._schedule:
+            due, path = self._schedule[0]
+            if self._candidates.get(path, (None,))[0] == due:
+                return max(0.0, due - self._clock())
+            heapq.heappop(self._schedule)  # dropped or looked at since
+        return None
 
     def drop(self, path: str) -> None:
         """Stop following `path` (hashed some other way)."""
@@ -145,13 +160,16 @@ class Tails:
                 self._failed.add(path)  # opened for writing again: no proof can hold
                 self._drop(path)
                 continue
-            self._candidates.setdefault(path, (now, _FIRST_LOOK_S, now))
+            if len(self._candidates) < _MAX_CANDIDATES:
+                self._watch(path, now, _FIRST_LOOK_S / _BACK_OFF, now)
 
     def work(self) -> None:
         now = self._clock()
-        for path, (due, wait, since) in list(self._candidates.items()):
-            if due <= now:
-                self._look(path, now, wait, since)
+        while self._schedule and self._schedule[0][0] <= now:
+            due, path = heapq.heappop(self._schedule)
+            entry = self._candidates.get(path)
+            if entry is not None and entry[0] == due:
+                self._look(path, now, entry[1], entry[2])
         for path, tail in list(self._tails.items()):
             try:
                 tail.advance(self._buffer)
@@ -162,6 +180,7 @@ class Tails:
     def finish(self) -> list[TailDigest]:
         """Hash the rest of every tail (the job has ended) and close them."""
         self._candidates.clear()
+        self._schedule.clear()
         digests = []
         for path, tail in list(self._tails.items()):
             try:
@@ -182,6 +201,12 @@ class Tails:
             tail.close()
         self._tails.clear()
         self._candidates.clear()
+        self._schedule.clear()
+
+    def _watch(self, path: str, due: float, wait: float, since: float) -> None:
+        """Look at `path` at `due`; `wait` * _BACK_OFF after that if still small."""
+        self._candidates[path] = (due, wait * _BACK_OFF, since)
+        heapq.heappush(self._schedule, (due, path))
 
     def _look(self, path: str, now: float, wait: float, since: float) -> None:
         try:
@@ -196,7 +221,7 @@ class Tails:
             if now - since > _GIVE_UP_S:
                 del self._candidates[path]
             else:
-                self._candidates[path] = (now + 2 * wait, 2 * wait, since)
+                self._watch(path, now + wait, wait, since)
             return
         del self._candidates[path]
         try:

@@ -1,0 +1,114 @@
+"""The tail hasher's bookkeeping (run/tail.py), on real files with a fake clock."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from blake3 import blake3
+
+from roar.run.tail import TailDigest, Tails, proven_entries
+from roar.trace.model import RewriteFacts
+
+MIB = 1 << 20
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_output_is_looked_at_less_and_less_often_then_left_to_the_end(tmp_path: Path) -> None:
+    clock = Clock()
+    tails = Tails(min_bytes=MIB, clock=clock, inherited=())
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"x")
+    tails.offer([str(small)])
+    assert tails.next_look_s() == 0.0
+    waits = []
+    while (wait := tails.next_look_s()) is not None:
+        waits.append(round(wait, 3))
+        clock.now += wait
+        tails.work()
+    assert waits == [0.0, 0.01, 0.04, 0.16, 0.64, 2.56, 10.24]  # given up after 5 s
+    assert not tails.tailing
+
+
+def test_a_job_writing_thousands_of_files_watches_only_the_first_few_hundred(
+    tmp_path: Path,
+) -> None:
+    tails = Tails(min_bytes=MIB, clock=Clock(), inherited=())
+    tails.offer([str(tmp_path / f"f{i}") for i in range(1000)])
+    assert len(tails._candidates) == 256
+
+
+def test_a_growing_output_is_tailed_and_read_to_its_end(tmp_path: Path) -> None:
+    clock = Clock()
+    tails = Tails(min_bytes=MIB, clock=clock, inherited=())
+    out = tmp_path / "out.bin"
+    data = os.urandom(3 * MIB + 5)
+    out.write_bytes(data[: 2 * MIB])
+    tails.offer([str(out)])
+    tails.work()
+    assert tails.tailing
+    with open(out, "ab") as handle:
+        handle.write(data[2 * MIB :])
+    (digest,) = tails.finish()
+    assert digest.hash == blake3(data).hexdigest()
+    assert digest.st.st_size == len(data)
+    assert not tails.tailing
+
+
+def test_an_output_opened_for_writing_twice_is_not_tailed(tmp_path: Path) -> None:
+    out = tmp_path / "out.bin"
+    out.write_bytes(os.urandom(2 * MIB))
+    tails = Tails(min_bytes=MIB, clock=Clock(), inherited=())
+    tails.offer([str(out)])
+    tails.work()
+    tails.offer([str(out)])
+    tails.work()
+    assert tails.finish() == []
+
+
+def test_a_file_roar_s_own_output_goes_to_is_never_tailed(tmp_path: Path) -> None:
+    out = tmp_path / "out.bin"
+    out.write_bytes(os.urandom(2 * MIB))
+    with open(out, "rb") as inherited:
+        tails = Tails(min_bytes=MIB, clock=Clock(), inherited=(inherited.fileno(),))
+        tails.offer([str(out)])
+        tails.work()
+        assert tails.finish() == []
+
+
+def _tailed(path: Path) -> TailDigest:
+    st = path.stat()
+    return TailDigest(str(path), (st.st_dev, st.st_ino), st, blake3(path.read_bytes()).hexdigest())
+
+
+def test_a_tail_is_used_only_with_every_fact_in_its_favour(tmp_path: Path) -> None:
+    out = tmp_path / "out.bin"
+    out.write_bytes(b"content")
+    tail = _tailed(out)
+    stats = {str(out): out.stat()}
+
+    def facts(**changes: object) -> RewriteFacts:
+        made = RewriteFacts()
+        made.write_opens, made.fresh = {str(out): 1}, {str(out)}
+        for name, value in changes.items():
+            setattr(made, name, value)
+        return made
+
+    assert proven_entries([tail], facts(), stats)[str(out)].hash == tail.hash
+    assert proven_entries([tail], None, stats) == {}
+    assert proven_entries([tail], facts(everything=True), stats) == {}
+    assert proven_entries([tail], facts(rewritten={tail.inode}), stats) == {}
+    assert proven_entries([tail], facts(write_opens={str(out): 2}), stats) == {}
+    assert proven_entries([tail], facts(fresh=set()), stats) == {}
+    other = str(tmp_path / "alias.bin")
+    assert proven_entries([tail], facts(write_names={tail.inode: {other}}), stats) == {}
+    assert str(out) in proven_entries([tail], facts(write_names={tail.inode: {str(out)}}), stats)
+    out.write_bytes(b"changed")  # the file roar records is no longer what the tail read
+    assert proven_entries([tail], facts(), {str(out): out.stat()}) == {}
