@@ -516,12 +516,13 @@ class RunningTrace:
         try:
             returncode, stopped = wait_child(proc, lambda: proc.pid, self.control, meanwhile)
             self._thread.join()
+            failure = proc.exec_error() if isinstance(proc, SpawnedChild) else None
         finally:
             self._restore_signals()
             self._close()
         if supervisor.receive_error is not None:
             raise supervisor.receive_error
-        if isinstance(proc, SpawnedChild) and (failure := proc.exec_error()) is not None:
+        if failure is not None:  # a spawned command whose execve failed (its exit is 127)
             raise CommandNotFound(command=self._command, hint=f" ({os.strerror(failure)})")
         code, signum = exit_status(returncode)
         notes = []
@@ -540,6 +541,8 @@ class RunningTrace:
     def _close(self) -> None:
         if self._sock is not None:
             self._sock.close()
+        if isinstance(self.proc, SpawnedChild):
+            self.proc.close()
 
     def _restore_signals(self) -> None:
         if self._signals is not None:

@@ -77,16 +77,25 @@ class SpawnedChild:
         return self._served
 
     def exec_error(self) -> int | None:
-        """The errno of a failed execve (once the command has ended), else None."""
+        """The errno of a failed execve (once the command has ended), else None; asked
+        once (then close() has nothing left to do)."""
+        if self._status < 0:
+            return None
         try:
             report = os.read(self._status, 8)
         except OSError:
             return None
         finally:
-            os.close(self._status)
+            self.close()
         if len(report) < 8:
             return None
         return int.from_bytes(report[4:8], "little", signed=True) or None
+
+    def close(self) -> None:
+        """Let go of the execve report, unread (the command was ended)."""
+        if self._status >= 0:
+            os.close(self._status)
+            self._status = -1
 
     # -- Popen's part ----------------------------------------------------------------------
 
