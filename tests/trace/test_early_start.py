@@ -397,3 +397,33 @@ def test_a_command_that_cannot_be_executed_after_all_is_one_line_and_127(
     assert len(lines) == 1, result.stderr
     assert "./broken.sh" in lines[0]
     assert "No such file or directory" in lines[0]
+
+
+def test_a_command_started_early_has_its_output_hashed_as_it_is_written(
+    probed: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spawned command's supervision reports what a tail's proof needs, so `roar run`
+    takes the output's digest from its tail, and records the file's own hash."""
+    import roar.run.recording as recording
+    from roar.hashing import hash_file
+
+    proven: list[set[str]] = []
+    prove = recording.proven_entries
+
+    def spy(*args: object, **kwargs: object) -> dict[str, object]:
+        entries = prove(*args, **kwargs)  # type: ignore[arg-type]
+        proven.append(set(entries))
+        return entries  # type: ignore[return-value]
+
+    monkeypatch.setattr(recording, "proven_entries", spy)
+    from tests.trace.test_tail_hash import _mark_when_tailed, _program
+
+    _mark_when_tailed(monkeypatch, probed.root)
+    program = _program("sequential")
+    assert _run_in_process(probed.root, monkeypatch, PY, "-c", program) == 0
+    out = probed.root / "out.bin"
+    assert proven == [{str(out)}]
+    with probed.project.open_store() as store:
+        job = store.list_jobs(limit=1)[0]
+        recorded = {ref.path: ref.artifact.hash for ref in store.job_outputs(job.id)}
+    assert recorded["out.bin"] == hash_file(out)
