@@ -698,38 +698,29 @@ class _Supervisor:
 
     def _native_loop(self, listener: Listener, table: bytes) -> None:
         assert _native is not None
-        stream = self._stream()
-        try:
-            records, complete = _native.serve(listener.fd, table, self.outbox)
-        except OSError as exc:
-            self._failed(exc)
-            return
-        finally:
-            left = b"" if stream is None else stream.close()
-        self._apply_served(left + records, complete, stream)
+        self._stream_while(lambda: _native.serve(listener.fd, table, self.outbox))
 
     def serve_spawned(self, child: SpawnedChild) -> None:
         """As serve(), for a command spawned before the tracer loaded (spawned.py),
         whose C loop is running already."""
         self.synchronous = child.synchronous
-        stream = self._stream()
+        self._stream_while(child.served)
+
+    def _stream_while(self, served: Callable[[], tuple[bytes, bool]]) -> None:
+        """Stream the outbox while `served()` waits for the C loop's end, then apply, in
+        order, what the stream took but did not apply and what the loop returned."""
+        # with tails, an output should be tailed within milliseconds of its opening: the
+        # further behind the writer a tail starts, the more is left for the end
+        period = _TAIL_STREAM_S if self.decoder.tails else _STREAM_S
+        stream = None if self.outbox is None else _Stream(self, self.outbox, period)
         try:
-            records, complete = child.served()
+            records, complete = served()
         except OSError as exc:
             self._failed(exc)
             return
         finally:
             left = b"" if stream is None else stream.close()
-        self._apply_served(left + records, complete, stream)
-
-    def _stream(self) -> _Stream | None:
-        # with tails, an output should be tailed within milliseconds of its opening: the
-        # further behind the writer a tail starts, the more is left for the end
-        period = _TAIL_STREAM_S if self.decoder.tails else _STREAM_S
-        return None if self.outbox is None else _Stream(self, self.outbox, period)
-
-    def _apply_served(self, records: bytes, complete: bool, stream: _Stream | None) -> None:
-        """The records the stream took but did not apply, then the rest, to the decoder."""
+        records = left + records
         if not complete:
             self._failed(MemoryError("out of memory: later calls were not recorded"))
         if stream is not None and stream.failure is not None:
