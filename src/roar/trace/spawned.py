@@ -62,6 +62,8 @@ class SpawnedChild:
             self._served = _supervisor.serve(self._listener, self.table, self.outbox)
         except OSError as exc:
             self._serve_error = exc
+        except Exception as exc:  # noqa: BLE001 - out of memory, a bug: reported as OSError
+            self._serve_error = OSError(f"the seccomp supervisor failed: {exc!r}")
         finally:
             os.close(self._listener)  # releases any process still waiting (after a failure)
             self._serving.release()
