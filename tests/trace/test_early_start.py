@@ -323,21 +323,36 @@ def test_launch_early_declines_what_the_usual_path_must_handle(
 
 
 def test_a_command_started_early_reports_tails_unless_early_hashing_is_off(
-    probed: Workspace, monkeypatch: pytest.MonkeyPatch
+    probed: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """The filter is chosen before the settings are read: ROAR_HASH_EARLY=false spares
+    """The filter is chosen before roar.config loads: `hash.early` is read the way it
+    resolves it (flag, environment, project file, user file), so switching it off spares
     the command the stops that only tails need."""
     from roar.run.launch import launch_early
 
     monkeypatch.chdir(probed.root)
-    launched = launch_early([sys.executable, "-c", "pass"])
-    assert launched is not None
-    assert launched.running.finish().rewrites is not None
-    off = launch_early(
-        [sys.executable, "-c", "pass"], environ={**os.environ, "ROAR_HASH_EARLY": "off"}
-    )
-    assert off is not None
-    assert off.running.finish().rewrites is None
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("ROAR_HASH_EARLY", raising=False)
+    project_file = probed.root / ".roar" / "config.toml"
+    user_file = tmp_path / "roar" / "config.toml"
+    user_file.parent.mkdir()
+
+    def tails(**kwargs: object) -> bool:
+        launched = launch_early([sys.executable, "-c", "pass"], **kwargs)  # type: ignore[arg-type]
+        assert launched is not None
+        return launched.running.finish().rewrites is not None
+
+    assert tails()  # the file `roar init` writes holds only comments
+    assert not tails(environ={**os.environ, "ROAR_HASH_EARLY": "off"})
+    assert not tails(overrides=("hash.early=false",))
+    user_file.write_text("[hash]\nearly = false\n")
+    assert not tails()
+    project_file.write_text("# mine\n[hash]\nearly = true\n")
+    assert tails()  # the project's file outranks the user's
+    assert not tails(overrides=("output.quiet=true", "hash.early=false"))
+    assert tails(environ={**os.environ, "ROAR_HASH_EARLY": "true"}, overrides=())
+    project_file.write_text("[hash\n")  # broken: the usual path will say so
+    assert not tails()  # the user's file still speaks
 
 
 # -- the command as roar's C extension starts it (trace/spawned.py) ------------------------

@@ -143,7 +143,9 @@ def run_fast(call: FastRun) -> int:
     from roar.run.launch import launch_early
 
     try:
-        launched = launch_early(call.command, directory=call.directory, tracer=call.tracer)
+        launched = launch_early(
+            call.command, directory=call.directory, tracer=call.tracer, overrides=call.overrides
+        )
     except Exception:  # noqa: BLE001 - a head start only: the usual path runs the command
         launched = None
     pending_git = None

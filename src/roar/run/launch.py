@@ -23,6 +23,7 @@ imports no typing, subprocess, threading or json: each of those costs millisecon
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from roar.child_env import JOURNAL_ENV, PARENT_UID_ENV, journal_file, new_job_uid
@@ -104,9 +105,11 @@ def launch_early(
     directory: str | None = None,
     tracer: str = "auto",
     environ: Mapping[str, str] = os.environ,
+    overrides: Sequence[str] = (),
 ) -> Launched | None:
     """Start `argv` under the gated seccomp tracer in `directory` (default: the cwd), or
-    None where the usual path must run it (see the module's docstring)."""
+    None where the usual path must run it (see the module's docstring); `overrides`: the
+    call's `-c KEY=VALUE` settings."""
     switched_off = environ.get(EARLY_START_ENV, "").strip().lower() in _OFF
     if switched_off or tracer not in ("auto", "seccomp") or not argv:
         return None
@@ -127,9 +130,7 @@ def launch_early(
     arch = native_arch()
     if not works or arch is None:
         return None  # not probed yet, or refused: choose_tracer says why and falls back
-    # Settings are not read yet (that costs milliseconds before the command starts):
-    # tails follow `hash.early` as far as the environment says (ROAR_HASH_EARLY).
-    tails = environ.get(_HASH_EARLY_ENV, "").strip().lower() not in _OFF
+    tails = _hash_early(roar_dir, environ, overrides)
     if environ.get("ROAR_SECCOMP_LOOP") == "python":  # as SeccompTracer decides
         return None
     try:
@@ -156,6 +157,49 @@ def launch_early(
     except OSError:
         return None  # the usual path meets the same refusal and says so, or falls back
     return Launched(root, workdir, tuple(argv), uid, journal, started, started_ns, child)
+
+
+def _hash_early(roar_dir: str, environ: Mapping[str, str], overrides: Sequence[str]) -> bool:
+    """The `hash.early` setting (which tails follow), read as roar.config resolves it (a
+    flag, then the environment, the project's file, the user's file) without importing
+    it: that would cost this start 7-9 ms. A value this cannot read counts as the
+    default; the usual path then reads the settings and says what is wrong."""
+    for override in reversed(overrides):
+        key, _, raw = override.partition("=")
+        if key.strip() == "hash.early":
+            return raw.strip().lower() not in _OFF
+    if _HASH_EARLY_ENV in environ:
+        return environ[_HASH_EARLY_ENV].strip().lower() not in _OFF
+    home = environ.get("XDG_CONFIG_HOME") or os.path.join(environ.get("HOME") or "~", ".config")
+    user_file = os.path.join(os.path.expanduser(home), "roar", "config.toml")
+    for path in (os.path.join(roar_dir, "config.toml"), user_file):
+        value = _toml_flag(path, "hash", "early")
+        if value is not None:
+            return value
+    return True
+
+
+def _toml_flag(path: str, section: str, key: str) -> bool | None:
+    """`[section] key = true|false` in the TOML file at `path`; None when it is not set
+    there (or the file cannot be read). The file `roar init` writes holds only comments,
+    which is told without importing a TOML parser."""
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read().decode()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
+        return None
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+    try:
+        table = tomllib.loads(text).get(section)
+    except tomllib.TOMLDecodeError:
+        return None
+    value = table.get(key) if isinstance(table, dict) else None
+    return value if isinstance(value, bool) else None
 
 
 def _program(name: str, workdir: str, environ: Mapping[str, str]) -> str | None:
