@@ -107,7 +107,11 @@ def test_chdir_and_fchdir_are_heard_only_by_the_c_loop_and_never_decoded() -> No
 
 def test_auto_prefers_seccomp_and_remembers_the_probe(ws: Workspace) -> None:
     ws.write("in.txt")
+    legacy = ws.root / ".roar" / f"{PROBE_FILE}.json"  # what roar kept before the line format
+    (ws.root / ".roar" / PROBE_FILE).unlink(missing_ok=True)
+    legacy.write_text('{"key": "old", "tracers": {}}')
     result = run_roar("run", "cat", "in.txt", cwd=ws.root)
+    assert not legacy.exists()
     assert result.code == 0, result.stderr
     probes = cached_probes(ws.root / ".roar" / PROBE_FILE, probe_key())
     assert probes["seccomp"][0] is True

@@ -56,6 +56,8 @@ def _remember(cache_file: Path | None, key: str, choices: dict[str, TracerChoice
     answers = {c.name: (c.works, c.reason) for c in choices.values()}
     with contextlib.suppress(OSError):
         atomic_write_bytes(cache_file, format_probes(key, answers))
+        # the JSON file roar kept before the line format: nothing reads it any more
+        cache_file.with_name(cache_file.name + ".json").unlink(missing_ok=True)
 
 
 def probe(name: str, cache_file: Path | None = None) -> TracerChoice:
