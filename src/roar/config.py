@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+from roar.config_files import holds_only_comments, user_config_file
 from roar.errors import ConfigError, CorruptConfigFile, InvalidConfigValue, UnknownConfigKey
 from roar.fsutil import atomic_write_bytes
 
@@ -291,9 +292,7 @@ class Config(NamedTuple):
 
 
 def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME") or "~", ".config")
-    return Path(os.path.expanduser(base)) / "roar" / "config.toml"
+    return Path(user_config_file(os.environ if environ is None else environ))
 
 
 def project_config_path(project_root: Path) -> Path:
@@ -330,11 +329,7 @@ _NOT_TOML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
 
 def _only_comments(text: str) -> bool:
     """Whether `text` is valid TOML holding nothing: blank lines and comments only."""
-    if _NOT_TOML.search(text):
-        return False
-    return all(
-        not line.strip(" \t\r") or line.lstrip(" \t").startswith("#") for line in text.split("\n")
-    )
+    return not _NOT_TOML.search(text) and holds_only_comments(text)
 
 
 def _flatten(table: Mapping[str, Any], path: Path, warnings: list[str]) -> dict[str, Value]:

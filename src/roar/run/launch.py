@@ -27,6 +27,7 @@ import sys
 import time
 
 from roar.child_env import JOURNAL_ENV, PARENT_UID_ENV, journal_file, new_job_uid
+from roar.config_files import holds_only_comments, user_config_file
 from roar.trace.probe_cache import PROBE_FILE, cached_probes, probe_key
 from roar.trace.seccomp_filter import (
     build_filter,
@@ -170,9 +171,7 @@ def _hash_early(roar_dir: str, environ: Mapping[str, str], overrides: Sequence[s
             return raw.strip().lower() not in _OFF
     if _HASH_EARLY_ENV in environ:
         return environ[_HASH_EARLY_ENV].strip().lower() not in _OFF
-    home = environ.get("XDG_CONFIG_HOME") or os.path.join(environ.get("HOME") or "~", ".config")
-    user_file = os.path.join(os.path.expanduser(home), "roar", "config.toml")
-    for path in (os.path.join(roar_dir, "config.toml"), user_file):
+    for path in (os.path.join(roar_dir, "config.toml"), user_config_file(environ)):
         value = _toml_flag(path, "hash", "early")
         if value is not None:
             return value
@@ -188,7 +187,7 @@ def _toml_flag(path: str, section: str, key: str) -> bool | None:
             text = handle.read().decode()
     except (OSError, UnicodeDecodeError):
         return None
-    if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
+    if holds_only_comments(text):
         return None
     if sys.version_info >= (3, 11):
         import tomllib
