@@ -22,12 +22,12 @@ $(BIN)/python:
 # only goes without a cache: -qq and `|| true`.
 COMPILE = $(BIN)/python -m compileall -qq -j 0 src \
 	"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" || true
-$(STAMP): pyproject.toml setup.py src/roar/trace/_supervisor.c | $(BIN)/python
+$(STAMP): pyproject.toml setup.py src/roar/trace/_supervisor.c src/roar/hashing/_mapped.c | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-compile -e .
 	$(COMPILE)
 	touch $@
 
-$(DEV_STAMP): pyproject.toml setup.py src/roar/trace/_supervisor.c | $(BIN)/python
+$(DEV_STAMP): pyproject.toml setup.py src/roar/trace/_supervisor.c src/roar/hashing/_mapped.c | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
 	$(COMPILE)
 	touch $@ $(STAMP)

@@ -1,7 +1,9 @@
-"""Only the optional C part of roar: the seccomp supervisor loop (see its header comment).
+"""Only the optional C parts of roar: the seccomp supervisor loop and the SIGBUS-safe file
+mappings hashing reads through (see each file's header comment).
 
 Everything else is declared in pyproject.toml. Without a C compiler or Python's headers
-the extension is skipped and roar uses the same loop written in Python.
+the extensions are skipped: roar then runs the same loop written in Python and hashes big
+files by reading them.
 """
 
 from setuptools import Extension, setup
@@ -13,6 +15,12 @@ setup(
             ["src/roar/trace/_supervisor.c"],
             optional=True,
             extra_compile_args=["-O2", "-Wall", "-Wextra"],
-        )
+        ),
+        Extension(
+            "roar.hashing._mapped",
+            ["src/roar/hashing/_mapped.c"],
+            optional=True,
+            extra_compile_args=["-O2", "-Wall", "-Wextra"],
+        ),
     ]
 )

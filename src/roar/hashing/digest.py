@@ -1,22 +1,20 @@
-"""BLAKE3 of one file: small files in one read, big ones through mmap on all cores; and
-a streaming copy that hashes the bytes it copies."""
+"""BLAKE3 of one file: small files in one read, big ones mapped (mapped.feed) and hashed on
+all cores; and a streaming copy that hashes the bytes it copies."""
 
 from __future__ import annotations
 
-import mmap
 import os
 from collections.abc import Callable
 from typing import BinaryIO
 
 from blake3 import blake3
 
-__all__ = ["BIG_FILE_BYTES", "CHUNK_BYTES", "COPY_BYTES", "copy_hashing", "hash_bytes", "hash_file"]
+from roar.hashing.mapped import feed
+
+__all__ = ["BIG_FILE_BYTES", "COPY_BYTES", "copy_hashing", "hash_bytes", "hash_file"]
 
 #: Files at least this big are mapped and hashed with blake3's thread pool.
 BIG_FILE_BYTES = 4 << 20
-#: Bytes fed to blake3 per call on big files: large enough to keep every core busy,
-#: small enough to report progress several times a second.
-CHUNK_BYTES = 64 << 20
 #: Bytes per read and write when copying a big file: memory stays bounded whatever its size.
 COPY_BYTES = 8 << 20
 
@@ -35,17 +33,7 @@ def hash_file(path: str | os.PathLike[str], advance: Callable[[int], None] | Non
                 advance(len(data))
             return blake3(data).hexdigest()
         hasher = blake3(max_threads=blake3.AUTO)
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            view = memoryview(mapped)
-            try:
-                for start in range(0, len(view), CHUNK_BYTES):
-                    chunk = view[start : start + CHUNK_BYTES]
-                    hasher.update(chunk)
-                    if advance is not None:
-                        advance(len(chunk))
-                    chunk.release()
-            finally:
-                view.release()
+        feed(hasher, handle.fileno(), 0, size, advance)
         return hasher.hexdigest()
 
 

@@ -107,6 +107,7 @@ class EarlyHasher:
         self._waiting: dict[str, tuple[float, float]] = {}
         self._tails = Tails(min_bytes=min_bytes)
         self._tail_digests: list[TailDigest] = []
+        self._tails_behind = False
         self._thread = threading.Thread(target=self._work, name="roar-early-hash", daemon=True)
         self._thread.start()
 
@@ -160,7 +161,7 @@ class EarlyHasher:
                 try:
                     batch = self._queue.get(timeout=self._wait_s())
                 except queue.Empty:
-                    self._tails.work()
+                    self._tails_behind = self._tails.work()
                     self._look_at_waiting()
                     continue
                 try:
@@ -188,7 +189,7 @@ class EarlyHasher:
                     self._tails.offer(
                         [path for raw in fresh if accept(path := _resolved(raw, directories), True)]
                     )
-                    self._tails.work()
+                    self._tails_behind = self._tails.work()
                     self._look_up_inputs()
                     self._look_at_waiting()
                 finally:
@@ -202,6 +203,8 @@ class EarlyHasher:
 
     def _wait_s(self) -> float | None:
         """How long the worker may wait for the next batch."""
+        if self._tails_behind:
+            return 0.0  # a tail moved on last time: there may be more already
         if self._tails.tailing:
             return _TAIL_POLL_S
         waits = [self._tails.next_look_s(), self._recheck_s if self._waiting else None]

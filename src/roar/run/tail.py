@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
+from roar.hashing.mapped import ZERO_COPY, feed
 from roar.models import HashCacheEntry, stat_key
 from roar.trace.model import RewriteFacts
 
@@ -40,7 +41,9 @@ __all__ = ["TAIL_MIN_BYTES", "TailDigest", "Tails", "proven_entries"]
 
 #: A file is tailed once it is this big: smaller ones cost next to nothing at the end.
 TAIL_MIN_BYTES = 4 << 20
-#: Bytes per read: small enough to stay in the CPU's cache between the read and the hash.
+#: Bytes per step: a tail stays this far behind the writer until the end. Where files can
+#: be mapped (mapped.ZERO_COPY) the bytes are hashed in place, a third cheaper than reading
+#: them into a buffer first, which lets a tail keep pace with a writer on one core.
 _READ_BYTES = 4 << 20
 #: Look at a new output at once, then after this long, then four times as long each time.
 _FIRST_LOOK_S = 0.01
@@ -80,9 +83,25 @@ class _Tail:
 
     def advance(self, buffer: bytearray, *, until_end: bool = False) -> bool:
         """Hash what was written since (at most _TURN_BYTES, unless `until_end`); True
-        when there was something. Reads only whole buffers unless `until_end`, so the
+        when there was something. Takes only whole buffers unless `until_end`, so the
         tail stays a buffer behind the writer. Raises OSError when the file cannot be
-        read."""
+        read or shrank."""
+        if not ZERO_COPY:
+            return self._advance_reading(buffer, until_end=until_end)
+        size = os.fstat(self.fd).st_size
+        if size < self.done:
+            raise OSError("the file shrank")  # the proof will fail anyway
+        ready = size - self.done
+        if not until_end:
+            ready = min(ready - ready % len(buffer), _TURN_BYTES)
+        if ready <= 0:
+            return False
+        feed(self.hasher, self.fd, self.done, ready)
+        self.done += ready
+        return True
+
+    def _advance_reading(self, buffer: bytearray, *, until_end: bool) -> bool:
+        """advance() where files cannot be mapped: through `buffer`."""
         view = memoryview(buffer)
         turn_ends = None if until_end else self.done + _TURN_BYTES
         try:
@@ -163,8 +182,11 @@ class Tails:
             if len(self._candidates) < _MAX_CANDIDATES:
                 self._watch(path, now, _FIRST_LOOK_S / _BACK_OFF, now)
 
-    def work(self) -> None:
+    def work(self) -> bool:
+        """Look at what is due and hash what the tails can; True when a tail moved on (the
+        caller then comes back at once: the tail may be behind)."""
         now = self._clock()
+        progressed = False
         while self._schedule and self._schedule[0][0] <= now:
             due, path = heapq.heappop(self._schedule)
             entry = self._candidates.get(path)
@@ -172,10 +194,11 @@ class Tails:
                 self._look(path, now, entry[1], entry[2])
         for path, tail in list(self._tails.items()):
             try:
-                tail.advance(self._buffer)
+                progressed = tail.advance(self._buffer) or progressed
             except OSError:
                 self._failed.add(path)
                 self._drop(path)
+        return progressed
 
     def finish(self) -> list[TailDigest]:
         """Hash the rest of every tail (the job has ended) and close them."""
