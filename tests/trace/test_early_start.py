@@ -1,6 +1,7 @@
 """`roar run` starts its command before roar has loaded, behind the seccomp tracer's gate:
-the command reads freely, but every change to a file waits until roar has read the git
-state and opened its store, and a run roar cannot record ends before it changed anything."""
+the command reads freely and makes new files once roar has read the git state, but every
+change to a file that exists waits until roar has also opened its store, and a run roar
+cannot record ends before it changed any file that existed."""
 
 from __future__ import annotations
 
@@ -109,6 +110,87 @@ def test_a_closed_gate_holds_every_change_to_a_file(
     result = running.finish()
     assert result.exit_code == 0
     assert not unchanged(ws.root)
+
+
+#: Calls that only make a new name (script), and a check that they happened.
+_CREATES = {
+    "open with O_CREAT": ("echo x > new.txt", lambda root: (root / "new.txt").exists()),
+    "symlink": ("ln -s kept.txt link", lambda root: (root / "link").is_symlink()),
+    "hard link": ("ln kept.txt hard", lambda root: (root / "hard").exists()),
+}
+#: Calls that change a file that exists, held after open_creates as before.
+_STILL_HELD = ("append", "rename", "unlink", "truncate", "chmod")
+
+
+@pytest.mark.parametrize("create", sorted(_CREATES))
+def test_a_gate_open_to_creations_lets_new_names_through_and_holds_the_rest(
+    ws: Workspace, started: Start, create: str
+) -> None:
+    ws.write("in.txt")
+    ws.write("kept.txt", "kept\n")
+    script, made = _CREATES[create]
+    running, reads = started(f"cat in.txt > /dev/null; {script}; echo x >> kept.txt")
+    _wait_for(lambda: str(ws.root / "in.txt") in reads, "the command to read in.txt")
+    time.sleep(0.2)
+    assert not made(ws.root)  # closed: even a new name waits for the git state
+    running.open_creates()
+    _wait_for(lambda: made(ws.root), f"the {create} to go through")
+    time.sleep(0.2)  # time enough for the append, were it not held
+    assert (ws.root / "kept.txt").read_text() == "kept\n"
+    assert running.proc.poll() is None
+    running.open_gate()
+    assert running.finish().exit_code == 0
+    assert (ws.root / "kept.txt").read_text() == "kept\nx\n"
+
+
+@pytest.mark.parametrize("change", _STILL_HELD)
+def test_changes_to_existing_files_wait_for_the_whole_gate(
+    ws: Workspace, started: Start, change: str
+) -> None:
+    ws.write("in.txt")
+    ws.write("kept.txt", "kept\n")
+    script, unchanged = _HELD[change]
+    running, reads = started(f"cat in.txt > /dev/null; {script}")
+    _wait_for(lambda: str(ws.root / "in.txt") in reads, "the command to read in.txt")
+    running.open_creates()
+    time.sleep(0.2)
+    assert unchanged(ws.root)
+    running.open_gate()
+    assert running.finish().exit_code == 0
+    assert not unchanged(ws.root)
+
+
+def test_an_open_with_o_creat_of_an_existing_file_is_no_creation(
+    ws: Workspace, started: Start
+) -> None:
+    ws.write("in.txt")
+    ws.write("kept.txt", "kept\n")
+    ws.write("other.txt", "other\n")
+    os.symlink("missing-target", ws.root / "dangling")
+    # truncating an existing file, and creating through a dangling link, both wait
+    running, reads = started("cat in.txt > /dev/null; echo x > kept.txt; echo y > dangling")
+    _wait_for(lambda: str(ws.root / "in.txt") in reads, "the command to read in.txt")
+    running.open_creates()
+    time.sleep(0.2)
+    assert (ws.root / "kept.txt").read_text() == "kept\n"
+    assert not (ws.root / "missing-target").exists()
+    running.abort()
+    assert (ws.root / "kept.txt").read_text() == "kept\n"
+
+
+def test_abort_after_creations_were_let_through_still_holds_the_rest(
+    ws: Workspace, started: Start
+) -> None:
+    ws.write("in.txt")
+    ws.write("victim.txt")
+    running, reads = started("cat in.txt; echo x > new.txt; rm victim.txt; sleep 30")
+    _wait_for(lambda: str(ws.root / "in.txt") in reads, "the command to read in.txt")
+    running.open_creates()
+    _wait_for(lambda: (ws.root / "new.txt").exists(), "the new file")
+    running.abort()
+    assert running.proc.returncode == -signal.SIGKILL
+    time.sleep(0.2)
+    assert (ws.root / "victim.txt").exists()
 
 
 def test_reads_and_writes_to_devices_pass_a_closed_gate(ws: Workspace, started: Start) -> None:
@@ -231,6 +313,36 @@ def test_the_git_state_is_the_one_the_command_started_from(
     assert job.patch_hash is None
 
 
+def test_a_tracked_file_deleted_before_the_run_and_made_again_is_recorded_deleted(
+    probed: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new name may be made before the store is open, but not before the git state is
+    read: else the patch would hold the command's new file instead of the deletion the
+    command started from. git is slowed down here, so a creation let through early would
+    win the race."""
+    import roar.vcs.early_git as early_git
+
+    real = early_git._answers
+
+    def slow_answers(*args: object, **kwargs: object) -> object:
+        time.sleep(0.3)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(early_git, "_answers", slow_answers)
+    (probed.root / "train.py").unlink()
+    code = _run_in_process(probed.root, monkeypatch, "sh", "-c", "echo new > train.py")
+    assert code == 0
+    with probed.project.open_store() as store:
+        job = store.list_jobs(limit=1)[0]
+    assert job.git_dirty is True
+    assert job.patch_hash is not None
+    from roar.objects import ObjectStore
+
+    patch = ObjectStore(probed.project.objects_dir).get_bytes(job.patch_hash)
+    assert b"deleted file mode" in patch
+    assert b"+new" not in patch
+
+
 def test_roar_init_asks_so_the_first_run_starts_early(
     git_repo: Path,
     c_loop: None,
@@ -258,19 +370,25 @@ def _bad_config(root: Path) -> None:
 
 
 @pytest.mark.parametrize(("damage", "code"), [(_damage_store, 5), (_bad_config, 4)])
+@pytest.mark.parametrize("creates_first", [False, True])
 def test_a_run_roar_cannot_record_ends_before_the_command_changes_a_file(
-    probed: Workspace, damage: Callable[[Path], None], code: int
+    probed: Workspace, damage: Callable[[Path], None], code: int, creates_first: bool
 ) -> None:
-    probed.write("victim.txt")
+    """Nothing that existed is changed; a new file made before roar failed may remain."""
+    probed.write("victim.txt", "victim\n")
+    probed.write("kept.txt", "kept\n")
     damage(probed.root)
-    script = "rm victim.txt; echo x > out.txt; echo ran"
+    changes = "rm victim.txt; echo x > kept.txt"
+    script = f"echo x > out.txt; {changes}; echo ran" if creates_first else f"{changes}; echo ran"
     result = run_roar("run", "sh", "-c", script, cwd=probed.root)
     assert result.code == code
     assert result.stderr.count("\n") <= 1, result.stderr  # roar's one line, nothing else
     assert result.stderr.startswith("roar: error:")
     assert "ran" not in result.stdout
-    assert (probed.root / "victim.txt").exists()
-    assert not (probed.root / "out.txt").exists()
+    assert (probed.root / "victim.txt").read_text() == "victim\n"
+    assert (probed.root / "kept.txt").read_text() == "kept\n"
+    if not creates_first:
+        assert not (probed.root / "out.txt").exists()
 
 
 def test_a_signal_while_roar_gets_ready_goes_to_the_command(

@@ -96,7 +96,7 @@ def test_git_that_never_answers_is_an_error_not_a_hang(
     git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _slow_git(tmp_path, monkeypatch, delay_s=30)
-    monkeypatch.setattr(git_adapter, "_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(git_adapter, "TIMEOUT_S", 0.5)
     with pytest.raises(GitError, match=r"git status failed in .*: no answer after 0.5 s"):
         capture_git_state(git_repo)
 

@@ -152,11 +152,14 @@ def run_fast(call: FastRun) -> int:
     try:
         from pathlib import Path
 
-        # git status starts now and runs on another core while the imports below take tens
-        # of milliseconds; run_job checks it reads the right work tree before using it.
+        # git status started with the command (launch_early), or starts now, and runs on
+        # another core while the imports below take tens of milliseconds; run_job checks
+        # it reads the right work tree before using it.
         from roar.capture.git_state import start_git_capture
 
-        pending_git = start_git_capture(Path(call.directory or ".").resolve())
+        pending_git = start_git_capture(
+            Path(call.directory or ".").resolve(), None if launched is None else launched.git
+        )
         from roar.cli.run_report import run_and_report
         from roar.cli.state import CliState, parse_overrides
         from roar.run import RunRequest

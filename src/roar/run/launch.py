@@ -8,8 +8,11 @@ command's calls at once (trace/spawned.py). The start is gated: the command runs
 as it likes, but every call that would change a file (an open for writing, creat, truncate,
 rename, link, unlink, rmdir, mkdir, chmod) waits until roar has read the git state and
 opened its store. So the git state is the one the command started from, and a run roar
-cannot record (a damaged store, a bad config) is ended before it changed any file:
-`RunningTrace.abort()`.
+cannot record (a damaged store, a bad config) is ended before it changed any file that
+existed: `RunningTrace.abort()`. Making a new file (an open with O_CREAT, creat, link or
+symlink, on a name that does not exist) waits only for the git state, which is read from
+here (vcs/early_git.py) in 20-40 ms: a job that writes its results at once no longer waits
+for the rest of roar to load.
 
 Only the common case starts early: a project with `.roar/`, the `auto` or `seccomp`
 tracer, a cached probe that says seccomp works here, roar's C supervisor, and a command
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
 
     from roar.trace.seccomp_tracer import RunningTrace
     from roar.trace.spawned import SpawnedChild
+    from roar.vcs.early_git import EarlyGit
 
 __all__ = ["EARLY_START_ENV", "Launched", "launch_early"]
 
@@ -61,6 +65,7 @@ class Launched:
         "_running",
         "argv",
         "child",
+        "git",
         "journal",
         "root",
         "started",
@@ -79,6 +84,7 @@ class Launched:
         started: float,  # time.time() just before the start
         started_ns: int,
         child: SpawnedChild,
+        git: EarlyGit | None,  # the work tree's git state being read (None: not in git)
     ) -> None:
         self.root, self.workdir, self.argv, self.uid, self.journal = (
             root,
@@ -87,7 +93,7 @@ class Launched:
             uid,
             journal,
         )
-        self.started, self.started_ns, self.child = started, started_ns, child
+        self.started, self.started_ns, self.child, self.git = started, started_ns, child, git
         self._running: RunningTrace | None = None
 
     @property
@@ -157,7 +163,23 @@ def launch_early(
         child = spawn(program, argv, env, workdir, filter_program, table, gated=True, tails=tails)
     except OSError:
         return None  # the usual path meets the same refusal and says so, or falls back
-    return Launched(root, workdir, tuple(argv), uid, journal, started, started_ns, child)
+    git = _read_git(workdir, environ, child)
+    return Launched(root, workdir, tuple(argv), uid, journal, started, started_ns, child, git)
+
+
+def _read_git(workdir: str, environ: Mapping[str, str], child: SpawnedChild) -> EarlyGit | None:
+    """Start reading the git state the command starts from; once it is read, the command
+    may make new files (their names change no file that was there before, nor, with the
+    state read first, the recorded state). Outside git it may at once."""
+    from roar.vcs.early_git import EarlyGit, find_work_tree
+
+    try:
+        git = EarlyGit.start(workdir, environ, child.open_creates)
+    except OSError:
+        return None  # run_job reads it the usual way, and the gate opens only then
+    if git is None and find_work_tree(workdir) is None:
+        child.open_creates()
+    return git
 
 
 def _hash_early(roar_dir: str, environ: Mapping[str, str], overrides: Sequence[str]) -> bool:

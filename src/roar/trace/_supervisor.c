@@ -25,10 +25,12 @@
  *           and serve returns only what was not taken.
  * outbox(gated=False): with gated, every call that would change a file (an open for
  *   writing, creat, truncate, rename, link, symlink, unlink, rmdir, mkdir, mknod, chmod;
- *   devices, /proc and /sys excepted) is held until open_gate(outbox), so roar can read the work tree's git
- *   state while the command starts; after refuse(outbox) the process making one is
- *   killed instead (roar could not record the job and ends the command before it changed
- *   anything).
+ *   devices, /proc and /sys excepted) is held until open_gate(outbox), so roar can read
+ *   the work tree's git state and open its store while the command starts. After
+ *   open_creates(outbox) (the git state is read) the calls that only make a new name go
+ *   on: they change no file that existed before the run. After refuse(outbox) the process
+ *   making one is killed instead (roar could not record the job and ends the command
+ *   before it changed a file that existed).
  * Raises OSError when answering the kernel fails for another reason than a vanished
  * process; the caller closes the listener, which releases every waiting process.
  * Nothing here is static: two supervisors (parallel reproduction steps) run at once.
@@ -362,9 +364,26 @@ static int changes_files(int kind, uint64_t flags, const char *path, ssize_t len
     return length < 0 || !outside_files(path, length); /* unreadable: assume it does */
 }
 
-/* Decodes the call into `out`; whether it would change a file (see changes_files). */
+/* Whether a call of `kind` with `flags` that changes files only makes a new name: creat,
+ * link, symlink or an open with O_CREAT, on a path that names nothing now (not even a
+ * dangling symlink). Such a call cannot change a file that existed before the run. */
+static int only_creates(int kind, uint64_t flags, const char *path, ssize_t length) {
+    if (kind != KIND_CREATE && !((kind == 1 || kind == KIND_OPENAT2) && (flags & O_CREAT)))
+        return 0;
+    char named[PATH_MAX + 1];
+    if (length <= 0 || (size_t)length > PATH_MAX) return 0;
+    memcpy(named, path, (size_t)length);
+    named[length] = '\0';
+    struct stat st;
+    return lstat(named, &st) != 0 && errno == ENOENT;
+}
+
+/* Decodes the call into `out`; whether it would change a file (see changes_files). With
+ * `ask_creates`, `*creates` tells whether that change only makes a new name (see
+ * only_creates). */
 static int decode(const struct seccomp_notif *note, const signed char *spec, Buffer *out,
-                  char *path, char *old, CwdCache *cwds, Rewrites *rewrites) {
+                  char *path, char *old, CwdCache *cwds, Rewrites *rewrites, int ask_creates,
+                  int *creates) {
     uint64_t flags = 0;
     if (spec[F_KIND] == KIND_OPENAT2) {
         char how[8];
@@ -394,6 +413,7 @@ static int decode(const struct seccomp_notif *note, const signed char *spec, Buf
         }
     }
     if (length < 0) return changes;
+    if (changes && ask_creates) *creates = only_creates(spec[F_KIND], flags, path, length);
     Record record = {note->data.nr, (uint32_t)length, 0, 0, flags, 0, 0};
     if (writes) identify(path, length, &record.dev, &record.ino);
     ssize_t old_length = -1;
@@ -411,6 +431,7 @@ static int decode(const struct seccomp_notif *note, const signed char *spec, Buf
 #define GATE_OPEN 0
 #define GATE_CLOSED 1
 #define GATE_REFUSING 2
+#define GATE_CREATES 3 /* only calls that make a new name go on (only_creates) */
 
 /* Records shared between serve (no GIL) and take (with the GIL), and the gate, under
  * one lock. */
@@ -450,12 +471,14 @@ static PyObject *outbox(PyObject *module, PyObject *args) {
     return capsule;
 }
 
-/* Moves a closed gate to `state`; an open or refusing gate stays as it is. */
+/* Moves a closed gate to `state`, and one open to creations to any state but that; an
+ * open or refusing gate stays as it is. */
 static PyObject *move_gate(PyObject *capsule, int state) {
     Outbox *box = PyCapsule_GetPointer(capsule, OUTBOX_NAME);
     if (box == NULL) return NULL;
     pthread_mutex_lock(&box->lock);
-    if (box->gate == GATE_CLOSED) box->gate = state;
+    if (box->gate == GATE_CLOSED || (box->gate == GATE_CREATES && state != GATE_CREATES))
+        box->gate = state;
     pthread_cond_broadcast(&box->gate_moved);
     pthread_mutex_unlock(&box->lock);
     Py_RETURN_NONE;
@@ -466,16 +489,31 @@ static PyObject *open_gate(PyObject *module, PyObject *capsule) {
     return move_gate(capsule, GATE_OPEN);
 }
 
+static PyObject *open_creates(PyObject *module, PyObject *capsule) {
+    (void)module;
+    return move_gate(capsule, GATE_CREATES);
+}
+
 static PyObject *refuse(PyObject *module, PyObject *capsule) {
     (void)module;
     return move_gate(capsule, GATE_REFUSING);
 }
 
-/* Waits while the gate is closed; whether the call may go on (else: refused). */
-static int pass_gate(Outbox *box) {
+/* Whether calls that change files wait now (the gate is not open yet). */
+static int gate_holds(Outbox *box) {
     pthread_mutex_lock(&box->lock);
-    while (box->gate == GATE_CLOSED) pthread_cond_wait(&box->gate_moved, &box->lock);
-    int open = box->gate == GATE_OPEN;
+    int holds = box->gate != GATE_OPEN;
+    pthread_mutex_unlock(&box->lock);
+    return holds;
+}
+
+/* Waits while the gate holds a call that changes a file (`creates`: one that only makes
+ * a new name); whether the call may go on (else: refused). */
+static int pass_gate(Outbox *box, int creates) {
+    pthread_mutex_lock(&box->lock);
+    while (box->gate == GATE_CLOSED || (box->gate == GATE_CREATES && !creates))
+        pthread_cond_wait(&box->gate_moved, &box->lock);
+    int open = box->gate != GATE_REFUSING;
     pthread_mutex_unlock(&box->lock);
     return open;
 }
@@ -538,13 +576,15 @@ static PyObject *serve(PyObject *module, PyObject *args) {
             if (errno == ENOENT && !hung_up(fd)) continue; /* that one died; others remain */
             break; /* no traced process is left */
         }
-        int changes = 0;
+        int changes = 0, creates = 0;
         if (note.data.nr >= 0 && note.data.nr < known) {
             const signed char *spec = specs + (size_t)note.data.nr * FIELDS;
             if (cwds != NULL) cwd_heard(cwds, note.pid, spec[F_KIND]);
             if (spec[F_PATH] >= 0) {
+                int ask_creates = box != NULL && gate_holds(box);
                 if (box != NULL) pthread_mutex_lock(&box->lock);
-                changes = decode(&note, spec, out, paths, paths + PATH_ROOM, cwds, rewrites);
+                changes = decode(&note, spec, out, paths, paths + PATH_ROOM, cwds, rewrites,
+                                 ask_creates, &creates);
                 if (box != NULL) pthread_mutex_unlock(&box->lock);
             } else if (spec[F_KIND] == KIND_REWRITE) {
                 if (box != NULL) pthread_mutex_lock(&box->lock);
@@ -556,7 +596,7 @@ static PyObject *serve(PyObject *module, PyObject *args) {
         }
         memset(&response, 0, sizeof response);
         response.id = note.id;
-        if (changes && box != NULL && !pass_gate(box)) {
+        if (changes && box != NULL && !pass_gate(box, creates)) {
             /* refused: roar ends the command; a process of it that would change a file
              * ends here, before the call fails and it reports that failure as its own */
             kill((pid_t)note.pid, SIGKILL);
@@ -811,6 +851,8 @@ static PyMethodDef methods[] = {
     {"take", take, METH_O, "The records in an outbox so far, removed from it."},
     {"open_gate", open_gate, METH_O, "Let the calls that change files go on."},
     {"refuse", refuse, METH_O, "Kill, from now on, each process that would change a file."},
+    {"open_creates", open_creates, METH_O,
+     "Let the calls that only make a new name go on; the others wait for open_gate."},
     {NULL, NULL, 0, NULL},
 };
 

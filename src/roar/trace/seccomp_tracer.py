@@ -487,10 +487,19 @@ class RunningTrace:
             _native.open_gate(self._supervisor.outbox)
         self._supervisor.late_attach = False  # nothing is attached once the command goes on
 
+    def open_creates(self) -> None:
+        """Let a gated start's calls that only make a new name go on (an open with O_CREAT,
+        creat, link or symlink, on a name that does not exist): roar has read the git
+        state. The rest waits for open_gate()."""
+        if self._supervisor.outbox is not None:
+            assert _native is not None
+            _native.open_creates(self._supervisor.outbox)
+
     def abort(self) -> None:
         """End the command: it and every process it started are killed, parents first (so
         no shell of it reports a child's death as its own), and so is, from then on, any
-        process of it that would change a file (a gated start's have changed none yet); its
+        process of it that would change a file (a gated start's have changed none that
+        existed yet); its
         trace is dropped. Nothing once finish() or abort() was called."""
         if self._ended:
             return

@@ -68,6 +68,13 @@ class SpawnedChild:
             os.close(self._listener)  # releases any process still waiting (after a failure)
             self._serving.release()
 
+    def open_creates(self) -> None:
+        """Let the command's calls that only make a new name go on (the gate holds the
+        rest until the tracer opens it)."""
+        from roar.trace import _supervisor
+
+        _supervisor.open_creates(self.outbox)
+
     def served(self) -> tuple[bytes, bool]:
         """Wait until no process of the command is left: the C loop's (records, complete)
         not yet taken from the outbox. Raises the OSError that ended supervision."""

@@ -13,12 +13,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from roar.errors import RoarError
+from roar.vcs.early_git import (
+    DIFF_HEAD_ARGS,
+    REMOTE_URLS_ARGS,
+    STATUS_ARGS,
+    TIMEOUT_S,
+    find_work_tree,
+    git_environment,
+    parse_status,
+)
 
 __all__ = ["Git", "GitError", "GitUnavailable", "RunningGit"]
-
-_TIMEOUT_S = 60
-_STATUS_ARGS = ("status", "--porcelain=v2", "--branch", "-z", "--untracked-files=no")
-_REMOTE_URLS_ARGS = ("config", "--get-regexp", r"^remote\..*\.url$")
 
 
 class GitError(RoarError):
@@ -35,7 +40,7 @@ class RunningGit:
 
     def __init__(self, cwd: Path, args: Sequence[str]) -> None:
         self._cwd, self._args = cwd, tuple(args)
-        env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+        env = git_environment(os.environ)
         self._proc: subprocess.Popen[bytes] | None = None
         self._missing: FileNotFoundError | None = None
         try:
@@ -55,11 +60,11 @@ class RunningGit:
         if self._proc is None:
             raise GitUnavailable() from self._missing
         try:
-            stdout, stderr = self._proc.communicate(timeout=_TIMEOUT_S)
+            stdout, stderr = self._proc.communicate(timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self.close()
             raise GitError(
-                f"no answer after {_TIMEOUT_S} s", command=self._args[0], cwd=self._cwd
+                f"no answer after {TIMEOUT_S} s", command=self._args[0], cwd=self._cwd
             ) from None
         if check and self._proc.returncode != 0:
             detail = stderr.decode("utf-8", "replace").strip().splitlines()
@@ -91,10 +96,8 @@ class Git:
     @classmethod
     def discover(cls, start: Path) -> Git | None:
         """The work tree holding `start`, or None outside git (or without git installed)."""
-        for directory in (start, *start.parents):
-            if (directory / ".git").exists():
-                return cls(directory)
-        return None
+        root = find_work_tree(str(start))
+        return None if root is None else cls(Path(root))
 
     def run(self, args: Sequence[str], *, check: bool = True) -> bytes:
         return self.start(args).output(check=check)
@@ -106,12 +109,12 @@ class Git:
 
     def start_status(self) -> RunningGit:
         """`status()` started; its output is read with `parse_status`."""
-        return self.start(_STATUS_ARGS)
+        return self.start(STATUS_ARGS)
 
     def start_remote_urls(self) -> RunningGit:
         """`remote_urls()` started; its output (`check=False`: exit 1 is "none") is read
         with `parse_remote_urls`."""
-        return self.start(_REMOTE_URLS_ARGS)
+        return self.start(REMOTE_URLS_ARGS)
 
     def text(self, args: Sequence[str]) -> str:
         return self.run(args).decode("utf-8", "surrogateescape").strip()
@@ -127,18 +130,7 @@ class Git:
     @staticmethod
     def parse_status(out: bytes) -> tuple[str | None, str | None, bool]:
         """`status()` from the output of `start_status()`."""
-        commit = branch = None
-        dirty = False
-        for entry in out.split(b"\0"):
-            if entry.startswith(b"# branch.oid "):
-                oid = entry[len(b"# branch.oid ") :].decode()
-                commit = None if oid == "(initial)" else oid
-            elif entry.startswith(b"# branch.head "):
-                head = entry[len(b"# branch.head ") :].decode("utf-8", "replace")
-                branch = None if head == "(detached)" else head
-            elif entry[:2] in (b"1 ", b"2 ", b"u "):
-                dirty = True
-        return commit, branch, dirty
+        return parse_status(out)
 
     def remote_urls(self) -> dict[str, str]:
         return self.parse_remote_urls(self.start_remote_urls().output(check=False))
@@ -154,7 +146,7 @@ class Git:
 
     def diff_head(self) -> bytes:
         """Tracked changes against HEAD (staged and unstaged), binary-safe, as a patch."""
-        return self.run(["diff", "HEAD", "--binary", "--no-color", "--no-ext-diff"])
+        return self.run(DIFF_HEAD_ARGS)
 
     def changed_since(self, commit: str) -> set[str] | None:
         """Work-tree paths (relative to the root) that differ from `commit`; None when the
