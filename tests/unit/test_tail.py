@@ -50,7 +50,7 @@ def test_a_job_writing_thousands_of_files_watches_only_the_first_few_hundred(
 def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Tails hash mapped bytes where the C part was built, read ones elsewhere."""
     if request.param == "read":
-        monkeypatch.setattr("roar.run.tail.ZERO_COPY", False)
+        monkeypatch.setattr("roar.hashing.mapped.ZERO_COPY", False)
     return str(request.param)
 
 

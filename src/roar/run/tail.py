@@ -33,7 +33,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from roar.hashing.mapped import ZERO_COPY, feed
 from roar.models import HashCacheEntry, stat_key
 from roar.trace.model import RewriteFacts
 
@@ -75,8 +74,13 @@ class _Tail:
     """One file being hashed as it grows."""
 
     def __init__(self, path: str, fd: int, inode: Inode) -> None:
+        # Imported here, with the first tail: roar.hashing and blake3 load while the
+        # command runs, not before it starts.
         from blake3 import blake3
 
+        from roar.hashing import mapped
+
+        self._mapped = mapped
         self.path, self.fd, self.inode = path, fd, inode
         self.hasher = blake3()  # one thread: the command keeps every other core
         self.done = 0
@@ -86,7 +90,7 @@ class _Tail:
         when there was something. Takes only whole buffers unless `until_end`, so the
         tail stays a buffer behind the writer. Raises OSError when the file cannot be
         read or shrank."""
-        if not ZERO_COPY:
+        if not self._mapped.ZERO_COPY:
             return self._advance_reading(buffer, until_end=until_end)
         size = os.fstat(self.fd).st_size
         if size < self.done:
@@ -96,7 +100,7 @@ class _Tail:
             ready = min(ready - ready % len(buffer), _TURN_BYTES)
         if ready <= 0:
             return False
-        feed(self.hasher, self.fd, self.done, ready)
+        self._mapped.feed(self.hasher, self.fd, self.done, ready)
         self.done += ready
         return True
 
