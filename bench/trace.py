@@ -14,10 +14,10 @@ runs, in one go and with the rounds interleaved, as:
   the tracer `auto` picks (as lightly as roar does before its command starts), run the
   command under it, then BLAKE3 the workload's outputs on every core; no git, store,
   classification or record. roar can come in under it, as it loads the rest of itself
-  while the command runs (run/launch.py). Where even the floor's fastest run
-  misses a target against the slowest bare run, a line under the table says so: no roar
-  built from these parts (a Python process, this tracer, roar's hashing) can meet that
-  target on this machine. (g)'s floor leaves out the
+  while the command runs (run/launch.py) and hashes big outputs as they are written
+  (run/tail.py). Where even the floor's fastest run misses a target against the slowest
+  bare run, a line under the table says so: no roar that hashes outputs only after the
+  command can meet that target on this machine. (g)'s floor leaves out the
   input hash roar must take there. No target;
 - reprozip: `reprozip trace --dont-identify-packages --overwrite -d DIR CMD` (ReproZip 1.3.2,
   ptrace-based, records every file access in its own SQLite trace);
@@ -670,7 +670,7 @@ def run_workload(workload: Workload, tools: Sequence[Tool], rounds: int) -> Resu
 class Row:
     cells: tuple[str, ...]
     passed: bool | None  # None: no verdict (workload skipped)
-    beyond_reach: str | None = None  # why the target is out of reach here, if the floor says so
+    beyond_reach: str | None = None  # why hashing after the command cannot meet the target
 
 
 def _show(workload: Workload, extra: float) -> str:
@@ -744,10 +744,11 @@ def make_row(result: Result, tools: Sequence[Tool]) -> Row:
 
 
 def _beyond_reach(workload: Workload, bare: Sequence[float], floor: Sequence[float]) -> str | None:
-    """A line when the floor (Python, the tracer, output hashing, nothing else) misses the
-    target even in its most favourable pairing, its fastest run against the slowest bare
-    run: then no roar built from those parts meets it on this machine. A noisy machine
-    inflates medians; this bound it can only shrink."""
+    """A line when the floor (Python, the tracer, output hashing after the command, nothing
+    else) misses the target even in its most favourable pairing, its fastest run against
+    the slowest bare run: then no roar that hashes what the command wrote only after it
+    ended meets the target on this machine (roar's tails hash while it writes). A noisy
+    machine inflates medians; this bound it can only shrink."""
     if not floor or not bare or workload.target is None:
         return None
     fastest, slowest = min(floor), max(bare)
@@ -756,8 +757,8 @@ def _beyond_reach(workload: Workload, bare: Sequence[float], floor: Sequence[flo
         return None
     return (
         f"{workload.title}: even the floor's fastest run costs "
-        f"{_show(workload, measured)} over the slowest bare run, "
-        f"over the target before any of roar's own work"
+        f"{_show(workload, measured)} over the slowest bare run: here only hashing "
+        f"while the command runs can meet the target"
     )
 
 
@@ -855,7 +856,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render(rows, tools))
     for row in rows:
         if row.beyond_reach is not None:
-            print(f"out of reach here: {row.beyond_reach}")
+            print(f"hashing after the command is not enough here: {row.beyond_reach}")
     failed = [row.cells[0] for row in rows if row.passed is False]
     return finish(failed)
 

@@ -10,8 +10,10 @@ classification, no hash cache, no environment capture, no record.
 
 bench/trace.py runs it as the `floor` column. A target that even this misses cannot be met
 on this machine by a roar built from these parts (a Python process, this tracer, which stops
-the command at every open, and roar's hashing of what it wrote, which the issue asks for);
-what roar costs beyond the floor is its own bookkeeping.
+the command at every open, and roar's hashing of what it wrote, which the issue asks for)
+that hashes only after the command: roar's tails (run/tail.py) hash big outputs while they
+are written, and can come in under it. Elsewhere, what roar costs beyond the floor is its
+own bookkeeping.
 """
 
 from __future__ import annotations

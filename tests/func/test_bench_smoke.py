@@ -155,8 +155,8 @@ def test_trace_bench_says_when_even_the_floor_misses_a_target() -> None:
     assert bench.make_row(reachable, tools).beyond_reach is None  # roar's own +0.3 s
     walled = bench.Result(seconds, {"bare": [1.0], "roar": [1.5], "floor": [1.4]}, {})
     assert bench.make_row(walled, tools).beyond_reach == (
-        "(b) small: even the floor's fastest run costs +0.400 s over the slowest bare run, "
-        "over the target before any of roar's own work"
+        "(b) small: even the floor's fastest run costs +0.400 s over the slowest bare run: "
+        "here only hashing while the command runs can meet the target"
     )
     # noise: the medians say +0.5 s, but one floor run came within the target of a slow
     # bare run, so the machine may allow it

@@ -136,6 +136,27 @@ def test_a_sigbus_elsewhere_still_ends_the_process(tmp_path: Path) -> None:
     assert done.returncode == -7, done  # SIGBUS
 
 
+def test_a_sigbus_sent_by_kill_is_not_swallowed(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import os, signal, sys, time
+        import blake3
+        from roar.hashing import mapped
+        fd = os.open(sys.argv[1], os.O_RDONLY)
+        mapped.feed(blake3.blake3(), fd, 0, 1 << 20)
+        os.kill(os.getpid(), signal.SIGBUS)
+        time.sleep(5)
+        print("survived")
+        """
+    )
+    path = tmp_path / "f"
+    path.write_bytes(os.urandom(1 << 20))
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == -7, done
+
+
 def test_the_mapping_refuses_to_close_while_a_view_is_held(tmp_path: Path) -> None:
     path = tmp_path / "f"
     path.write_bytes(b"abc" * PAGE)

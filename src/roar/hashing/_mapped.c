@@ -52,11 +52,14 @@ static void on_sigbus(int signum, siginfo_t *info, void *context)
         }
         break;
     }
-    /* Not ours (or no way out): the handler before ours gets it when the access repeats. */
+    /* Not ours (or no way out): the handler before ours gets it when the access repeats,
+     * or, for a SIGBUS that was sent rather than raised by an access, at once. */
     if (atomic_load(&have_previous))
         sigaction(SIGBUS, &previous_action, NULL);
     else
         signal(SIGBUS, SIG_DFL);
+    if (info->si_code <= 0) /* SI_USER, SI_QUEUE, SI_TKILL: kill(), sigqueue(), tgkill() */
+        raise(SIGBUS);
     (void)signum;
     (void)context;
 }
