@@ -46,9 +46,10 @@ def test_the_change_calls_are_heard_only_for_a_gate() -> None:
         if name in arch.change_numbers:
             assert _run_filter(gated, arch.audit_arch, arch.change_numbers[name]) == _NOTIFY
             assert _run_filter(plain, arch.audit_arch, arch.change_numbers[name]) == _ALLOW
-    table = native_table({}, (), arch.change_numbers.values())
-    for number in arch.change_numbers.values():
-        assert table[6 * number : 6 * number + 6] == bytes([255] * 5 + [7])  # heard, no path
+    table = native_table({}, (), arch.change_numbers)
+    for name, number in arch.change_numbers.items():
+        kind = 9 if name in ("mkdir", "mkdirat", "mknod", "mknodat") else 7  # 9: makes a name
+        assert table[6 * number : 6 * number + 6] == bytes([255] * 5 + [kind])  # heard, no path
 
 
 def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
@@ -117,9 +118,16 @@ _CREATES = {
     "open with O_CREAT": ("echo x > new.txt", lambda root: (root / "new.txt").exists()),
     "symlink": ("ln -s kept.txt link", lambda root: (root / "link").is_symlink()),
     "hard link": ("ln kept.txt hard", lambda root: (root / "hard").exists()),
+    # mkdir and mknod make a name or fail: `os.makedirs(out)` before a model is saved
+    "mkdir": ("mkdir made", lambda root: (root / "made").is_dir()),
+    "a file in a new directory": (
+        "mkdir -p made/deep && echo x > made/deep/out.txt",
+        lambda root: (root / "made" / "deep" / "out.txt").exists(),
+    ),
+    "mknod (a FIFO)": ("mkfifo fifo", lambda root: (root / "fifo").exists()),
 }
 #: Calls that change a file that exists, held after open_creates as before.
-_STILL_HELD = ("append", "rename", "unlink", "truncate", "chmod")
+_STILL_HELD = ("append", "rename", "unlink", "truncate", "chmod", "rmdir")
 
 
 @pytest.mark.parametrize("create", sorted(_CREATES))
@@ -149,6 +157,7 @@ def test_changes_to_existing_files_wait_for_the_whole_gate(
 ) -> None:
     ws.write("in.txt")
     ws.write("kept.txt", "kept\n")
+    (ws.root / "empty").mkdir()
     script, unchanged = _HELD[change]
     running, reads = started(f"cat in.txt > /dev/null; {script}")
     _wait_for(lambda: str(ws.root / "in.txt") in reads, "the command to read in.txt")

@@ -10,9 +10,10 @@ rename, link, unlink, rmdir, mkdir, chmod) waits until roar has read the git sta
 opened its store. So the git state is the one the command started from, and a run roar
 cannot record (a damaged store, a bad config) is ended before it changed any file that
 existed: `RunningTrace.abort()`. Making a new file (an open with O_CREAT, creat, link or
-symlink, on a name that does not exist) waits only for the git state, which is read from
-here (vcs/early_git.py) in 20-40 ms: a job that writes its results at once no longer waits
-for the rest of roar to load.
+symlink, on a name that does not exist; mkdir and mknod, which fail on one that does)
+waits only for the git state, which is read from here (vcs/early_git.py) in 20-40 ms: a
+job that makes its output directory and writes its results at once no longer waits for
+the rest of roar to load.
 
 Only the common case starts early: a project with `.roar/`, the `auto` or `seccomp`
 tracer, a cached probe that says seccomp works here, roar's C supervisor, and a command
@@ -152,7 +153,7 @@ def launch_early(
     table = native_table(
         decoder_specs(arch),
         arch.cwd_numbers.values(),
-        arch.change_numbers.values(),
+        arch.change_numbers,
         tail_calls(arch) if tails else None,
     )
     uid = new_job_uid()

@@ -11,9 +11,10 @@
  *   table: 6 signed bytes per syscall number (path, dirfd, flags, old_path, old_dirfd,
  *          kind), -1 for "none"; a number whose path index is -1 is not decoded. Kind 6
  *          (chdir, fchdir) is only heard, for the cwd cache below; kind 7 (unlink, rmdir,
- *          mkdir, mknod, chmod) only for the gate; kind 8 (a call that may write behind
- *          a file's end: seccomp_filter.TAIL_CALLS) names the file it concerns by the
- *          descriptor in argument `dirfd` (-1: every file), see "Rewrites" below.
+ *          chmod) and kind 9 (mkdir, mknod: they only make a new name, or fail) only for
+ *          the gate; kind 8 (a call that may write behind a file's end:
+ *          seccomp_filter.TAIL_CALLS) names the file it concerns by the descriptor in
+ *          argument `dirfd` (-1: every file), see "Rewrites" below.
  * The cwd of a thread, which a relative path needs, is kept for 100 ms rather than read
  * from /proc at every open (see CwdCache).
  *   records: each `<i nr><I path_len><I old_len><I pad><Q flags><Q dev><Q ino>` then the
@@ -28,7 +29,8 @@
  *   devices, /proc and /sys excepted) is held until open_gate(outbox), so roar can read
  *   the work tree's git state and open its store while the command starts. After
  *   open_creates(outbox) (the git state is read) the calls that only make a new name go
- *   on: they change no file that existed before the run. After refuse(outbox) the process
+ *   on (mkdir and mknod always do: on a name that exists they fail): they change no file
+ *   that existed before the run. After refuse(outbox) the process
  *   making one is killed instead (roar could not record the job and ends the command
  *   before it changed a file that existed).
  * Raises OSError when answering the kernel fails for another reason than a vanished
@@ -67,6 +69,7 @@
 #define KIND_CWD 6
 #define KIND_CHANGE 7
 #define KIND_REWRITE 8
+#define KIND_MAKE 9 /* mkdir, mknod: fail (EEXIST) rather than change a name that exists */
 #define KIND_CREATE 5 /* creat, truncate, link, symlink */
 #define OPEN_WRITE_FLAGS (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
 #define RENAME_EXCHANGE_FLAG 2
@@ -591,7 +594,8 @@ static PyObject *serve(PyObject *module, PyObject *args) {
                 rewrite_heard(&note, spec, out, rewrites);
                 if (box != NULL) pthread_mutex_unlock(&box->lock);
             } else {
-                changes = spec[F_KIND] == KIND_CHANGE;
+                changes = spec[F_KIND] == KIND_CHANGE || spec[F_KIND] == KIND_MAKE;
+                creates = spec[F_KIND] == KIND_MAKE;
             }
         }
         memset(&response, 0, sizeof response);

@@ -302,22 +302,29 @@ def build_filter(
 _KIND_CODES = {"open": 1, "openat2": 2, "exec": 3, "rename": 4, "creat": 5, "truncate": 5,
                "link": 5}  # fmt: skip
 KIND_CWD = 6  # chdir, fchdir: heard by the C loop, never decoded
-KIND_CHANGE = 7  # unlink, rmdir, mkdir, mknod, chmod: heard for the gate, never decoded
+KIND_CHANGE = 7  # unlink, rmdir, chmod: heard for the gate, never decoded
 KIND_REWRITE = 8  # the TAIL_CALLS: heard for a tail hasher, never decoded
+KIND_MAKE = 9  # mkdir, mknod: heard for the gate, never decoded; they only make a new name
+#: Change calls that only make a new name: where the name exists they fail (EEXIST) and
+#: change nothing, so they pass a gate that lets creations through (run/launch.py).
+MAKE_CALLS = frozenset({"mkdir", "mkdirat", "mknod", "mknodat"})
 
 
 def native_table(
     decoder_specs: Mapping[int, SyscallSpec],
     cwd_numbers: Collection[int] = (),
-    change_numbers: Collection[int] = (),
+    change_numbers: Mapping[str, int] | None = None,
     tail_calls: Mapping[int, int | None] | None = None,
 ) -> bytes:
     """The C loop's table: 6 signed bytes per syscall number, -1 for "none"; the
-    `cwd_numbers` (chdir, fchdir) and the `change_numbers` (unlink, rmdir, mkdir, mknod,
-    chmod: for the gate) only heard, with nothing to decode; the `tail_calls` (number ->
-    the argument holding a descriptor, None for every file) looked at for a tail hasher."""
+    `cwd_numbers` (chdir, fchdir) and the `change_numbers` (name -> number: unlink, rmdir,
+    mkdir, mknod, chmod, for the gate; the MAKE_CALLS among them marked as such) only
+    heard, with nothing to decode; the `tail_calls` (number -> the argument holding a
+    descriptor, None for every file) looked at for a tail hasher."""
     tail_calls = tail_calls or {}
-    size = max([*decoder_specs, *cwd_numbers, *change_numbers, *tail_calls], default=-1) + 1
+    change_numbers = change_numbers or {}
+    numbers = [*decoder_specs, *cwd_numbers, *change_numbers.values(), *tail_calls]
+    size = max(numbers, default=-1) + 1
     table = bytearray(b"\xff" * (6 * size))
     for number, spec in decoder_specs.items():
         fields = (spec.path, spec.dirfd, spec.flags, spec.old_path, spec.old_dirfd)
@@ -325,8 +332,8 @@ def native_table(
         table[6 * number : 6 * number + 6] = struct.pack("6b", *values)
     for number in cwd_numbers:
         table[6 * number + 5] = KIND_CWD
-    for number in change_numbers:
-        table[6 * number + 5] = KIND_CHANGE
+    for name, number in change_numbers.items():
+        table[6 * number + 5] = KIND_MAKE if name in MAKE_CALLS else KIND_CHANGE
     for number, fd_index in tail_calls.items():
         table[6 * number + 1] = 0xFF if fd_index is None else fd_index  # the dirfd field
         table[6 * number + 5] = KIND_REWRITE

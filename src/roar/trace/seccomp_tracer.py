@@ -379,7 +379,7 @@ class SeccompTracer(Tracer):
         decoder = _Decoder(self.arch, tails=tails)
         table = outbox = None
         if self.native_loop:
-            changes = self.arch.change_numbers.values() if gated else ()
+            changes = self.arch.change_numbers if gated else None
             table = native_table(
                 decoder.by_number, self.arch.cwd_numbers.values(), changes, decoder.tail_calls
             )
