@@ -29,6 +29,13 @@ def run(log: AccessLog, filters: Filters, ctimes: dict[str, int]):  # type: igno
     return classify(log, filters, START, lstat=fake, stat_path=fake)
 
 
+@pytest.fixture(autouse=True)
+def _no_moved_caches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules below name caches at their default places, under /home/u."""
+    for var in ("XDG_CACHE_HOME", "TORCH_HOME", "TORCH_EXTENSIONS_DIR"):
+        monkeypatch.delenv(var, raising=False)
+
+
 @pytest.fixture
 def filters() -> Filters:
     return Filters(
@@ -113,6 +120,7 @@ def test_read_only_paths_dropped_by_their_place_are_never_stated(filters: Filter
         ("/home/u/.pyenv/libexec/pyenv", "system"),
         ("/data/lib/libfoo.so.1", "system"),
         ("/home/u/.cache/torch/kernels/k.bin", "torch cache"),
+        ("/home/u/.cache/torch_extensions/py311_cpu/op/op.so", "torch cache"),
         ("/tmp/torchinductor_u/x.py", "torch cache"),
         ("/tmp/scratch.txt", "tmp"),
         ("/dev/urandom", "virtual or roar's own"),
@@ -227,3 +235,54 @@ def test_directory_verdicts_match_asking_each_path_afresh() -> None:
             if expected is None and not is_output and path in fresh.tracked_files:
                 expected = "tracked by git"
             assert filters.drop_reason(path, is_output=is_output) == expected, (path, is_output)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/home/u/.cache/torch/hub/checkpoints/resnet18-f37072fd.pth",
+        "/home/u/.cache/torch/hub/pytorch_vision_v0.10.0/hubconf.py",
+        "/home/u/.cache/torch/hub",
+    ],
+)
+def test_what_torch_hub_downloaded_is_an_input_though_it_lies_in_the_torch_cache(
+    filters: Filters, path: str
+) -> None:
+    assert filters.drop_reason("/home/u/.cache/torch/kernels/k.bin", is_output=False)
+    assert filters.drop_reason(path, is_output=False) is None
+
+
+def test_torch_s_cache_moves_with_torch_home_and_xdg_cache_home(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def reasons(*paths: str) -> list[str | None]:
+        filters = Filters(project_root="/tmp/proj", home="/home/u", python_prefixes=())
+        return [filters.drop_reason(path, is_output=False) for path in paths]
+
+    monkeypatch.setenv("XDG_CACHE_HOME", "/scratch/cache")
+    assert reasons(
+        "/scratch/cache/torch/kernels/k.bin",
+        "/scratch/cache/torch_extensions/op/op.so",
+        "/scratch/cache/torch/hub/checkpoints/w.pth",
+    ) == ["torch cache", "torch cache", None]
+    monkeypatch.setenv("TORCH_HOME", "/data/torch")
+    assert reasons("/data/torch/kernels/k.bin", "/data/torch/hub/checkpoints/w.pth") == [
+        "torch cache",
+        None,
+    ]
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [{}, {"XDG_CACHE_HOME": "/scratch/cache"}, {"TORCH_HOME": "/data/torch"}],
+    ids=["default", "XDG_CACHE_HOME", "TORCH_HOME"],
+)
+def test_the_hub_folder_is_the_one_torch_uses(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]
+) -> None:
+    hub = pytest.importorskip("torch.hub", reason="torch is an optional extra")
+    monkeypatch.setenv("HOME", "/home/u")
+    for var, value in environment.items():
+        monkeypatch.setenv(var, value)
+    filters = Filters(project_root="/tmp/proj", home="/home/u", python_prefixes=())
+    assert filters.torch_hub_dirs() == (hub.get_dir(),)

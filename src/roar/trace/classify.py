@@ -136,6 +136,10 @@ class Filters:
         return _Dirs.of(self.torch_cache_dirs())
 
     @functools.cached_property
+    def _torch_hub(self) -> _Dirs:
+        return _Dirs.of(self.torch_hub_dirs())
+
+    @functools.cached_property
     def _tool_roots(self) -> _Dirs:
         return _Dirs.of(self.tool_roots())
 
@@ -168,16 +172,27 @@ class Filters:
     def _roar_code(self) -> _Dirs:
         return _Dirs.of((ROAR_CODE,))
 
+    def _cache_home(self) -> str:
+        return os.environ.get("XDG_CACHE_HOME") or os.path.join(self.home, ".cache")
+
     def torch_cache_dirs(self) -> tuple[str, ...]:
         dirs = [
-            os.path.join(self.home, ".cache", "torch"),
-            os.path.join(self.home, ".cache", "torch_extensions"),
+            os.path.join(self._cache_home(), "torch"),
+            os.path.join(self._cache_home(), "torch_extensions"),
             os.path.join(self.home, ".triton"),
         ]
-        for var in ("TORCH_HOME", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR"):
+        for var in ("TORCH_HOME", "TORCH_EXTENSIONS_DIR", "TORCHINDUCTOR_CACHE_DIR",
+                    "TRITON_CACHE_DIR"):  # fmt: skip
             if os.environ.get(var):
                 dirs.append(os.environ[var])
         return tuple(dirs)
+
+    def torch_hub_dirs(self) -> tuple[str, ...]:
+        """Where torch.hub keeps what it downloads (`$TORCH_HOME/hub`): pretrained weights
+        and model code, a job's inputs as much as a dataset it downloaded is, though the
+        folder lies inside the torch cache."""
+        torch_home = os.environ.get("TORCH_HOME") or os.path.join(self._cache_home(), "torch")
+        return (os.path.join(torch_home, "hub"),)
 
     def drop_reason(self, path: str, *, is_output: bool) -> str | None:
         """Why `path` is not recorded, or None to record it."""
@@ -227,6 +242,7 @@ class Filters:
                     self._internal,
                     self._project,
                     self._torch_dirs,
+                    self._torch_hub,
                     self._tool_roots,
                     self._tmp_dirs,
                 )
@@ -251,7 +267,8 @@ class Filters:
         if self.ignore_package_reads and ("/site-packages/" in path or "/dist-packages/" in path):
             return "package"
         if self.ignore_torch_cache and (
-            self._torch_dirs.contain(path) or "/torchinductor_" in path
+            (self._torch_dirs.contain(path) and not self._torch_hub.contain(path))
+            or "/torchinductor_" in path
         ):
             return "torch cache"
         if not inside and self._tool_state.contain(path):
