@@ -12,6 +12,7 @@ import pytest
 from roar.hashing import hash_file
 from roar.models import HashCacheEntry
 from roar.run.early import EarlyHasher, LayeredCache
+from roar.run.tail import Tails
 
 MIB = 1 << 20
 
@@ -264,3 +265,22 @@ def test_an_input_written_just_before_the_run_is_hashed_once_it_rests(tmp_path: 
     hasher.finish()
     assert entry is not None
     assert entry.hash == hash_file(data)
+
+
+def test_abandoning_a_job_leaves_its_tails_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_to_the_end: list[bool] = []
+    monkeypatch.setattr(Tails, "finish", lambda _self: read_to_the_end.append(True) or [])
+    hasher = early(racy=10**12)  # never at rest: the tail is what hashes it
+    out = big_file(tmp_path / "out.bin", 8 * MIB)
+    hasher.opened([], [str(out)], [str(out)])
+    for _ in range(2000):  # naps, not a deadline: a paused machine must not use it up
+        if hasher._tails.tailing:
+            break
+        time.sleep(0.01)
+    assert hasher._tails.tailing, "the output was never tailed"
+    hasher.abandon()
+    assert read_to_the_end == []
+    assert hasher.tailed() == []
+    assert not hasher._tails.tailing  # its descriptors closed

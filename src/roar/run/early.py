@@ -139,6 +139,14 @@ class EarlyHasher:
             self._tails.close()
         return dict(self._entries)
 
+    def abandon(self) -> None:
+        """Stop, for a job that will not be recorded: unlike finish(), the tails are not
+        read to their end (for a big output written fast, seconds before roar's error)."""
+        self._stop.set()
+        self._queue.put(None)
+        self._thread.join()
+        self._tails.close()
+
     def tailed(self) -> list[TailDigest]:
         """What the tails read (after finish()); to be proven (run/tail.proven_entries)."""
         return list(self._tail_digests)

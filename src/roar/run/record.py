@@ -179,12 +179,16 @@ def run_job(
                     launched.running.attach(early.opened)
                 # the git state is read and the store is open: the command may change files
                 result = launched.running.finish(_load_recording)
-        finally:
-            early_digests = {} if early is None else early.finish()
-            known = {} if early is None else early.known()
-            tailed = [] if early is None else early.tailed()
-            journal = read_journal(journal_path)
+        except BaseException:
+            if early is not None:
+                early.abandon()
             journal_path.unlink(missing_ok=True)
+            raise
+        early_digests = {} if early is None else early.finish()
+        known = {} if early is None else early.known()
+        tailed = [] if early is None else early.tailed()
+        journal = read_journal(journal_path)
+        journal_path.unlink(missing_ok=True)
         ended = time.time()
         notes.extend(result.notes)
         from roar.objects import ObjectStore
