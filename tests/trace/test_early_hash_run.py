@@ -15,9 +15,11 @@ from roar.run.early import EarlyHasher
 from tests.trace.conftest import Workspace
 
 MIB = 1 << 20
-# The command reads big.bin, then waits (at most 20 s) for the marker the test leaves once
-# roar has dealt with big.bin early; then it may change the file.
-WAIT = "i=0; while [ ! -e marker ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done"
+# The command reads big.bin, then waits (6,000 naps: at least 60 s) for the marker the test
+# leaves once roar has dealt with big.bin early; then it may change the file. Early hashing
+# runs at the lowest CPU priority, and on a CI machine busy with other tests (a Ray cluster
+# starting) it once took longer than 20 s; the wait ends at once when the marker is there.
+WAIT = "i=0; while [ ! -e marker ] && [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done"
 
 
 #: The tests that depend on the tracer's stream run on both tracers that have one.
