@@ -130,9 +130,7 @@ class EarlyHasher:
     def finish(self) -> dict[str, HashCacheEntry]:
         """Stop, once every process of the command has exited: the tails are read to
         their end (see tailed())."""
-        self._stop.set()
-        self._queue.put(None)
-        self._thread.join()
+        self._stop_worker()
         try:
             self._tail_digests = self._tails.finish()
         except Exception:  # noqa: BLE001 - a head start, never a need
@@ -142,10 +140,14 @@ class EarlyHasher:
     def abandon(self) -> None:
         """Stop, for a job that will not be recorded: unlike finish(), the tails are not
         read to their end (for a big output written fast, seconds before roar's error)."""
+        self._stop_worker()
+        self._tails.close()
+
+    def _stop_worker(self) -> None:
+        """Cut the worker's work short and wait for it to end."""
         self._stop.set()
         self._queue.put(None)
         self._thread.join()
-        self._tails.close()
 
     def tailed(self) -> list[TailDigest]:
         """What the tails read (after finish()); to be proven (run/tail.proven_entries)."""
