@@ -51,6 +51,36 @@ def test_opens_are_told_while_the_command_runs(tmp_path: Path, tracer: type[Trac
     assert paths[str(tmp_path / "out.txt")].write_intent
 
 
+def test_each_fresh_open_is_told_with_the_file_its_path_named_before(tmp_path: Path) -> None:
+    """A tail must not read a file before the open that empties it has run: the seccomp
+    tracer tells, with each emptying or creating open, the file its path named when the
+    open was heard (device, inode, ctime), or None where there was none; an open that
+    neither empties nor creates is not fresh."""
+    old = tmp_path / "old.bin"
+    old.write_bytes(b"previous run")
+    kept = tmp_path / "kept.bin"
+    kept.write_bytes(b"appended to")
+    before = old.stat()
+    fresh: list[tuple[str, object]] = []
+    program = (
+        "open('new.bin', 'wb').write(b'n')\n"
+        "open('old.bin', 'wb').write(b'o')\n"
+        "open('kept.bin', 'ab').write(b'k')\n"
+        "import time; time.sleep(0.3)\n"  # told before the end (nothing is told after it)
+    )
+    result = SeccompTracer().run(
+        [PY, "-c", program],
+        cwd=str(tmp_path),
+        env=dict(os.environ),
+        opened=lambda _r, _w, f: fresh.extend(f),
+    )
+    assert result.exit_code == 0
+    told = dict(fresh)
+    assert told[str(tmp_path / "new.bin")] is None
+    assert told[str(tmp_path / "old.bin")] == (before.st_dev, before.st_ino, before.st_ctime_ns)
+    assert str(tmp_path / "kept.bin") not in told
+
+
 @pytest.mark.parametrize("tracer", [SeccompTracer, StraceTracer])
 def test_telling_changes_nothing_in_the_log(tmp_path: Path, tracer: type[Tracer]) -> None:
     """The same command traced with and without `opened` (one that fails every time, too)

@@ -274,7 +274,7 @@ def test_abandoning_a_job_leaves_its_tails_unread(
     monkeypatch.setattr(Tails, "finish", lambda _self: read_to_the_end.append(True) or [])
     hasher = early(racy=10**12)  # never at rest: the tail is what hashes it
     out = big_file(tmp_path / "out.bin", 8 * MIB)
-    hasher.opened([], [str(out)], [str(out)])
+    hasher.opened([], [str(out)], [(str(out), None)])  # made by its open
     for _ in range(2000):  # naps, not a deadline: a paused machine must not use it up
         if hasher._tails.tailing:
             break

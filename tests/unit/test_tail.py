@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,11 @@ from roar.run.tail import TailDigest, Tails, proven_entries
 from roar.trace.model import RewriteFacts
 
 MIB = 1 << 20
+
+
+def made(*paths: str) -> list[tuple[str, None]]:
+    """Offers for files an open creates (no file at their paths before it)."""
+    return [(path, None) for path in paths]
 
 
 class Clock:
@@ -27,7 +33,7 @@ def test_an_output_is_looked_at_less_and_less_often_then_left_to_the_end(tmp_pat
     tails = Tails(min_bytes=MIB, clock=clock, inherited=())
     small = tmp_path / "small.txt"
     small.write_bytes(b"x")
-    tails.offer([str(small)])
+    tails.offer(made(str(small)))
     assert tails.next_look_s() == 0.0
     waits = []
     while (wait := tails.next_look_s()) is not None:
@@ -42,7 +48,7 @@ def test_a_job_writing_thousands_of_files_watches_only_the_first_few_hundred(
     tmp_path: Path,
 ) -> None:
     tails = Tails(min_bytes=MIB, clock=Clock(), inherited=())
-    tails.offer([str(tmp_path / f"f{i}") for i in range(1000)])
+    tails.offer(made(*(str(tmp_path / f"f{i}") for i in range(1000))))
     assert len(tails._candidates) == 256
 
 
@@ -60,7 +66,7 @@ def test_a_growing_output_is_tailed_and_read_to_its_end(tmp_path: Path, way: str
     out = tmp_path / "out.bin"
     data = os.urandom(9 * MIB + 5)
     out.write_bytes(data[: 2 * MIB])
-    tails.offer([str(out)])
+    tails.offer(made(str(out)))
     assert tails.work() is False  # tailed now, but not a whole step written yet
     assert tails.tailing
     with open(out, "ab") as handle:
@@ -78,7 +84,7 @@ def test_a_tailed_output_that_shrinks_gives_no_digest(tmp_path: Path, way: str) 
     tails = Tails(min_bytes=MIB, clock=Clock(), inherited=())
     out = tmp_path / "out.bin"
     out.write_bytes(os.urandom(9 * MIB))
-    tails.offer([str(out)])
+    tails.offer(made(str(out)))
     assert tails.work() is True
     os.truncate(out, MIB)
     tails.work()
@@ -90,9 +96,9 @@ def test_an_output_opened_for_writing_twice_is_not_tailed(tmp_path: Path) -> Non
     out = tmp_path / "out.bin"
     out.write_bytes(os.urandom(2 * MIB))
     tails = Tails(min_bytes=MIB, clock=Clock(), inherited=())
-    tails.offer([str(out)])
+    tails.offer(made(str(out)))
     tails.work()
-    tails.offer([str(out)])
+    tails.offer(made(str(out)))
     tails.work()
     assert tails.finish() == []
 
@@ -102,7 +108,7 @@ def test_a_file_roar_s_own_output_goes_to_is_never_tailed(tmp_path: Path) -> Non
     out.write_bytes(os.urandom(2 * MIB))
     with open(out, "rb") as inherited:
         tails = Tails(min_bytes=MIB, clock=Clock(), inherited=(inherited.fileno(),))
-        tails.offer([str(out)])
+        tails.offer(made(str(out)))
         tails.work()
         assert tails.finish() == []
 
@@ -136,3 +142,74 @@ def test_a_tail_is_used_only_with_every_fact_in_its_favour(tmp_path: Path) -> No
     assert str(out) in proven_entries([tail], facts(write_names={tail.inode: {str(out)}}), stats)
     out.write_bytes(b"changed")  # the file roar records is no longer what the tail read
     assert proven_entries([tail], facts(), {str(out): out.stat()}) == {}
+
+
+def test_an_output_not_made_yet_when_it_is_offered_is_tailed_once_it_is(tmp_path: Path) -> None:
+    """The tracer hears an open before it runs: the first look may find no file."""
+    clock = Clock()
+    tails = Tails(min_bytes=MIB, clock=clock, inherited=())
+    out = tmp_path / "out.bin"
+    tails.offer(made(str(out)))
+    tails.work()
+    assert not tails.tailing
+    data = os.urandom(2 * MIB)
+    out.write_bytes(data)
+    clock.now += tails.next_look_s() or 0.0
+    tails.work()
+    assert tails.tailing
+    (digest,) = tails.finish()
+    assert digest.hash == blake3(data).hexdigest()
+
+
+def _next_ctime_tick(path: Path) -> None:
+    """Wait until a change to `path` now would give it a later ctime than it has."""
+    before = path.stat().st_ctime_ns
+    probe = path.with_suffix(".probe")
+    while True:
+        probe.write_bytes(b"")
+        if probe.stat().st_ctime_ns > before:
+            probe.unlink()
+            return
+        time.sleep(0.001)
+
+
+def test_the_old_content_of_a_file_its_open_will_empty_is_never_tailed(tmp_path: Path) -> None:
+    """Offered before the emptying open ran, an existing file still holds its old bytes:
+    a tail that read them, and then what the writer wrote after the emptying, would give
+    a digest of neither. It waits until the file is not the one the tracer was told of."""
+    clock = Clock()
+    tails = Tails(min_bytes=MIB, clock=clock, inherited=())
+    out = tmp_path / "out.bin"
+    out.write_bytes(os.urandom(9 * MIB))  # a previous run's output
+    old = out.stat()
+    tails.offer([(str(out), (old.st_dev, old.st_ino, old.st_ctime_ns))])
+    for _ in range(3):
+        tails.work()
+        assert not tails.tailing
+        clock.now += tails.next_look_s() or 0.0
+    _next_ctime_tick(out)
+    new = os.urandom(5 * MIB)
+    with open(out, "wb") as handle:  # the open runs: emptied, then written again
+        handle.write(new)
+    tails.work()
+    assert tails.tailing
+    (digest,) = tails.finish()
+    assert digest.hash == blake3(new).hexdigest()
+
+
+def test_a_file_replaced_since_its_open_was_heard_is_tailed_at_once(tmp_path: Path) -> None:
+    """A new inode at the path holds none of the old bytes, whatever its ctime."""
+    tails = Tails(min_bytes=MIB, clock=Clock(), inherited=())
+    out = tmp_path / "out.bin"
+    out.write_bytes(os.urandom(2 * MIB))
+    old = out.stat()
+    keep = tmp_path / "keep.bin"
+    os.link(out, keep)  # the old inode stays alive, so the new file cannot reuse it
+    out.unlink()
+    new = os.urandom(2 * MIB)
+    out.write_bytes(new)
+    tails.offer([(str(out), (old.st_dev, old.st_ino, out.stat().st_ctime_ns))])
+    tails.work()
+    assert tails.tailing
+    (digest,) = tails.finish()
+    assert digest.hash == blake3(new).hexdigest()

@@ -40,6 +40,7 @@ from typing import Protocol
 
 from roar.models import EMPTY, HashCacheEntry, stat_key
 from roar.run.tail import TailDigest, Tails
+from roar.trace.model import Before
 
 __all__ = ["EARLY_MIN_BYTES", "EarlyHasher", "LayeredCache"]
 
@@ -64,6 +65,9 @@ class _Cache(_Lookup, Protocol):
 class _Store(_Lookup, Protocol):
     def store_hashes(self, entries: Sequence[HashCacheEntry]) -> None: ...
 
+
+#: What the tracer told in one `opened` call: reads, writes, fresh writes.
+_Batch = tuple[list[str], list[str], list[tuple[str, Before]]]
 
 #: "Would roar record this file?" for (path, is_output).
 Accept = Callable[[str, bool], bool]
@@ -96,7 +100,7 @@ class EarlyHasher:
         self._recheck_s = recheck_s
         self._clock = clock
         self._cache: _Cache | None = None
-        self._queue: queue.Queue[tuple[list[str], list[str], list[str]] | None] = queue.Queue()
+        self._queue: queue.Queue[_Batch | None] = queue.Queue()
         self._stop = threading.Event()
         self._entries: dict[str, HashCacheEntry] = {}
         # the store's cache entries for inputs seen so far (looked up, not hashed here)
@@ -112,7 +116,10 @@ class EarlyHasher:
         self._thread.start()
 
     def opened(
-        self, reads: Sequence[str], writes: Sequence[str] = (), fresh: Sequence[str] = ()
+        self,
+        reads: Sequence[str],
+        writes: Sequence[str] = (),
+        fresh: Sequence[tuple[str, Before]] = (),
     ) -> None:
         """The tracer's `opened` (trace/base.py): `fresh` writes are tailed."""
         self._queue.put((list(reads), list(writes), list(fresh)))
@@ -197,7 +204,11 @@ class EarlyHasher:
                         if path not in self._waiting and accept(path, True):
                             self._waiting[path] = (time.monotonic(), 0.0)
                     self._tails.offer(
-                        [path for raw in fresh if accept(path := _resolved(raw, directories), True)]
+                        [
+                            (path, before)
+                            for raw, before in fresh
+                            if accept(path := _resolved(raw, directories), True)
+                        ]
                     )
                     self._tails_behind = self._tails.work()
                     self._look_up_inputs()

@@ -21,6 +21,15 @@ seccomp_filter.TAIL_CALLS) that none of that happened to its file:
   mtime and ctime the tail saw when it finished.
 
 Anything short of that and the file is hashed at the end, as before.
+
+A tail also must not start before the open it follows has run. The tracer hears an open
+as it is made, and the command makes it only once the tracer has let it go: a look in
+between finds no file yet (the open creates it), or, worse, the previous content of a
+file the open is about to empty. A tail that read old bytes before the emptying and new
+ones after would pass every proof above. So the tracer tells, with each open, the file
+its path named then (device, inode, ctime), and a file is tailed only when it is not that
+file as it was: a new inode, or the same one with a new ctime (set by the emptying and by
+every write after it). Until then, and while there is no file, it is looked at again.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from roar.models import HashCacheEntry, stat_key
-from roar.trace.model import RewriteFacts
+from roar.trace.model import Before, RewriteFacts
 
 __all__ = ["TAIL_MIN_BYTES", "TailDigest", "Tails", "proven_entries"]
 
@@ -46,6 +55,11 @@ TAIL_MIN_BYTES = 4 << 20
 _READ_BYTES = 4 << 20
 #: Look at a new output at once, then after this long, then four times as long each time.
 _FIRST_LOOK_S = 0.01
+#: A big file its open has not emptied yet is looked at again this soon, for this long
+#: after it was offered; then on the usual schedule. (The open runs microseconds after
+#: the tracer lets it go; a ctime can lag behind one clock tick, a few ms.)
+_UNCHANGED_LOOK_S = 0.005
+_UNCHANGED_FOR_S = 0.1
 _BACK_OFF = 4
 #: Stop looking at an output that stayed small this long (it is hashed at the end).
 _GIVE_UP_S = 5.0
@@ -68,6 +82,15 @@ class TailDigest(NamedTuple):
     inode: Inode
     st: os.stat_result
     hash: str
+
+
+class _Candidate(NamedTuple):
+    """An output watched until it is big enough to tail."""
+
+    due: float  # when to look next (the clock of Tails)
+    wait: float  # how long to wait after that look, if it is not tailed then
+    since: float  # when it was offered
+    before: Before  # the file its path named before the open
 
 
 class _Tail:
@@ -145,7 +168,7 @@ class Tails:
         inherited: Iterable[int] = (0, 1, 2),
     ) -> None:
         self._min_bytes, self._clock = min_bytes, clock
-        self._candidates: dict[str, tuple[float, float, float]] = {}  # due, wait, since
+        self._candidates: dict[str, _Candidate] = {}
         self._schedule: list[tuple[float, str]] = []  # a heap of (due, path); stale ones too
         self._tails: dict[str, _Tail] = {}
         self._failed: set[str] = set()
@@ -167,7 +190,8 @@ class Tails:
         """Seconds until an output is due to be looked at (None: none is watched)."""
         while self._schedule:
             due, path = self._schedule[0]
-            if self._candidates.get(path, (None,))[0] == due:
+            candidate = self._candidates.get(path)
+            if candidate is not None and candidate.due == due:
                 return max(0.0, due - self._clock())
             heapq.heappop(self._schedule)  # dropped or looked at since
         return None
@@ -176,15 +200,17 @@ class Tails:
         """Stop following `path` (hashed some other way)."""
         self._drop(path)
 
-    def offer(self, paths: Sequence[str]) -> None:
+    def offer(self, fresh: Sequence[tuple[str, Before]]) -> None:
+        """Paths opened by emptying or creating opens, each with the file it named
+        before its open ran (see the module's docstring)."""
         now = self._clock()
-        for path in paths:
+        for path, before in fresh:
             if path in self._tails or path in self._candidates or path in self._failed:
                 self._failed.add(path)  # opened for writing again: no proof can hold
                 self._drop(path)
                 continue
             if len(self._candidates) < _MAX_CANDIDATES:
-                self._watch(path, now, _FIRST_LOOK_S / _BACK_OFF, now)
+                self._watch(path, _Candidate(now, _FIRST_LOOK_S / _BACK_OFF, now, before))
 
     def work(self) -> bool:
         """Look at what is due and hash what the tails can; True when a tail moved on (the
@@ -193,9 +219,9 @@ class Tails:
         progressed = False
         while self._schedule and self._schedule[0][0] <= now:
             due, path = heapq.heappop(self._schedule)
-            entry = self._candidates.get(path)
-            if entry is not None and entry[0] == due:
-                self._look(path, now, entry[1], entry[2])
+            candidate = self._candidates.get(path)
+            if candidate is not None and candidate.due == due:
+                self._look(path, now, candidate)
         for path, tail in list(self._tails.items()):
             try:
                 progressed = tail.advance(self._buffer) or progressed
@@ -230,25 +256,27 @@ class Tails:
         self._candidates.clear()
         self._schedule.clear()
 
-    def _watch(self, path: str, due: float, wait: float, since: float) -> None:
-        """Look at `path` at `due`; `wait` * _BACK_OFF after that if still small."""
-        self._candidates[path] = (due, wait * _BACK_OFF, since)
-        heapq.heappush(self._schedule, (due, path))
+    def _watch(self, path: str, candidate: _Candidate) -> None:
+        """Look at `path` at `candidate.due`; `candidate.wait` * _BACK_OFF after that if
+        it is not tailed then."""
+        self._candidates[path] = candidate._replace(wait=candidate.wait * _BACK_OFF)
+        heapq.heappush(self._schedule, (candidate.due, path))
 
-    def _look(self, path: str, now: float, wait: float, since: float) -> None:
+    def _look(self, path: str, now: float, candidate: _Candidate) -> None:
         try:
             st = os.stat(path)
-        except OSError:
-            del self._candidates[path]  # renamed away or deleted: the end decides
+        except OSError:  # not made yet, or renamed away or deleted: the end decides
+            self._look_again(path, now, candidate, candidate.wait)
             return
         if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) in self._inherited:
             del self._candidates[path]
             return
         if st.st_size < self._min_bytes or len(self._tails) >= _MAX_TAILS:
-            if now - since > _GIVE_UP_S:
-                del self._candidates[path]
-            else:
-                self._watch(path, now + wait, wait, since)
+            self._look_again(path, now, candidate, candidate.wait)
+            return
+        if not _changed_since(st, candidate.before):  # the open has not run yet
+            soon = now - candidate.since < _UNCHANGED_FOR_S
+            self._look_again(path, now, candidate, _UNCHANGED_LOOK_S if soon else candidate.wait)
             return
         del self._candidates[path]
         try:
@@ -261,11 +289,26 @@ class Tails:
             return
         self._tails[path] = _Tail(path, fd, (st.st_dev, st.st_ino))
 
+    def _look_again(self, path: str, now: float, candidate: _Candidate, wait: float) -> None:
+        """In `wait` seconds, or never once the output was watched for _GIVE_UP_S."""
+        if now - candidate.since > _GIVE_UP_S:
+            del self._candidates[path]
+        else:
+            self._watch(path, candidate._replace(due=now + wait))
+
     def _drop(self, path: str) -> None:
         self._candidates.pop(path, None)
         tail = self._tails.pop(path, None)
         if tail is not None:
             tail.close()
+
+
+def _changed_since(st: os.stat_result, before: Before) -> bool:
+    """Whether `st` is not the file `before` as it was (a file made since, or changed)."""
+    if before is None:
+        return True
+    dev, ino, ctime_ns = before
+    return (st.st_dev, st.st_ino) != (dev, ino) or st.st_ctime_ns != ctime_ns
 
 
 def proven_entries(

@@ -247,15 +247,17 @@ typedef struct {
     uint64_t flags;
     uint64_t dev;
     uint64_t ino;
+    uint64_t ctime_ns; /* of the file at dev, ino (see identify) */
 } Record;
 
 /* Rewrites. A tail hasher (run/tail.py) hashes an output while it is written and needs
  * proof, at the end, that no byte it read was written again. When the table has kind-8
  * calls, this loop gives that proof its facts:
  * - every call that may change a file by name (an open for writing, creat, truncate,
- *   link) carries the device and inode its path named before the call (0, 0: none yet,
- *   ANY_FILE: a path that cannot be looked up from here, such as another process's
- *   /proc/N/fd/M);
+ *   link) carries the device, inode and ctime of the file its path named before the call
+ *   (0, 0: none yet, ANY_FILE: a path that cannot be looked up from here, such as another
+ *   process's /proc/N/fd/M): a tail must not read a file an open is about to empty until
+ *   that open has run, which a new ctime tells;
  * - every kind-8 call through a descriptor that may write to a regular file is a record
  *   with no path and that file's device and inode (read through /proc/PID/fd while the
  *   caller waits, so the descriptor is still the one it used), once per file; a kind-8
@@ -292,10 +294,11 @@ static int reported_before(Rewrites *rewrites, uint64_t dev, uint64_t ino) {
     return 0; /* full: report again, which is only repetition */
 }
 
-/* The file `path` (absolute, as `pid` named it) names now: its device and inode; 0, 0
- * when there is none; ANY_FILE when this process cannot tell (`pid`'s own /proc/self,
- * /dev/fd and /dev/std*, which would name this process's files here). */
-static void identify(const char *path, ssize_t length, uint64_t *dev, uint64_t *ino) {
+/* The file `path` (absolute, as `pid` named it) names now: its device, inode and ctime
+ * (ns); 0, 0 when there is none; ANY_FILE when this process cannot tell (`pid`'s own
+ * /proc/self, /dev/fd and /dev/std*, which would name this process's files here). */
+static void identify(const char *path, ssize_t length, uint64_t *dev, uint64_t *ino,
+                     uint64_t *ctime_ns) {
     static const char *const own[] = {"/proc/self/", "/proc/thread-self/", "/dev/fd/",
                                       "/dev/stdin", "/dev/stdout", "/dev/stderr"};
     *dev = 0;
@@ -318,6 +321,7 @@ static void identify(const char *path, ssize_t length, uint64_t *dev, uint64_t *
     if (stat(named, &st) == 0 && S_ISREG(st.st_mode)) {
         *dev = (uint64_t)st.st_dev;
         *ino = (uint64_t)st.st_ino;
+        *ctime_ns = (uint64_t)st.st_ctim.tv_sec * 1000000000u + (uint64_t)st.st_ctim.tv_nsec;
     }
 }
 
@@ -341,7 +345,7 @@ static void rewrite_heard(const struct seccomp_notif *note, const signed char *s
         ino = (uint64_t)st.st_ino;
     }
     if (reported_before(rewrites, dev, ino)) return;
-    Record record = {note->data.nr, 0, 0, 0, 0, dev, ino};
+    Record record = {note->data.nr, 0, 0, 0, 0, dev, ino, 0};
     buffer_add(out, &record, sizeof record);
 }
 
@@ -393,7 +397,8 @@ static int decode(const struct seccomp_notif *note, const signed char *spec, Buf
         if (read_remote(note->pid, note->data.args[spec[F_FLAGS]], how, 8) != 8) {
             if (rewrites->active) { /* it may write, who knows what: as below */
                 rewrites->writing = 1;
-                Record unknown = {note->data.nr, 0, 0, 0, OPEN_WRITE_FLAGS, ANY_FILE, ANY_FILE};
+                Record unknown = {note->data.nr, 0, 0, 0, OPEN_WRITE_FLAGS,
+                                  ANY_FILE, ANY_FILE, 0};
                 buffer_add(out, &unknown, sizeof unknown);
             }
             return changes_files(spec[F_KIND], OPEN_WRITE_FLAGS, path, -1);
@@ -411,14 +416,14 @@ static int decode(const struct seccomp_notif *note, const signed char *spec, Buf
     if (writes) {
         rewrites->writing = 1;
         if (length < 0) { /* a change to a file nobody can name: every tail is in doubt */
-            Record unknown = {note->data.nr, 0, 0, 0, flags, ANY_FILE, ANY_FILE};
+            Record unknown = {note->data.nr, 0, 0, 0, flags, ANY_FILE, ANY_FILE, 0};
             buffer_add(out, &unknown, sizeof unknown);
         }
     }
     if (length < 0) return changes;
     if (changes && ask_creates) *creates = only_creates(spec[F_KIND], flags, path, length);
-    Record record = {note->data.nr, (uint32_t)length, 0, 0, flags, 0, 0};
-    if (writes) identify(path, length, &record.dev, &record.ino);
+    Record record = {note->data.nr, (uint32_t)length, 0, 0, flags, 0, 0, 0};
+    if (writes) identify(path, length, &record.dev, &record.ino, &record.ctime_ns);
     ssize_t old_length = -1;
     if (spec[F_KIND] == KIND_RENAME && (record.flags & RENAME_EXCHANGE_FLAG) &&
         spec[F_OLD_PATH] >= 0) {

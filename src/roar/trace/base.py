@@ -14,7 +14,7 @@ from types import FrameType
 from typing import Any, NamedTuple, Protocol
 
 from roar.models import TraceCoverage
-from roar.trace.model import AccessLog, RewriteFacts
+from roar.trace.model import AccessLog, Before, RewriteFacts
 
 __all__ = [
     "ChildProcess",
@@ -75,8 +75,8 @@ class StepControl:
 
 #: `opened(reads, writes, fresh)`: paths a running command opened, as the tracer learns
 #: of them; `fresh`: those of `writes` that a tracer reporting tails (SeccompTracer.start)
-#: saw opened by an emptying or creating open.
-Opened = Callable[[Sequence[str], Sequence[str], Sequence[str]], object]
+#: saw opened by an emptying or creating open, each with the file it named before.
+Opened = Callable[[Sequence[str], Sequence[str], Sequence[tuple[str, Before]]], object]
 
 
 class Tracer(abc.ABC):

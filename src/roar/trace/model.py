@@ -5,7 +5,7 @@ Memory stays bounded by the number of distinct paths, whatever the number of sys
 
 from __future__ import annotations
 
-__all__ = ["AccessLog", "PathState"]
+__all__ = ["AccessLog", "Before", "PathState"]
 
 
 class PathState:
@@ -69,6 +69,9 @@ class AccessLog:
 
 
 Inode = tuple[int, int]  # (st_dev, st_ino)
+#: The file an emptying or creating open's path named when the tracer heard the open, which
+#: is before it ran: (st_dev, st_ino, st_ctime_ns); None when there was none.
+Before = tuple[int, int, int] | None
 
 
 class RewriteFacts:

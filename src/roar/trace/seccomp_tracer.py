@@ -44,7 +44,7 @@ from roar.trace.base import (
     popen_options,
     wait_child,
 )
-from roar.trace.model import AccessLog, PathState, RewriteFacts
+from roar.trace.model import AccessLog, Before, PathState, RewriteFacts
 from roar.trace.seccomp_filter import (
     NOT_A_FILE_FLAGS,
     Arch,
@@ -71,9 +71,13 @@ _NOT_A_FILE = NOT_A_FILE_FLAGS
 
 
 # One record of the C loop: nr, path length, old path length, padding, flags, and the
-# device and inode of the file a change concerns (_supervisor.c, "Rewrites"); then bytes.
-_RECORD = struct.Struct("=iIIIQQQ")
+# device, inode and ctime of the file a change concerns (_supervisor.c, "Rewrites"); then
+# bytes.
+_RECORD = struct.Struct("=iIIIQQQQ")
 _ANY_FILE = (1 << 64) - 1
+#: A path opened by an emptying or creating open, and the file it named before (see
+#: trace/base.Opened).
+_Fresh = tuple[bytes, Before]
 _FD = struct.Struct("i")  # a descriptor in an SCM_RIGHTS message
 #: How often the C loop's records are taken while the command runs (see _Stream).
 _STREAM_S = 0.05
@@ -159,7 +163,7 @@ class _Decoder:
         tail_calls, changes = self.tail_calls, self._changes
         offset, end = 0, len(records)
         while offset < end:
-            nr, path_length, old_length, _pad, flags, dev, ino = unpack(records, offset)
+            nr, path_length, old_length, _pad, flags, dev, ino, _ctime = unpack(records, offset)
             offset += size
             path = records[offset : offset + path_length]
             offset += path_length
@@ -177,17 +181,19 @@ class _Decoder:
             if tail_calls and (fresh := _changes_by_name(spec, flags)) is not None:
                 changes.append((path, fresh, dev, ino))
 
-    def opens(self, records: bytes) -> tuple[list[bytes], list[bytes], list[bytes]]:
+    def opens(self, records: bytes) -> tuple[list[bytes], list[bytes], list[_Fresh]]:
         """The paths in `records` (the C loop's) opened for reading only; those opened
         for writing or renamed, linked, created or truncated into place; and of those,
-        the ones opened by a call that emptied or created them (for a tail hasher)."""
+        the ones opened by a call that emptied or created them (for a tail hasher), with
+        the file each named before the call. One whose file cannot be told is left out:
+        no tail of it could be proven."""
         unpack, size, by_number = _RECORD.unpack_from, _RECORD.size, self.by_number
         reads: list[bytes] = []
         writes: list[bytes] = []
-        fresh: list[bytes] = []
+        fresh: list[_Fresh] = []
         offset, end = 0, len(records)
         while offset < end:
-            nr, path_length, old_length, _pad, flags, _dev, _ino = unpack(records, offset)
+            nr, path_length, old_length, _pad, flags, dev, ino, ctime = unpack(records, offset)
             offset += size
             path = records[offset : offset + path_length]
             spec = by_number.get(nr)
@@ -195,8 +201,8 @@ class _Decoder:
                 offset += path_length + old_length
                 continue
             kind = spec.kind
-            if self.tails and _changes_by_name(spec, flags):
-                fresh.append(path)
+            if self.tails and ino != _ANY_FILE and _changes_by_name(spec, flags):
+                fresh.append((path, (dev, ino, ctime) if ino else None))
             if kind in ("open", "openat2"):
                 if flags & _NOT_A_FILE:
                     pass
@@ -573,7 +579,7 @@ class _Stream:
         self.outbox = outbox
         self._supervisor, self._decoder, self._period = supervisor, supervisor.decoder, period
         self._unapplied: list[bytes] = []
-        self._untold: tuple[list[bytes], list[bytes], list[bytes]] = ([], [], [])
+        self._untold: tuple[list[bytes], list[bytes], list[_Fresh]] = ([], [], [])
         self.failure: Exception | None = None
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="roar-seccomp-stream", daemon=True)
@@ -589,7 +595,7 @@ class _Stream:
                 continue
             reads: list[bytes] = []
             writes: list[bytes] = []
-            fresh: list[bytes] = []
+            fresh: list[_Fresh] = []
             if chunk:
                 if self.failure is None:
                     try:
@@ -600,15 +606,16 @@ class _Stream:
             if running:
                 self._tell(reads, writes, fresh)  # also what was kept for a late `opened`
 
-    def _tell(self, reads: list[bytes], writes: list[bytes], fresh: list[bytes]) -> None:
+    def _tell(self, reads: list[bytes], writes: list[bytes], fresh: list[_Fresh]) -> None:
         # late_attach before opened: attach() sets opened before the gate ends late_attach
         late_attach = self._supervisor.late_attach
         opened = self._supervisor.opened
         untold = self._untold
         if opened is None:
             if late_attach:
-                for kept, new in zip(untold, (reads, writes, fresh), strict=True):
-                    kept += new
+                untold[0].extend(reads)
+                untold[1].extend(writes)
+                untold[2].extend(fresh)
             elif any(untold):
                 self._untold = ([], [], [])  # no one will ask for them now
             return
@@ -619,7 +626,9 @@ class _Stream:
             decode = os.fsdecode
             with contextlib.suppress(Exception):  # a hint; the run does not depend on it
                 opened(
-                    list(map(decode, reads)), list(map(decode, writes)), list(map(decode, fresh))
+                    list(map(decode, reads)),
+                    list(map(decode, writes)),
+                    [(decode(path), before) for path, before in fresh],
                 )
 
     def close(self) -> bytes:
