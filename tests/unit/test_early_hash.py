@@ -284,3 +284,35 @@ def test_abandoning_a_job_leaves_its_tails_unread(
     assert read_to_the_end == []
     assert hasher.tailed() == []
     assert not hasher._tails.tailing  # its descriptors closed
+
+
+def test_the_tails_rest_is_read_while_the_caller_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """finish() hands the tails' rest to a thread at the caller's priority and returns at
+    once; tailed() waits for that thread."""
+    import threading
+
+    release = threading.Event()
+    priorities: list[int] = []
+    finish = Tails.finish
+
+    def held_finish(self: Tails) -> list[object]:
+        priorities.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        assert release.wait(30)
+        return finish(self)  # type: ignore[return-value]
+
+    monkeypatch.setattr(Tails, "finish", held_finish)
+    hasher = early(racy=10**12)  # never at rest: the tail is what hashes it
+    out = big_file(tmp_path / "out.bin", 8 * MIB)
+    hasher.opened([], [str(out)], [(str(out), None)])  # made by its open
+    for _ in range(2000):  # naps, not a deadline: a paused machine must not use it up
+        if hasher._tails.tailing:
+            break
+        time.sleep(0.01)
+    assert hasher._tails.tailing, "the output was never tailed"
+    assert hasher.finish() == {}  # returned while the rest is still held
+    release.set()
+    (digest,) = hasher.tailed()
+    assert digest.hash == hash_file(out)
+    assert priorities == [os.getpriority(os.PRIO_PROCESS, threading.get_native_id())]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from blake3 import blake3
 
-from roar.run.tail import TailDigest, Tails, proven_entries
+from roar.run.tail import TailDigest, Tails, _Tail, proven_entries
 from roar.trace.model import RewriteFacts
 
 MIB = 1 << 20
@@ -213,3 +215,70 @@ def test_a_file_replaced_since_its_open_was_heard_is_tailed_at_once(tmp_path: Pa
     assert tails.tailing
     (digest,) = tails.finish()
     assert digest.hash == blake3(new).hexdigest()
+
+
+def _thread_nices() -> dict[int, int]:
+    """This process's threads and their nice values (Linux)."""
+    nices = {}
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+            fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            nices[int(tid)] = int(fields[16])
+    return nices
+
+
+def test_a_pooled_tail_hashes_at_the_lowest_priority_and_its_rest_at_the_callers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out.bin"
+    data = os.urandom(9 * MIB)
+    out.write_bytes(data[: 5 * MIB])
+    tails = Tails(min_bytes=MIB, clock=Clock(), inherited=(), threads=2)
+    before = set(_thread_nices())
+    seen_while_tailing: dict[int, int] = {}
+
+    def tail_at_nice_19() -> None:  # as the early hasher's thread does
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        tails.offer(made(str(out)))
+        assert tails.work() is True
+        seen_while_tailing.update(_thread_nices())
+
+    worker = threading.Thread(target=tail_at_nice_19)
+    worker.start()
+    worker.join()
+    pool = set(seen_while_tailing) - before - {worker.native_id}
+    assert len(pool) == 2
+    assert {seen_while_tailing[tid] for tid in pool} == {19}
+
+    with open(out, "ab") as handle:
+        handle.write(data[5 * MIB :])
+    seen_at_the_end: dict[int, int] = {}
+    advance = _Tail.advance
+
+    def spy(tail: _Tail, buffer: bytearray, *, until_end: bool = False) -> bool:
+        seen_at_the_end.update(_thread_nices())
+        return advance(tail, buffer, until_end=until_end)
+
+    monkeypatch.setattr(_Tail, "advance", spy)
+    (digest,) = tails.finish()
+    assert digest.hash == blake3(data).hexdigest()
+    finishing_pool = set(seen_at_the_end) - set(seen_while_tailing)
+    assert len(finishing_pool) == 2  # made by finish(), on this thread
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert {seen_at_the_end[tid] for tid in finishing_pool} == {mine}
+
+
+def test_tails_beyond_the_first_few_hash_on_the_early_hasher_s_thread(tmp_path: Path) -> None:
+    tails = Tails(min_bytes=MIB, clock=Clock(), inherited=(), threads=2)
+    paths = []
+    for index in range(6):
+        path = tmp_path / f"out{index}.bin"
+        path.write_bytes(bytes([index]) * 2 * MIB)
+        paths.append(str(path))
+    tails.offer(made(*paths))
+    tails.work()
+    assert sorted(tail.threads for tail in tails._tails.values()) == [1, 1, 2, 2, 2, 2]
+    digests = {digest.path: digest.hash for digest in tails.finish()}
+    assert digests == {
+        path: blake3(bytes([index]) * 2 * MIB).hexdigest() for index, path in enumerate(paths)
+    }

@@ -111,6 +111,7 @@ class EarlyHasher:
         self._waiting: dict[str, tuple[float, float]] = {}
         self._tails = Tails(min_bytes=min_bytes)
         self._tail_digests: list[TailDigest] = []
+        self._tails_end: threading.Thread | None = None  # reads the tails' rest (finish())
         self._tails_behind = False
         self._thread = threading.Thread(target=self._work, name="roar-early-hash", daemon=True)
         self._thread.start()
@@ -135,20 +136,35 @@ class EarlyHasher:
         self._queue.join()
 
     def finish(self) -> dict[str, HashCacheEntry]:
-        """Stop, once every process of the command has exited: the tails are read to
-        their end (see tailed())."""
+        """Stop, once every process of the command has exited, and return the digests
+        taken. The tails are read to their end on a thread of their own, at the caller's
+        priority (the worker's is the lowest), while the caller goes on with what needs
+        no digest: classifying the trace, the environment. `tailed()` waits for them."""
         self._stop_worker()
+        if self._tails.tailing:
+            self._tails_end = threading.Thread(
+                target=self._finish_tails, name="roar-tail-end", daemon=True
+            )
+            self._tails_end.start()
+        else:
+            self._tails.close()
+        return dict(self._entries)
+
+    def _finish_tails(self) -> None:
         try:
             self._tail_digests = self._tails.finish()
         except Exception:  # noqa: BLE001 - a head start, never a need
             self._tails.close()
-        return dict(self._entries)
 
     def abandon(self) -> None:
         """Stop, for a job that will not be recorded: unlike finish(), the tails are not
-        read to their end (for a big output written fast, seconds before roar's error)."""
+        read to their end (for a big output written fast, seconds before roar's error).
+        After finish(), this waits for the tails' rest, which closes their files."""
         self._stop_worker()
-        self._tails.close()
+        if self._tails_end is not None:
+            self._tails_end.join()
+        else:
+            self._tails.close()
 
     def _stop_worker(self) -> None:
         """Cut the worker's work short and wait for it to end."""
@@ -157,7 +173,10 @@ class EarlyHasher:
         self._thread.join()
 
     def tailed(self) -> list[TailDigest]:
-        """What the tails read (after finish()); to be proven (run/tail.proven_entries)."""
+        """What the tails read (after finish(), waiting until they are read to their
+        end); to be proven (run/tail.proven_entries)."""
+        if self._tails_end is not None:
+            self._tails_end.join()
         return list(self._tail_digests)
 
     def known(self) -> dict[str, HashCacheEntry]:

@@ -186,7 +186,6 @@ def run_job(
             raise
         early_digests = {} if early is None else early.finish()
         known = {} if early is None else early.known()
-        tailed = [] if early is None else early.tailed()
         journal = read_journal(journal_path)
         journal_path.unlink(missing_ok=True)
         ended = time.time()
@@ -208,7 +207,7 @@ def run_job(
             notes=notes,
             early=early_digests,
             known=known,
-            tailed=tailed,
+            tailed=tuple if early is None else early.tailed,
         )
         inputs, outputs = recording.inputs, recording.outputs
         patch_hash = None

@@ -56,27 +56,30 @@ def what_to_record(
     notes: list[str],
     early: Mapping[str, HashCacheEntry] | None = None,
     known: Mapping[str, HashCacheEntry] | None = None,
-    tailed: Sequence[TailDigest] = (),
+    tailed: Callable[[], Sequence[TailDigest]] = tuple,
 ) -> Recording:
     """The job's inputs and outputs (traced and told, hashed through the cache), the
     environment it used and the host; files that vanished before hashing become notes.
     `early`: digests taken while the command ran (run/early.py), used as cache entries;
     `known`: the store's cache entries looked up while it ran, not asked for again;
-    `tailed`: outputs hashed as they were written, used where the trace proves them
-    (run/tail.py)."""
+    `tailed`: waits for the outputs hashed as they were written (run/tail.py), and
+    returns them, to be used where the trace proves them. It is called as late as it
+    can be: the tails' rest is read meanwhile, on another core."""
     told = told_files(journal)
     filters = _filters(root, config, git, told.internal_dirs, environ)
     stat_time = time.time_ns()  # before classify stats the files (racy-clean check)
     classified: Classified = classify(result.log, filters, started_ns)
+    sources = [relative(root, path) for path in classified.source_reads]
+    environment = _environment(result, environ, sources, package_index)
+    host = capture_host()
     early = early or {}
-    if tailed:
-        early = {**proven_entries(tailed, result.rewrites, classified.stats), **early}
+    tails = tailed()
+    if tails:
+        early = {**proven_entries(tails, result.rewrites, classified.stats), **early}
     digests = _hash_all(store, classified, stat_time, notes, early, known or {})
     inputs = merge_refs(_refs(root, classified.inputs, digests), told.reads, root)
     outputs = merge_refs(_refs(root, classified.outputs, digests), told.writes, root)
-    sources = [relative(root, path) for path in classified.source_reads]
-    environment = _environment(result, environ, sources, package_index)
-    return Recording(inputs, outputs, environment, capture_host())
+    return Recording(inputs, outputs, environment, host)
 
 
 class _TrackedFiles:

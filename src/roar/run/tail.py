@@ -2,9 +2,11 @@
 
 A job that writes a big file at its end (a model, a checkpoint, an export) used to make
 the user wait once more while roar read it all back: about 90 ms per GiB on two cores.
-But the bytes pass through the page cache as they are written, so a thread can read them
-a few megabytes behind the writer, on a core the writer does not use, and hash them then.
-At the end only the last few megabytes are left.
+But the bytes pass through the page cache as they are written, so threads can read them
+a few megabytes behind the writer, on cores the writer does not use, and hash them then.
+They run at the lowest CPU priority and take only what the command and roar leave idle;
+at the end, what is left (roar itself needed a core while the command started) is hashed
+by threads at roar's own priority, on every core, while roar classifies the trace.
 
 Reading while another process writes proves nothing by itself: a byte already hashed may
 be written again (a header filled in last, a seek back, a second writer). So a tail is
@@ -70,6 +72,11 @@ _MAX_TAILS = 64
 _MAX_CANDIDATES = 256
 #: Bytes one tail reads before the others (and the early hasher's other work) get a turn.
 _TURN_BYTES = 64 << 20
+#: Tails with a thread pool of their own (the others hash on the early hasher's thread):
+#: each pool holds a thread per core, up to _MAX_POOL_THREADS, until the end.
+_POOLED_TAILS = 4
+#: Hashing from the page cache stops scaling at a few threads: memory bandwidth runs out.
+_MAX_POOL_THREADS = 8
 
 Inode = tuple[int, int]
 
@@ -96,7 +103,7 @@ class _Candidate(NamedTuple):
 class _Tail:
     """One file being hashed as it grows."""
 
-    def __init__(self, path: str, fd: int, inode: Inode) -> None:
+    def __init__(self, path: str, fd: int, inode: Inode, threads: int) -> None:
         # Imported here, with the first tail: roar.hashing and blake3 load while the
         # command runs, not before it starts.
         from blake3 import blake3
@@ -105,8 +112,18 @@ class _Tail:
 
         self._mapped = mapped
         self.path, self.fd, self.inode = path, fd, inode
-        self.hasher = blake3()  # one thread: the command keeps every other core
+        # Made on the early hasher's thread, so its pool's threads share that thread's
+        # lowest priority: they use only what the command leaves idle. at_full_speed()
+        # moves the state to a fresh pool at the caller's priority.
+        self.threads = threads
+        self.hasher = blake3(max_threads=threads)
         self.done = 0
+
+    def at_full_speed(self) -> None:
+        """Go on in a pool of threads made now, by the calling thread, at its priority
+        rather than the lowest (blake3's copy() gives the copy a pool of its own)."""
+        if self.threads > 1:
+            self.hasher = self.hasher.copy()
 
     def advance(self, buffer: bytearray, *, until_end: bool = False) -> bool:
         """Hash what was written since (at most _TURN_BYTES, unless `until_end`); True
@@ -166,6 +183,7 @@ class Tails:
         min_bytes: int = TAIL_MIN_BYTES,
         clock: Callable[[], float] = time.monotonic,
         inherited: Iterable[int] = (0, 1, 2),
+        threads: int | None = None,
     ) -> None:
         self._min_bytes, self._clock = min_bytes, clock
         self._candidates: dict[str, _Candidate] = {}
@@ -173,6 +191,9 @@ class Tails:
         self._tails: dict[str, _Tail] = {}
         self._failed: set[str] = set()
         self._buffer = bytearray(_READ_BYTES)
+        if threads is None:
+            threads = min(_MAX_POOL_THREADS, len(os.sched_getaffinity(0)))
+        self._threads = threads
         # Files the job got already open from roar (`roar run cmd > out.bin`): written
         # through descriptors the tracer never saw opened, so never tailed.
         self._inherited: set[Inode] = set()
@@ -237,6 +258,7 @@ class Tails:
         digests = []
         for path, tail in list(self._tails.items()):
             try:
+                tail.at_full_speed()
                 before = os.fstat(tail.fd)
                 tail.advance(self._buffer, until_end=True)
                 after = os.fstat(tail.fd)
@@ -287,7 +309,9 @@ class Tails:
         if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino):
             os.close(fd)  # replaced between the two looks: the end decides
             return
-        self._tails[path] = _Tail(path, fd, (st.st_dev, st.st_ino))
+        pooled = sum(tail.threads > 1 for tail in self._tails.values())
+        threads = self._threads if pooled < _POOLED_TAILS else 1
+        self._tails[path] = _Tail(path, fd, (st.st_dev, st.st_ino), threads)
 
     def _look_again(self, path: str, now: float, candidate: _Candidate, wait: float) -> None:
         """In `wait` seconds, or never once the output was watched for _GIVE_UP_S."""
