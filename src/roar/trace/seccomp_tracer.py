@@ -20,7 +20,6 @@ from __future__ import annotations
 # few milliseconds of every `roar run`; passing one descriptor needs none of it.
 import _socket
 import contextlib
-import ctypes
 import errno
 import importlib
 import os
@@ -29,7 +28,7 @@ import struct
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from roar.errors import CommandNotFound, TracerUnavailable
 from roar.models import TraceCoverage
@@ -55,8 +54,13 @@ from roar.trace.seccomp_filter import (
     native_table,
     tail_calls,
 )
-from roar.trace.seccomp_kernel import Listener, Notification, ProcessMemory, install_listener
 from roar.trace.spawned import SpawnedChild
+
+if TYPE_CHECKING:
+    # The Python loop's kernel side (ctypes, libc's symbols): loaded only where that loop
+    # or the listener it receives runs, not on every `roar run` that spawns through the C
+    # extension (a few milliseconds).
+    from roar.trace.seccomp_kernel import Listener, Notification, ProcessMemory
 
 __all__ = ["SeccompTracer"]
 
@@ -94,7 +98,8 @@ except ImportError:  # pragma: no cover - exercised where no compiler was availa
 
 
 def _signed32(value: int) -> int:
-    return ctypes.c_int32(value & 0xFFFFFFFF).value
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
 
 
 class _Decoder:
@@ -107,7 +112,7 @@ class _Decoder:
 
     def __init__(self, arch: Arch, *, tails: bool = False) -> None:
         """`tails`: the C loop reports what a tail hasher needs (see rewrite_facts)."""
-        self.memory = ProcessMemory()
+        self._memory: ProcessMemory | None = None
         self.paths: dict[bytes, PathState] = {}
         self.by_number: dict[int, SyscallSpec] = decoder_specs(arch)
         self.tail_calls: dict[int, int | None] = tail_calls(arch) if tails else {}
@@ -118,6 +123,15 @@ class _Decoder:
         self._changes: list[tuple[bytes, bool, int, int]] = []
         self._rewritten: set[tuple[int, int]] = set()
         self._everything = False
+
+    @property
+    def memory(self) -> ProcessMemory:
+        """Reads a stopped process's memory (the Python loop; the C loop reads its own)."""
+        if self._memory is None:
+            from roar.trace.seccomp_kernel import ProcessMemory
+
+            self._memory = ProcessMemory()
+        return self._memory
 
     def _path(self, pid: int, args: Sequence[int], index: int, dirfd: int | None) -> bytes | None:
         raw = self.memory.read_c_string(pid, args[index])
@@ -395,6 +409,7 @@ class SeccompTracer(Tracer):
         supervisor = _Supervisor(decoder, table, outbox, opened)
         ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
         machine = self.arch.machine
+        from roar.trace.seccomp_kernel import install_listener  # before the fork: see below
 
         def install_in_child() -> None:
             # Runs in the forked child before exec: no imports, no locks, only syscalls.
@@ -704,6 +719,8 @@ class _Supervisor:
                 with contextlib.suppress(ValueError):
                     self.install_errno = int(message[1:])
             return
+        from roar.trace.seccomp_kernel import Listener
+
         listener = Listener(fds[0])
         self.synchronous = listener.wake_synchronously()
         try:
