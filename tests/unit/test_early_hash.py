@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -267,19 +268,25 @@ def test_an_input_written_just_before_the_run_is_hashed_once_it_rests(tmp_path: 
     assert entry.hash == hash_file(data)
 
 
-def test_abandoning_a_job_leaves_its_tails_unread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    read_to_the_end: list[bool] = []
-    monkeypatch.setattr(Tails, "finish", lambda _self: read_to_the_end.append(True) or [])
+def tailing_an_output(tmp_path: Path) -> tuple[EarlyHasher, Path]:
+    """An early hasher tailing an 8 MiB output its open made."""
     hasher = early(racy=10**12)  # never at rest: the tail is what hashes it
     out = big_file(tmp_path / "out.bin", 8 * MIB)
-    hasher.opened([], [str(out)], [(str(out), None)])  # made by its open
+    hasher.opened([], [str(out)], [(str(out), None)])
     for _ in range(2000):  # naps, not a deadline: a paused machine must not use it up
         if hasher._tails.tailing:
             break
         time.sleep(0.01)
     assert hasher._tails.tailing, "the output was never tailed"
+    return hasher, out
+
+
+def test_abandoning_a_job_leaves_its_tails_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_to_the_end: list[bool] = []
+    monkeypatch.setattr(Tails, "finish", lambda _self: read_to_the_end.append(True) or [])
+    hasher, _out = tailing_an_output(tmp_path)
     hasher.abandon()
     assert read_to_the_end == []
     assert hasher.tailed() == []
@@ -291,8 +298,6 @@ def test_the_tails_rest_is_read_while_the_caller_goes_on(
 ) -> None:
     """finish() hands the tails' rest to a thread at the caller's priority and returns at
     once; tailed() waits for that thread."""
-    import threading
-
     release = threading.Event()
     priorities: list[int] = []
     finish = Tails.finish
@@ -303,14 +308,7 @@ def test_the_tails_rest_is_read_while_the_caller_goes_on(
         return finish(self)  # type: ignore[return-value]
 
     monkeypatch.setattr(Tails, "finish", held_finish)
-    hasher = early(racy=10**12)  # never at rest: the tail is what hashes it
-    out = big_file(tmp_path / "out.bin", 8 * MIB)
-    hasher.opened([], [str(out)], [(str(out), None)])  # made by its open
-    for _ in range(2000):  # naps, not a deadline: a paused machine must not use it up
-        if hasher._tails.tailing:
-            break
-        time.sleep(0.01)
-    assert hasher._tails.tailing, "the output was never tailed"
+    hasher, out = tailing_an_output(tmp_path)
     assert hasher.finish() == {}  # returned while the rest is still held
     release.set()
     (digest,) = hasher.tailed()
