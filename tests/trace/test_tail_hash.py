@@ -153,6 +153,23 @@ def test_a_tail_digest_is_used_only_when_the_trace_proves_it(
         assert entries[str(out)].hash == hash_file(out)
 
 
+def test_a_previous_run_s_output_is_tailed_once_its_open_emptied_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, c_loop: None
+) -> None:
+    """A job run again writes its big output over the last run's. The tail waits until
+    the emptying open has run (the C loop tells it the old file's inode and ctime), then
+    follows the new bytes only: its digest is the new file's, and the trace proves it."""
+    _mark_when_tailed(monkeypatch, tmp_path)
+    out = tmp_path / "out.bin"
+    out.write_bytes(os.urandom(16 * MIB))  # the last run's output, bigger than this one's
+    result, tailed = _trace(tmp_path, _program("sequential"))
+    assert result.exit_code == 0
+    assert tailed, "the output was never tailed"
+    entries = proven_entries(tailed, result.rewrites, {str(out): out.stat()})
+    assert entries[str(out)].hash == hash_file(out)
+    assert out.stat().st_size == 12 * MIB
+
+
 def test_a_read_only_seek_before_any_write_costs_no_lookup(tmp_path: Path, c_loop: None) -> None:
     """Seeks and shared read-only mappings of a file opened for reading are never
     reported: they cannot change it."""
