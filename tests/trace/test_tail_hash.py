@@ -204,3 +204,32 @@ def test_roar_run_records_the_file_s_own_hash(
     traced = ws.python(_program(case))
     assert traced.outcome.exit_code == 0
     assert traced.hash_of("out.bin") == hash_file(ws.root / "out.bin")
+
+
+def test_a_run_that_fails_after_the_command_leaves_no_tail_reading(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, c_loop: None
+) -> None:
+    """When recording fails after the command ended, the tails' rest (read on a thread of
+    its own) is done and its files closed before run_job raises: no thread outlives it."""
+    import threading
+
+    from roar.run import recording
+    from roar.run.tail import Tails
+
+    _mark_when_tailed(monkeypatch, ws.root)
+    finish = Tails.finish
+
+    def slow_finish(self: Tails) -> list[TailDigest]:
+        threading.Event().wait(1.0)  # a rest that takes a while to read
+        return finish(self)
+
+    monkeypatch.setattr(Tails, "finish", slow_finish)
+
+    def failing(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("recording failed")
+
+    monkeypatch.setattr(recording, "what_to_record", failing)
+    ws.tracer = "seccomp"
+    with pytest.raises(RuntimeError, match="recording failed"):
+        ws.python(_program("sequential"))
+    assert [t for t in threading.enumerate() if t.name == "roar-tail-end"] == []

@@ -149,6 +149,7 @@ def run_job(
             launched.running.abort()
         raise
     checkpoint = _background_checkpoint(project, config)  # while the command runs
+    early: EarlyHasher | None = None
     try:
         if launched is None:
             started, started_ns = time.time(), time.time_ns()
@@ -237,6 +238,8 @@ def run_job(
             store, project.objects_dir, config, request.collect_sources, root, job.id, inputs
         )
     finally:
+        if early is not None:
+            early.tailed()  # a failure after finish(): its tails' rest is read, files closed
         store.close()
         checkpoint.join()
     if not inputs and not outputs:
