@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import time
+
+import blake3
+
 from tests.trace.conftest import PY, Workspace
 
 
@@ -22,6 +27,16 @@ def test_python_reads_and_writes_are_seen(ws: Workspace) -> None:
     assert traced.outputs == {"out.txt"}
     assert traced.outcome.job.trace_coverage == "reduced"
     assert traced.outcome.tracer == "python"
+
+
+def test_a_file_python_renames_is_an_input_under_its_old_name(ws: Workspace) -> None:
+    ws.write("inbox.csv", "1,2\n")
+    past = time.time() - 60
+    os.utime(ws.root / "inbox.csv", (past, past))
+    traced = ws.python("import os\nos.rename('inbox.csv', 'done.csv')\n", tracer="python")
+    assert traced.data_inputs == {"inbox.csv"}
+    assert traced.outputs == {"done.csv"}
+    assert traced.hash_of("inbox.csv") == blake3.blake3(b"1,2\n").hexdigest()
 
 
 def test_python_subprocesses_are_hooked_too(ws: Workspace) -> None:

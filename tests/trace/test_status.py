@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from roar.lineage.status import stale_jobs
@@ -98,3 +99,41 @@ def test_a_job_that_runs_git_is_not_stale_after_the_next_commit(ws: Workspace) -
     replay = run_roar("reproduce", "rev.txt", "--run", "-y", cwd=ws.root)
     assert replay.code == 0, replay.stderr
     assert (ws.root / "rev.txt").exists()
+
+
+def test_an_input_the_job_moved_away_is_not_missing_until_a_new_one_arrives(
+    ws: Workspace,
+) -> None:
+    """A job that files its input away (`mv inbox/x done/x`) leaves it missing by design;
+    a new file under the old name is a new input, and the job is stale again."""
+    from tests.trace.test_json_shapes import _validator
+
+    inbox = ws.write("inbox/data.csv", "a,b\n")
+    past = time.time() - 60
+    os.utime(inbox, (past, past))
+    moved = run_roar(
+        "run",
+        "-q",
+        "-n",
+        "file",
+        "sh",
+        "-c",
+        "mkdir -p done && mv inbox/data.csv done/data.csv",
+        cwd=ws.root,
+    )
+    assert moved.code == 0, moved.stderr
+    assert stale(ws) == {}
+    shown = run_roar("show", "@1", "--json", cwd=ws.root)
+    doc = json.loads(shown.stdout)
+    _validator("show").validate(doc)
+    assert doc["inputs"] == [
+        {
+            "path": "inbox/data.csv",
+            "hash": doc["outputs"][0]["hash"],
+            "size": 4,
+            "moved_to": "done/data.csv",
+        }
+    ]
+    assert "inbox/data.csv  (moved to done/data.csv)" in run_roar("show", "@1", cwd=ws.root).stdout
+    ws.write("inbox/data.csv", "c,d\n")
+    assert stale(ws) == {"file": ["input inbox/data.csv changed"]}

@@ -101,9 +101,9 @@ def test_renaming_the_working_directory(ws: Workspace) -> None:
         open("second.txt", "w").write("2")
         """
     )
-    # first.txt was written as before/first.txt, which is gone: the job's trace names
-    # where each file was when it was opened
-    assert traced.outputs == {"after/second.txt"}
+    # first.txt was written as before/first.txt, a name gone at the end: the directory
+    # renamed into place carries it to its final path
+    assert traced.outputs == {"after/first.txt", "after/second.txt"}
 
 
 def test_threads(ws: Workspace) -> None:
@@ -211,6 +211,137 @@ def test_shell_redirects(ws: Workspace) -> None:
 def test_mv_is_renameat2(ws: Workspace) -> None:
     traced = ws.trace(["sh", "-c", "echo x > made.txt && mkdir -p d && mv made.txt d/moved.txt"])
     assert traced.outputs == {"d/moved.txt"}
+
+
+def _from_before_the_job(ws: Workspace, name: str, content: str) -> Path:
+    """A file the job finds, last written well before it starts (classify trusts a moved
+    file's content only when its mtime is older than the job)."""
+    path = ws.write(name, content)
+    past = time.time() - 60
+    os.utime(path, (past, past))
+    return path
+
+
+def test_a_file_the_job_renames_is_its_input_under_the_old_name(ws: Workspace) -> None:
+    _from_before_the_job(ws, "inbox/data.csv", "a,b\n1,2\n")
+    traced = ws.trace(["sh", "-c", "mkdir -p done && mv inbox/data.csv done/data.csv"])
+    assert traced.inputs == {"inbox/data.csv"}
+    assert traced.outputs == {"done/data.csv"}
+    expected = blake3.blake3(b"a,b\n1,2\n").hexdigest()
+    assert traced.hash_of("inbox/data.csv") == traced.hash_of("done/data.csv") == expected
+
+
+def test_an_input_renamed_twice_keeps_its_first_name(ws: Workspace) -> None:
+    _from_before_the_job(ws, "a.txt", "first\n")
+    traced = ws.python(
+        """
+        import os
+        os.rename("a.txt", "b.txt")
+        os.replace("b.txt", "c.txt")
+        """
+    )
+    assert traced.data_inputs == {"a.txt"}
+    assert traced.outputs == {"c.txt"}
+    assert traced.hash_of("a.txt") == blake3.blake3(b"first\n").hexdigest()
+
+
+def test_a_renamed_file_written_afterwards_is_no_input(ws: Workspace) -> None:
+    """Its old content is gone: no hash can stand for the input any more."""
+    _from_before_the_job(ws, "log.txt", "old\n")
+    traced = ws.trace(["sh", "-c", "mv log.txt log.1 && echo new >> log.1"])
+    assert traced.inputs == set()
+    assert traced.outputs == {"log.1"}
+
+
+def test_a_file_the_job_wrote_then_renamed_is_no_input(ws: Workspace) -> None:
+    """Renaming over an existing file: the new content is the job's, the old one gone."""
+    _from_before_the_job(ws, "model.pt", "old weights")
+    traced = ws.python(
+        """
+        import os
+        with open("model.pt.tmp", "w") as f:
+            f.write("new weights")
+        os.replace("model.pt.tmp", "model.pt")
+        """
+    )
+    assert traced.data_inputs == set()
+    assert traced.outputs == {"model.pt"}
+
+
+def test_an_input_moved_out_of_the_project_under_tmp_is_still_an_input(ws: Workspace) -> None:
+    """The new name is dropped (a temporary place), the input it came from is not."""
+    _from_before_the_job(ws, "raw.bin", "raw bytes")
+    scratch = Path(tempfile.mkdtemp(prefix="roar-moved-"), "raw.bin")
+    try:
+        traced = ws.python(f"import shutil; shutil.move('raw.bin', {str(scratch)!r})")
+        assert traced.data_inputs == {"raw.bin"}
+        assert traced.outputs == set()
+        assert traced.hash_of("raw.bin") == blake3.blake3(b"raw bytes").hexdigest()
+    finally:
+        shutil.rmtree(scratch.parent)
+
+
+def test_a_directory_written_under_a_temporary_name_then_renamed(ws: Workspace) -> None:
+    """The checkpoint pattern: every file lands at its final path, none under the old."""
+    traced = ws.trace(
+        [
+            "sh",
+            "-c",
+            "mkdir -p ckpt.tmp/shards && echo w > ckpt.tmp/shards/0.bin "
+            "&& echo c > ckpt.tmp/config.json && mv ckpt.tmp ckpt",
+        ]
+    )
+    assert traced.inputs == set()
+    assert traced.outputs == {"ckpt/shards/0.bin", "ckpt/config.json"}
+    assert traced.hash_of("ckpt/shards/0.bin") == blake3.blake3(b"w\n").hexdigest()
+
+
+def test_a_directory_the_job_found_and_renamed_moves_its_files(ws: Workspace) -> None:
+    _from_before_the_job(ws, "raw/a.txt", "A")
+    _from_before_the_job(ws, "raw/deep/b.txt", "B")
+    traced = ws.trace(["sh", "-c", "mv raw archive && echo new > archive/c.txt"])
+    assert traced.inputs == {"raw/a.txt", "raw/deep/b.txt"}
+    assert traced.outputs == {"archive/a.txt", "archive/deep/b.txt", "archive/c.txt"}
+    assert traced.hash_of("raw/deep/b.txt") == blake3.blake3(b"B").hexdigest()
+
+
+def test_a_directory_rename_that_failed_records_nothing(ws: Workspace) -> None:
+    """Onto a directory that is not empty: both stay as they were."""
+    _from_before_the_job(ws, "src/a.txt", "A")
+    _from_before_the_job(ws, "full/old.txt", "old")
+    time.sleep(0.05)  # full/'s ctime (set as old.txt was made) must be older than the job
+    traced = ws.python(
+        """
+        import os
+        try:
+            os.rename("src", "full")
+        except OSError:
+            pass
+        """
+    )
+    assert traced.data_inputs == set()
+    assert traced.outputs == set()
+
+
+def test_an_exchanging_rename_moves_both_contents(ws: Workspace) -> None:
+    """After the swap `left` holds right's content and `kept` (renamed from right) left's.
+    `right` is gone, so its content is an input; left's is not, as a path the job wrote is
+    an output only (as a file edited in place is)."""
+    _from_before_the_job(ws, "left", "L")
+    _from_before_the_job(ws, "right", "R")
+    traced = ws.python(
+        """
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        AT_FDCWD, RENAME_EXCHANGE = -100, 2
+        if libc.renameat2(AT_FDCWD, b"left", AT_FDCWD, b"right", RENAME_EXCHANGE) != 0:
+            raise OSError(ctypes.get_errno(), "renameat2")
+        os.rename("right", "kept")
+        """
+    )
+    assert traced.data_inputs == {"right"}
+    assert traced.hash_of("right") == blake3.blake3(b"R").hexdigest()
+    assert traced.outputs == {"left", "kept"}
 
 
 def test_dirfd_relative_open(ws: Workspace) -> None:

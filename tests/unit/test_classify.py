@@ -286,3 +286,74 @@ def test_the_hub_folder_is_the_one_torch_uses(
         monkeypatch.setenv(var, value)
     filters = Filters(project_root="/tmp/proj", home="/home/u", python_prefixes=())
     assert filters.torch_hub_dirs() == (hub.get_dir(),)
+
+
+def _moved_stat(mtimes: dict[str, int]):  # type: ignore[no-untyped-def]
+    """Files renamed during the job: ctime in it, mtime as given."""
+
+    def stat_path(path: str) -> os.stat_result:
+        if path not in mtimes:
+            raise FileNotFoundError(path)
+        return os.stat_result((stat.S_IFREG | 0o644, 1, 1, 1, 0, 0, 10, 0, 0, 0), {
+            "st_mtime_ns": mtimes[path], "st_ctime_ns": START + 5,
+        })  # fmt: skip
+
+    return stat_path
+
+
+def _classify_moves(log: AccessLog, filters: Filters, mtimes: dict[str, int]):  # type: ignore[no-untyped-def]
+    fake = _moved_stat(mtimes)
+    return classify(log, filters, START, lstat=fake, stat_path=fake)
+
+
+def test_a_renamed_file_is_an_input_under_its_old_name_while_its_content_is_old(
+    filters: Filters,
+) -> None:
+    log = AccessLog()
+    log.rename("/tmp/proj/in/a.csv", "/tmp/proj/done/a.csv")
+    log.rename("/tmp/proj/in/b.csv", "/tmp/proj/done/b.csv")
+    old, during = START - CTIME_TOLERANCE_NS - 1, START - CTIME_TOLERANCE_NS + 1
+    result = _classify_moves(
+        log, filters, {"/tmp/proj/done/a.csv": old, "/tmp/proj/done/b.csv": during}
+    )
+    assert result.outputs == ["/tmp/proj/done/a.csv", "/tmp/proj/done/b.csv"]
+    # b's mtime is not clearly older than the job: something may have written it since
+    assert result.inputs == ["/tmp/proj/in/a.csv"]
+    assert result.moved == {"/tmp/proj/in/a.csv": "/tmp/proj/done/a.csv"}
+
+
+def test_a_renamed_input_follows_the_input_filters(filters: Filters) -> None:
+    log = AccessLog()
+    log.rename("/tmp/proj/train.py", "/tmp/proj/old_train.py")  # tracked by git
+    log.rename("/opt/py/lib/python3.11/os.py", "/tmp/proj/os.py")  # the interpreter's own
+    old = START - CTIME_TOLERANCE_NS - 1
+    result = _classify_moves(log, filters, {"/tmp/proj/old_train.py": old, "/tmp/proj/os.py": old})
+    assert result.inputs == []
+    assert result.source_reads == ["/tmp/proj/train.py"]
+    assert result.dropped["system"] == 1
+    assert result.outputs == ["/tmp/proj/old_train.py", "/tmp/proj/os.py"]
+
+
+def test_a_moved_input_held_by_a_path_the_filters_drop_is_still_hashed(filters: Filters) -> None:
+    log = AccessLog()
+    log.rename("/tmp/proj/raw.bin", "/tmp/scratch/raw.bin")
+    old = START - CTIME_TOLERANCE_NS - 1
+    result = _classify_moves(log, filters, {"/tmp/scratch/raw.bin": old})
+    assert result.outputs == []
+    assert result.inputs == ["/tmp/proj/raw.bin"]
+    assert set(result.stats) == {"/tmp/scratch/raw.bin"}  # what the hasher reads for it
+
+
+def test_the_access_log_follows_content_through_renames() -> None:
+    log = AccessLog()
+    log.rename("/p/a", "/p/b")
+    log.rename("/p/b", "/p/c")
+    assert log.paths["/p/c"].origin == "/p/a"  # first name, through the chain
+    log.write("/p/made")
+    log.rename("/p/made", "/p/final")
+    assert log.paths["/p/final"].origin is None  # the job's own content
+    log.rename("/p/x", "/p/y")
+    log.write("/p/y")
+    assert log.paths["/p/y"].origin is None  # written after the move
+    log.exchange("/p/c", "/p/z")
+    assert (log.paths["/p/c"].origin, log.paths["/p/z"].origin) == ("/p/z", "/p/a")

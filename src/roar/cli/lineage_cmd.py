@@ -24,8 +24,14 @@ def _when(timestamp: float | None) -> str:
     )
 
 
-def _files(refs: list[FileRef]) -> list[dict[str, Any]]:
-    return [{"path": r.path, "hash": r.artifact.hash, "size": r.artifact.size} for r in refs]
+def _files(refs: list[FileRef], moved: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """`moved`: input -> where the job renamed it (job.env's moved_inputs)."""
+    moved = moved or {}
+    return [
+        {"path": r.path, "hash": r.artifact.hash, "size": r.artifact.size}
+        | ({"moved_to": moved[r.path]} if r.path in moved else {})
+        for r in refs
+    ]
 
 
 @click.command()
@@ -53,7 +59,7 @@ def show(state: CliState, ref: str, as_json: bool) -> None:
                 "packages": job.env.get("packages", {}),
                 "python_versions": job.env.get("python_versions", []),
                 "host": dict(job.host),
-                "inputs": _files(store.job_inputs(job.id)),
+                "inputs": _files(store.job_inputs(job.id), job.env.get("moved_inputs")),
                 "outputs": _files(store.job_outputs(job.id)),
                 "tags": [t.name for t in store.tags_of(f"job:{job.uid}")],
             }
@@ -104,7 +110,8 @@ def _print_job(doc: dict[str, Any]) -> None:
     for label in ("inputs", "outputs"):
         click.echo(f"  {label} ({len(doc[label])}):")
         for f in doc[label]:
-            click.echo(f"    {f['hash'][:12]}  {for_display(f['path'])}")
+            moved = f"  (moved to {for_display(f['moved_to'])})" if "moved_to" in f else ""
+            click.echo(f"    {f['hash'][:12]}  {for_display(f['path'])}{moved}")
 
 
 def _print_artifact(doc: dict[str, Any]) -> None:

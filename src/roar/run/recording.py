@@ -77,8 +77,15 @@ def what_to_record(
     if tails:
         early = {**proven_entries(tails, result.rewrites, classified.stats), **early}
     digests = _hash_all(store, classified, stat_time, notes, early, known or {})
-    inputs = merge_refs(_refs(root, classified.inputs, digests), told.reads, root)
+    inputs = merge_refs(_refs(root, classified.inputs, digests, classified.moved), told.reads, root)
     outputs = merge_refs(_refs(root, classified.outputs, digests), told.writes, root)
+    if classified.moved:
+        # inputs the job renamed away: missing afterwards by its own doing (roar status)
+        environment["moved_inputs"] = {
+            relative(root, source): relative(root, path)
+            for source, path in sorted(classified.moved.items())
+            if path in digests
+        }
     return Recording(inputs, outputs, environment, host)
 
 
@@ -148,7 +155,7 @@ def _hash_all(
     """Hash every input and output, from the stats classify took; a file that vanished
     since is left out with a note. Early digests that matched join the hash cache."""
     hasher = Hasher(LayeredCache(early, store, known) if early or known else store)
-    paths = [*classified.inputs, *classified.outputs]
+    paths = list(classified.stats)  # inputs, outputs and where moved inputs are now
     digests: dict[str, PathDigest] = {}
     try:
         digests = hasher.hash_stated_files(classified.stats, stat_time)  # inputs and outputs
@@ -178,14 +185,20 @@ def relative(root: Path, path: str) -> str:
     return path[len(prefix) :] if path.startswith(prefix) else path
 
 
-def _refs(root: Path, paths: Sequence[str], digests: Mapping[str, PathDigest]) -> list[FileRef]:
+def _refs(
+    root: Path,
+    paths: Sequence[str],
+    digests: Mapping[str, PathDigest],
+    moved: Mapping[str, str] | None = None,
+) -> list[FileRef]:
+    """`moved`: input -> the path that holds its content now (Classified.moved)."""
     # A job can hold thousands of files: the prefix and the clock are read once.
     prefix = str(root) + os.sep
     cut = len(prefix)
     now = time.time()
     refs = []
     for path in paths:
-        digest = digests.get(path)
+        digest = digests.get(moved.get(path, path) if moved else path)
         if digest is not None:
             relative = path[cut:] if path.startswith(prefix) else path
             refs.append(FileRef(relative, Artifact(digest.hash, digest.size, "file", now)))

@@ -5,6 +5,19 @@ it still exists, and its ctime moved during the run: a read-write open that chan
 nothing is not an output. ctime rather than mtime because `cp -p` and `touch -r` restore
 mtime. Everything else the job read or executed, still present, is an input. Files under
 the project root are never dropped as temporary, even when the project lives under /tmp.
+
+A file the job found and renamed (`mv data.csv done/data.csv`) is an input under the name
+it had, whether or not the job read it: its content now lives at the new name, which is
+hashed for it. That holds only while the new name still has the content from before the
+job: nothing wrote it after the rename (the trace's order says so, model.origin_of) and
+its mtime is older than the job (which also covers a write the trace could not tie to it,
+say through a second hard link).
+
+A directory renamed into place (a checkpoint written under a temporary name, then moved
+to its final one) holds files the trace saw, if at all, under the old name; so every file
+under it is an output at its new path, and one whose content is older than the job is
+also an input under the name it had. That takes the directory's ctime moving during the
+job: a rename that failed (onto a directory that was not empty) leaves it as it was.
 """
 
 from __future__ import annotations
@@ -15,7 +28,7 @@ import re
 import stat
 import sys
 from collections import Counter
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterable
 from typing import NamedTuple
 
 from roar.trace.model import AccessLog
@@ -310,8 +323,12 @@ class Classified(NamedTuple):
     # a stat, so whether it still existed is not known
     dropped: Counter[str]
     source_reads: list[str]  # git-tracked files it read
-    # what classify saw of each input and output (symlinks followed), for the hasher
+    # what classify saw of each input and output (symlinks followed), for the hasher; and
+    # of each file that holds a moved input's content
     stats: dict[str, os.stat_result]
+    # input -> the path its content lives at now (renamed there by the job), to be hashed
+    # in its place
+    moved: dict[str, str]
 
 
 def classify(
@@ -320,12 +337,16 @@ def classify(
     started_ns: int,
     lstat: Callable[[str], os.stat_result] = os.lstat,
     stat_path: Callable[[str], os.stat_result] = os.stat,
+    walk: Callable[[str], Iterable[str]] | None = None,
 ) -> Classified:
+    """`walk`: the files under a directory (_files_under where not given)."""
     inputs: list[str] = []
     outputs: list[str] = []
     dropped: Counter[str] = Counter()
     sources: list[str] = []
     stats: dict[str, os.stat_result] = {}
+    moves: list[tuple[str, str, os.stat_result]] = []  # (origin, path, stat of path)
+    moved_dirs: list[tuple[str, str]] = []  # (directory, the name it had)
     for path, state in log.paths.items():
         if state.deleted or not path.startswith("/"):
             continue
@@ -344,7 +365,19 @@ def classify(
         except OSError:
             continue  # gone before we looked: a temporary file
         if not stat.S_ISREG(info.st_mode):
+            if (
+                state.origin is not None
+                and stat.S_ISDIR(link_info.st_mode)
+                and link_info.st_ctime_ns >= started_ns - CTIME_TOLERANCE_NS
+            ):
+                moved_dirs.append((path, state.origin))
             continue
+        if (
+            state.origin is not None
+            and state.origin != path
+            and info.st_mtime_ns < started_ns - CTIME_TOLERANCE_NS
+        ):
+            moves.append((state.origin, path, info))
         changed = link_info.st_ctime_ns >= started_ns - CTIME_TOLERANCE_NS
         is_output = state.write_intent and changed
         if not is_output and not (state.read or state.executed):
@@ -361,4 +394,65 @@ def classify(
         else:
             inputs.append(path)
             stats[path] = info
-    return Classified(sorted(inputs), sorted(outputs), dropped, sorted(sources), stats)
+    for directory, origin in moved_dirs:
+        for path in (walk or _files_under)(directory):
+            if path in log.paths or path in stats:
+                continue  # the trace saw it under this name: settled above
+            try:
+                info = lstat(path)
+            except OSError:
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            if info.st_mtime_ns < started_ns - CTIME_TOLERANCE_NS:
+                moves.append((origin + path[len(directory) :], path, info))
+            reason = filters.drop_reason(path, is_output=True)
+            if reason is not None:
+                dropped[reason] += 1
+                continue
+            outputs.append(path)
+            stats[path] = info
+    moved = _moved_inputs(moves, filters, stats, dropped, sources)
+    inputs.extend(moved)
+    return Classified(sorted(inputs), sorted(outputs), dropped, sorted(sources), stats, moved)
+
+
+def _files_under(directory: str) -> Iterable[str]:
+    """Every path under `directory` that is not a directory (symlinks not followed)."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _files_under(entry.path)
+            else:
+                yield entry.path
+        except OSError:
+            continue
+
+
+def _moved_inputs(
+    moves: list[tuple[str, str, os.stat_result]],
+    filters: Filters,
+    stats: dict[str, os.stat_result],
+    dropped: Counter[str],
+    sources: list[str],
+) -> dict[str, str]:
+    """The inputs the job renamed away (see the module's docstring), each with the path
+    its content lives at now, filtered as any input is; `stats` gains those paths. A name
+    that is itself an input or output at the end stays what it is there."""
+    moved: dict[str, str] = {}
+    for origin, path, info in moves:
+        if origin in stats or origin in moved:
+            continue
+        reason = filters.drop_reason(origin, is_output=False)
+        if reason is not None:
+            dropped[reason] += 1
+            if reason == TRACKED and origin not in sources:
+                sources.append(origin)
+            continue
+        moved[origin] = path
+        stats.setdefault(path, info)
+    return moved

@@ -5,21 +5,39 @@ Memory stays bounded by the number of distinct paths, whatever the number of sys
 
 from __future__ import annotations
 
-__all__ = ["AccessLog", "Before", "PathState"]
+__all__ = ["AccessLog", "Before", "PathState", "origin_of"]
 
 
 class PathState:
-    __slots__ = ("deleted", "executed", "read", "write_intent")
+    __slots__ = ("deleted", "executed", "origin", "read", "write_intent")
 
     def __init__(self) -> None:
         self.read = False  # opened for reading (O_RDONLY or O_RDWR)
         self.write_intent = False  # opened for writing, created, renamed or linked into place
         self.executed = False
         self.deleted = False  # gone at the end as far as the trace knows
+        # The path whose content from before the job this path holds, moved here by a
+        # rename and written by nothing since (the job's input under that name, see
+        # origin_of); classify checks at the end that the content is indeed that old.
+        self.origin: str | None = None
 
     def __repr__(self) -> str:
         flags = ("read", "write_intent", "executed", "deleted")
-        return f"PathState({', '.join(f for f in flags if getattr(self, f))})"
+        shown = [f for f in flags if getattr(self, f)]
+        if self.origin is not None:
+            shown.append(f"origin={self.origin!r}")
+        return f"PathState({', '.join(shown)})"
+
+
+def origin_of(state: PathState | None, path: str) -> str | None:
+    """The path of the content from before the job that `path` holds now, as far as the
+    trace knows: its own, unless the job wrote it; the one it was renamed from, if that
+    was moved here untouched; None for content the job made."""
+    if state is None:
+        return path
+    if state.origin is not None:
+        return state.origin
+    return None if state.write_intent else path
 
 
 class AccessLog:
@@ -37,7 +55,7 @@ class AccessLog:
 
     def write(self, path: str) -> None:
         state = self._state(path)
-        state.write_intent, state.deleted = True, False
+        state.write_intent, state.deleted, state.origin = True, False, None
 
     def execute(self, path: str) -> None:
         self._state(path).executed = True
@@ -47,14 +65,20 @@ class AccessLog:
             self.paths[path].deleted = True
 
     def rename(self, source: str, target: str) -> None:
-        """`mv source target`: the content now lives at target, a new file of the job."""
+        """`mv source target`: the content now lives at target, a new file of the job;
+        content from before the job keeps the name it had then (its origin)."""
+        origin = origin_of(self.paths.get(source), source)
         self.remove(source)
         self.write(target)
+        self.paths[target].origin = origin
 
     def exchange(self, first: str, second: str) -> None:
-        """renameat2(RENAME_EXCHANGE): both paths hold new content."""
+        """renameat2(RENAME_EXCHANGE): each path holds the other's content."""
+        first_origin = origin_of(self.paths.get(first), first)
+        second_origin = origin_of(self.paths.get(second), second)
         self.write(first)
         self.write(second)
+        self.paths[first].origin, self.paths[second].origin = second_origin, first_origin
 
     def link(self, target: str) -> None:
         self.write(target)
@@ -66,6 +90,8 @@ class AccessLog:
         state.write_intent |= other.write_intent
         state.executed |= other.executed
         state.deleted = state.deleted and other.deleted
+        if state.origin is None:
+            state.origin = other.origin
 
 
 Inode = tuple[int, int]  # (st_dev, st_ino)

@@ -85,6 +85,11 @@ def read_audit_log(path: Path, log: AccessLog) -> None:
             moved_from = None
 
 
+def _origin(log: AccessLog, path: str) -> str | None:
+    state = log.paths.get(path)
+    return None if state is None else state.origin
+
+
 class PythonTracer(Tracer):
     name = "python"
     coverage = "reduced"
@@ -115,7 +120,8 @@ class PythonTracer(Tracer):
             read_audit_log(audit_log, log)
         after = scan_tree(self.project_root)
         for path, stamp in after.items():
-            if before.get(path) != stamp:
+            # a file renamed into place keeps its origin: classify checks its content
+            if before.get(path) != stamp and _origin(log, path) is None:
                 log.write(path)
         for path in before.keys() - after.keys():
             log.remove(path)

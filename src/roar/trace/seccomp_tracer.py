@@ -123,6 +123,9 @@ class _Decoder:
         self._changes: list[tuple[bytes, bool, int, int]] = []
         self._rewritten: set[tuple[int, int]] = set()
         self._everything = False
+        # path -> the path whose content from before the job it holds (model.origin_of),
+        # moved there by renames and written by nothing since
+        self._origins: dict[bytes, bytes] = {}
 
     @property
     def memory(self) -> ProcessMemory:
@@ -167,7 +170,7 @@ class _Decoder:
                 return
             flags = int.from_bytes(raw, "little")
         old = None
-        if spec.kind == "rename" and flags & _RENAME_EXCHANGE and spec.old_path is not None:
+        if spec.kind == "rename" and spec.old_path is not None:
             old = self._path(pid, args, spec.old_path, spec.old_dirfd)
         self.record(spec, path, flags, old)
 
@@ -226,25 +229,52 @@ class _Decoder:
                     writes.append(path)
             elif kind != "exec":
                 writes.append(path)
-                if old_length:  # the other name of an exchange
+                if old_length and flags & _RENAME_EXCHANGE:  # the other name of an exchange
                     writes.append(records[offset + path_length : offset + path_length + old_length])
             offset += path_length + old_length
         return reads, writes, fresh
 
     def record(self, spec: SyscallSpec, path: bytes, flags: int, old: bytes | None) -> None:
-        """What a call on `path` means; `old` is the other name of an exchanging rename."""
+        """What a call on `path` means; `old` is a rename's source (for an exchanging
+        rename, the other name)."""
         kind = spec.kind
         if kind in ("open", "openat2"):
             self._opened(path, flags)
         elif kind in ("creat", "truncate", "link"):
-            self._state(path).write_intent = True
+            self._written(path)
         elif kind == "exec":
             self._state(path).executed = True
         elif kind == "rename":
-            if old is not None:
-                self._state(old).write_intent = True
-            # The source needs no note: whether it still exists at the end decides.
-            self._state(path).write_intent = True
+            self._renamed(path, flags, old)
+
+    def _renamed(self, path: bytes, flags: int, old: bytes | None) -> None:
+        """A rename of `old` (None: a name that could not be read) to `path`. The source
+        needs no note of its own: whether it still exists at the end decides."""
+        if old is None:
+            self._written(path)
+        elif flags & _RENAME_EXCHANGE:
+            old_origin, path_origin = self._origin(old), self._origin(path)
+            self._written(old, path_origin)
+            self._written(path, old_origin)
+        else:
+            origin = self._origin(old)
+            self._written(path, origin)
+
+    def _origin(self, path: bytes) -> bytes | None:
+        """model.origin_of for a name as the process used it."""
+        origin = self._origins.get(path)
+        if origin is not None:
+            return origin
+        state = self.paths.get(path)
+        return path if state is None or not state.write_intent else None
+
+    def _written(self, path: bytes, origin: bytes | None = None) -> None:
+        """`path` holds content the job put there: moved from `origin`, or its own."""
+        self._state(path).write_intent = True
+        if origin is not None:
+            self._origins[path] = origin
+        elif self._origins:
+            self._origins.pop(path, None)
 
     def _opened(self, path: bytes, flags: int) -> None:
         if flags & _NOT_A_FILE:
@@ -254,6 +284,8 @@ class _Decoder:
             state.read = True
         if flags & _WRITE_FLAGS:
             state.write_intent = True
+            if self._origins:
+                self._origins.pop(path, None)
 
     def access_log(self) -> AccessLog:
         """The paths under the names the kernel gives them: directories resolved.
@@ -273,6 +305,10 @@ class _Decoder:
                 log.merge(key, state)
             else:
                 paths[key] = state
+        for path, origin in self._origins.items():
+            key, origin_key = resolve(path), resolve(origin)
+            if key is not None and origin_key is not None and key != origin_key:
+                paths[key].origin = origin_key
         return log
 
     def rewrite_facts(self) -> RewriteFacts | None:
