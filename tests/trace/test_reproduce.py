@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 
 from roar.models import Job
 from roar.trace.probe_cache import PROBE_FILE
-from tests.helpers import ROAR, run_roar
+from tests.helpers import ROAR, git, run_roar
 from tests.trace.conftest import Workspace
 
 PREP = "import sys\nopen(sys.argv[2], 'w').write(''.join(sorted(open(sys.argv[1]))))\n"
@@ -345,3 +346,19 @@ def test_python_is_compared_with_the_interpreter_the_step_would_start(
     path = f"{fake.parent}{os.pathsep}{os.environ['PATH']}"
     other = run_roar("reproduce", "p.txt", cwd=ws.root, env={"PATH": path})
     assert "recorded, python3 is 3.99.0 now" in other.stdout
+
+
+def test_the_plan_replays_the_job_that_wrote_the_path_named(ws: Workspace) -> None:
+    """A later copy holds the same content; reproducing the original must not replay it."""
+    ws.script("made.py", "open('orig.txt', 'w').write('same\\n')\n")
+    git("add", "made.py", cwd=ws.root)
+    git("commit", "-qm", "made", cwd=ws.root)
+    for args in (
+        ("-n", "make", "python3", "made.py"),
+        ("-n", "copy", "cp", "orig.txt", "copy.txt"),
+    ):
+        assert run_roar("run", "-q", *args, cwd=ws.root).code == 0
+    original = json.loads(run_roar("reproduce", "orig.txt", "--json", cwd=ws.root).stdout)
+    copied = json.loads(run_roar("reproduce", "copy.txt", "--json", cwd=ws.root).stdout)
+    assert [s["id"] for s in original["steps"]] == [1]
+    assert [s["id"] for s in copied["steps"]] == [1, 2]

@@ -144,3 +144,17 @@ def test_a_corrupt_cycle_still_terminates(ws: Workspace) -> None:
     down = run_roar("trace", "--down", "q", cwd=ws.root)
     assert down.code == 0
     assert "own lineage" not in down.stderr  # from q: @2 only, no loop in that graph
+
+
+def test_a_copy_is_traced_under_the_name_asked_about(ws: Workspace) -> None:
+    """Same content at two paths: the root is labelled, and walked, as the path named."""
+    ws.write("made.py", "open('orig.txt', 'w').write('same\\n')\n")
+    roar_ok(ws, "run", "-q", "-n", "make", "python3", "made.py")
+    roar_ok(ws, "run", "-q", "-n", "copy", "cp", "orig.txt", "copy.txt")
+    copied = roar_ok(ws, "trace", "copy.txt").splitlines()
+    assert copied[0].startswith("copy.txt (")
+    assert copied[1].endswith("made by @2 copy [run, ok] (" + copied[1].rsplit("(", 1)[1])
+    original = roar_ok(ws, "trace", "orig.txt").splitlines()
+    assert original[0].startswith("orig.txt (")
+    assert "made by @1 make" in original[1]
+    assert "copy" not in "\n".join(original)

@@ -116,11 +116,13 @@ def load_lineage(
         job_ids.add(root_job)
     else:
         assert isinstance(target, ArtifactTarget)
-        roots = [(target.artifact.hash, None)]
+        roots = [(target.artifact.hash, target.path)]
         job_ids = set(store.walk(roots, direction, depth))
     jobs = store.jobs_by_ids(sorted(job_ids))
     ins, outs = store.files_of_jobs(sorted(jobs))
     graph = LineageGraph(direction, sorted({h for h, _ in roots}), root_job, jobs, {})
+    if isinstance(target, ArtifactTarget) and target.path is not None:
+        graph.paths[target.artifact.hash] = target.path  # its label: the name asked about
     for table, pairs in ((graph.inputs, ins), (graph.outputs, outs)):
         for job_id, ref in pairs:
             table.setdefault(job_id, []).append((ref.path, ref.artifact.hash))

@@ -38,18 +38,23 @@ class JobTarget:
 @dataclass(frozen=True)
 class ArtifactTarget:
     artifact: Artifact
+    # the path it was named by, as stored (relative to the project root inside it): the
+    # same content is often at several paths (copies, moves), and this is the one meant
+    path: str | None = None
 
 
 Target = JobTarget | ArtifactTarget
 
 
-def _by_path(store: Store, ref: str, project_root: Path, cwd: Path) -> Artifact | None:
+def _by_path(store: Store, ref: str, project_root: Path, cwd: Path) -> ArtifactTarget | None:
     if is_value_path(ref):  # a task's value: not a file, so not relative to the cwd
-        return store.newest_artifact_at(ref)
-    absolute = os.path.normpath(os.path.join(cwd, ref))
-    prefix = str(project_root) + os.sep
-    stored = absolute[len(prefix) :] if absolute.startswith(prefix) else absolute
-    return store.newest_artifact_at(stored)
+        stored = ref
+    else:
+        absolute = os.path.normpath(os.path.join(cwd, ref))
+        prefix = str(project_root) + os.sep
+        stored = absolute[len(prefix) :] if absolute.startswith(prefix) else absolute
+    artifact = store.newest_artifact_at(stored)
+    return None if artifact is None else ArtifactTarget(artifact, stored)
 
 
 def _registered(store: Store, ref: str, project_root: Path) -> ArtifactTarget | None:
@@ -89,9 +94,9 @@ def resolve_ref(store: Store, ref: str, *, project_root: Path, cwd: Path) -> Tar
             names = [f"job @{j.id} ({j.uid})" for j in jobs]
             names += [f"artifact {a.hash[:16]}" for a in artifacts]
             raise AmbiguousRef(ref=ref, candidates=", ".join(names))
-    artifact = _by_path(store, text, project_root, cwd)
-    if artifact is not None:
-        return ArtifactTarget(artifact)
+    named = _by_path(store, text, project_root, cwd)
+    if named is not None:
+        return named
     if "@" in text or "#" in text:
         registered = _registered(store, text, project_root)
         if registered is not None:

@@ -66,7 +66,7 @@ def to_tree(graph: LineageGraph) -> str:
     else:
         for digest in graph.roots:
             lines.append(_artifact_label(graph, digest))
-            artifact_lines(digest, "", None)
+            artifact_lines(digest, "", None, graph.paths.get(digest))
     return "\n".join(lines)
 
 

@@ -83,8 +83,15 @@ def load_plan(store: Store, ref: str, *, project_root: Path, cwd: Path) -> Plan:
     # Replay what first made it, not an earlier reproduction of that (which would make the
     # plan a replay of a replay); walks from there only see the jobs before it.
     jobs = store.jobs_by_ids(producers)
-    originals = [p for p in producers if jobs[p].kind != "reproduce"]
-    target_job = jobs[max(originals or producers)]
+    originals = [p for p in producers if jobs[p].kind != "reproduce"] or producers
+    if isinstance(target, ArtifactTarget) and target.path is not None:
+        # the same content may have been written at several paths (a copy, a move): the
+        # job that wrote it where the user named it is the one meant
+        at_path = [
+            p for p in originals if any(ref.path == target.path for ref in store.job_outputs(p))
+        ]
+        originals = at_path or originals
+    target_job = jobs[max(originals)]
     graph = load_lineage(store, JobTarget(target_job), "up", None)
     return make_plan(graph, digest, target_job, _builds_at(store, target_job.git_commit))
 
