@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from blake3 import blake3
 
-from roar.run.tail import TailDigest, Tails, _Tail, proven_entries
+from roar.run.tail import TailDigest, Tails, _ReadBuffer, _Tail, proven_entries
 from roar.trace.model import RewriteFacts
 
 MIB = 1 << 20
@@ -80,6 +80,8 @@ def test_a_growing_output_is_tailed_and_read_to_its_end(tmp_path: Path, way: str
     assert digest.hash == blake3(data).hexdigest()
     assert digest.st.st_size == len(data)
     assert not tails.tailing
+    # mapped bytes need no buffer: none is made (zeroing it cost every run milliseconds)
+    assert (tails._buffer._bytes is None) == (way == "mapped")
 
 
 def test_a_tailed_output_that_shrinks_gives_no_digest(tmp_path: Path, way: str) -> None:
@@ -255,7 +257,7 @@ def test_a_pooled_tail_hashes_at_the_lowest_priority_and_its_rest_at_the_callers
     seen_at_the_end: dict[int, int] = {}
     advance = _Tail.advance
 
-    def spy(tail: _Tail, buffer: bytearray, *, until_end: bool = False) -> bool:
+    def spy(tail: _Tail, buffer: _ReadBuffer, *, until_end: bool = False) -> bool:
         seen_at_the_end.update(_thread_nices())
         return advance(tail, buffer, until_end=until_end)
 
