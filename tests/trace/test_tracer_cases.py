@@ -288,7 +288,8 @@ def test_a_directory_written_under_a_temporary_name_then_renamed(ws: Workspace) 
             "sh",
             "-c",
             "mkdir -p ckpt.tmp/shards && echo w > ckpt.tmp/shards/0.bin "
-            "&& echo c > ckpt.tmp/config.json && mv ckpt.tmp ckpt",
+            "&& echo c > ckpt.tmp/config.json && mv ckpt.tmp ckpt "
+            "&& cat ckpt/config.json > /dev/null",  # read back: still an output
         ]
     )
     assert traced.inputs == set()
@@ -296,11 +297,34 @@ def test_a_directory_written_under_a_temporary_name_then_renamed(ws: Workspace) 
     assert traced.hash_of("ckpt/shards/0.bin") == blake3.blake3(b"w\n").hexdigest()
 
 
+def test_a_directory_replaced_by_one_renamed_into_place(ws: Workspace) -> None:
+    """save_pretrained-style: write a new version aside, remove the old, rename the new."""
+    _from_before_the_job(ws, "model/weights.bin", "old")
+    _from_before_the_job(ws, "model/stale.bin", "gone")
+    traced = ws.python(
+        """
+        import os, shutil
+        previous = open("model/weights.bin").read()  # say, to compare
+        os.makedirs("model.new")
+        open("model.new/weights.bin", "w").write("new")
+        shutil.rmtree("model")
+        os.rename("model.new", "model")
+        """
+    )
+    assert traced.data_inputs == set()
+    assert traced.outputs == {"model/weights.bin"}
+    assert traced.hash_of("model/weights.bin") == blake3.blake3(b"new").hexdigest()
+
+
 def test_a_directory_the_job_found_and_renamed_moves_its_files(ws: Workspace) -> None:
     _from_before_the_job(ws, "raw/a.txt", "A")
     _from_before_the_job(ws, "raw/deep/b.txt", "B")
-    traced = ws.trace(["sh", "-c", "mv raw archive && echo new > archive/c.txt"])
-    assert traced.inputs == {"raw/a.txt", "raw/deep/b.txt"}
+    old = _from_before_the_job(ws, "elsewhere/c.txt", "C")
+    traced = ws.trace(
+        # c.txt is copied in after the move, keeping its old mtime: no input raw/c.txt
+        ["sh", "-c", f"mv raw archive && cp -p {old} archive/c.txt && cat archive/a.txt"]
+    )
+    assert traced.inputs == {"raw/a.txt", "raw/deep/b.txt", "elsewhere/c.txt"}
     assert traced.outputs == {"archive/a.txt", "archive/deep/b.txt", "archive/c.txt"}
     assert traced.hash_of("raw/deep/b.txt") == blake3.blake3(b"B").hexdigest()
 

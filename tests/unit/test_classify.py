@@ -357,3 +357,14 @@ def test_the_access_log_follows_content_through_renames() -> None:
     assert log.paths["/p/y"].origin is None  # written after the move
     log.exchange("/p/c", "/p/z")
     assert (log.paths["/p/c"].origin, log.paths["/p/z"].origin) == ("/p/z", "/p/a")
+
+
+def test_the_access_log_stamps_each_call_in_order_and_a_merge_stamps_none() -> None:
+    log = AccessLog()
+    log.read("/p/a")
+    log.write("/p/b")
+    log.read("/p/a")
+    log.remove("/p/never")  # not heard of before: nothing to stamp
+    assert (log.paths["/p/a"].last, log.paths["/p/b"].last, log.events) == (3, 2, 3)
+    log.merge("/p/b", log.paths["/p/a"])
+    assert (log.paths["/p/b"].last, log.events) == (3, 3)

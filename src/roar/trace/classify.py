@@ -346,10 +346,12 @@ def classify(
     sources: list[str] = []
     stats: dict[str, os.stat_result] = {}
     moves: list[tuple[str, str, os.stat_result]] = []  # (origin, path, stat of path)
-    moved_dirs: list[tuple[str, str]] = []  # (directory, the name it had)
+    moved_dirs = _MovedDirectories(log, started_ns, lstat)
     for path, state in log.paths.items():
         if state.deleted or not path.startswith("/"):
             continue
+        if moved_dirs and moved_dirs.hold(path):
+            continue  # settled below, with every file the directory holds
         if not state.write_intent:
             if not (state.read or state.executed):
                 continue
@@ -365,12 +367,6 @@ def classify(
         except OSError:
             continue  # gone before we looked: a temporary file
         if not stat.S_ISREG(info.st_mode):
-            if (
-                state.origin is not None
-                and stat.S_ISDIR(link_info.st_mode)
-                and link_info.st_ctime_ns >= started_ns - CTIME_TOLERANCE_NS
-            ):
-                moved_dirs.append((path, state.origin))
             continue
         if (
             state.origin is not None
@@ -394,27 +390,73 @@ def classify(
         else:
             inputs.append(path)
             stats[path] = info
-    for directory, origin in moved_dirs:
-        for path in (walk or _files_under)(directory):
-            if path in log.paths or path in stats:
-                continue  # the trace saw it under this name: settled above
+    for path, origin in moved_dirs.files(walk or _files_under):
+        if path in stats:
+            continue
+        try:
+            info = lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        if origin is not None and info.st_mtime_ns < started_ns - CTIME_TOLERANCE_NS:
+            moves.append((origin, path, info))
+        reason = filters.drop_reason(path, is_output=True)
+        if reason is not None:
+            dropped[reason] += 1
+            continue
+        outputs.append(path)
+        stats[path] = info
+    moved = _moved_inputs(moves, filters, stats, dropped, sources)
+    inputs.extend(moved)
+    return Classified(sorted(inputs), sorted(outputs), dropped, sorted(sources), stats, moved)
+
+
+class _MovedDirectories:
+    """The directories the job renamed into place (see the module's docstring), each with
+    the name it had and when the rename was heard (PathState.last).
+
+    Such a directory was empty or absent before the rename, so every file under it at the
+    end is new there: an output, whatever the trace heard of it under this name (before
+    the rename: a file of the old directory, now gone; after: read, or written, in place).
+    Its content is the old file's unless the trace heard it written after the rename."""
+
+    def __init__(
+        self, log: AccessLog, started_ns: int, lstat: Callable[[str], os.stat_result]
+    ) -> None:
+        self._log = log
+        self._dirs: dict[str, tuple[str, int]] = {}
+        for path, state in log.paths.items():
+            # a rename's target has an origin, unless it was a file the job had written
+            if state.origin is None or state.deleted or not path.startswith("/"):
+                continue
             try:
                 info = lstat(path)
             except OSError:
                 continue
-            if not stat.S_ISREG(info.st_mode):
-                continue
-            if info.st_mtime_ns < started_ns - CTIME_TOLERANCE_NS:
-                moves.append((origin + path[len(directory) :], path, info))
-            reason = filters.drop_reason(path, is_output=True)
-            if reason is not None:
-                dropped[reason] += 1
-                continue
-            outputs.append(path)
-            stats[path] = info
-    moved = _moved_inputs(moves, filters, stats, dropped, sources)
-    inputs.extend(moved)
-    return Classified(sorted(inputs), sorted(outputs), dropped, sorted(sources), stats, moved)
+            if stat.S_ISDIR(info.st_mode) and info.st_ctime_ns >= started_ns - CTIME_TOLERANCE_NS:
+                self._dirs[path] = (state.origin, state.last)
+        self._prefixes = tuple(directory + "/" for directory in self._dirs)
+
+    def __bool__(self) -> bool:
+        return bool(self._dirs)
+
+    def hold(self, path: str) -> bool:
+        return path.startswith(self._prefixes)
+
+    def _innermost(self, path: str) -> str:
+        return max((d for d in self._dirs if path.startswith(d + "/")), key=len)
+
+    def files(self, walk: Callable[[str], Iterable[str]]) -> Iterable[tuple[str, str | None]]:
+        """(path, the name its content had; None when written since) of every file under
+        these directories."""
+        for directory, (origin, renamed) in self._dirs.items():
+            for path in walk(directory):
+                if self._innermost(path) != directory:
+                    continue  # came with a directory renamed into this one: that one's
+                state = self._log.paths.get(path)
+                written = state is not None and state.write_intent and state.last > renamed
+                yield path, None if written else origin + path[len(directory) :]
 
 
 def _files_under(directory: str) -> Iterable[str]:

@@ -9,7 +9,7 @@ __all__ = ["AccessLog", "Before", "PathState", "origin_of"]
 
 
 class PathState:
-    __slots__ = ("deleted", "executed", "origin", "read", "write_intent")
+    __slots__ = ("deleted", "executed", "last", "origin", "read", "write_intent")
 
     def __init__(self) -> None:
         self.read = False  # opened for reading (O_RDONLY or O_RDWR)
@@ -20,6 +20,9 @@ class PathState:
         # rename and written by nothing since (the job's input under that name, see
         # origin_of); classify checks at the end that the content is indeed that old.
         self.origin: str | None = None
+        # When the trace last heard of the path, in events of the whole job (the log's
+        # count): whether that was before a directory was renamed over it (classify).
+        self.last = 0
 
     def __repr__(self) -> str:
         flags = ("read", "write_intent", "executed", "deleted")
@@ -43,6 +46,7 @@ def origin_of(state: PathState | None, path: str) -> str | None:
 class AccessLog:
     def __init__(self) -> None:
         self.paths: dict[str, PathState] = {}
+        self.events = 0  # calls heard so far, in order (PathState.last)
 
     def _state(self, path: str) -> PathState:
         state = self.paths.get(path)
@@ -50,19 +54,26 @@ class AccessLog:
             state = self.paths[path] = PathState()
         return state
 
+    def _event(self, path: str) -> PathState:
+        """The state of `path`, stamped with the call heard now."""
+        state = self._state(path)
+        self.events += 1
+        state.last = self.events
+        return state
+
     def read(self, path: str) -> None:
-        self._state(path).read = True
+        self._event(path).read = True
 
     def write(self, path: str) -> None:
-        state = self._state(path)
+        state = self._event(path)
         state.write_intent, state.deleted, state.origin = True, False, None
 
     def execute(self, path: str) -> None:
-        self._state(path).executed = True
+        self._event(path).executed = True
 
     def remove(self, path: str) -> None:
         if path in self.paths:
-            self.paths[path].deleted = True
+            self._event(path).deleted = True
 
     def rename(self, source: str, target: str) -> None:
         """`mv source target`: the content now lives at target, a new file of the job;
@@ -92,6 +103,7 @@ class AccessLog:
         state.deleted = state.deleted and other.deleted
         if state.origin is None:
             state.origin = other.origin
+        state.last = max(state.last, other.last)
 
 
 Inode = tuple[int, int]  # (st_dev, st_ino)

@@ -126,6 +126,7 @@ class _Decoder:
         # path -> the path whose content from before the job it holds (model.origin_of),
         # moved there by renames and written by nothing since
         self._origins: dict[bytes, bytes] = {}
+        self._events = 0
 
     @property
     def memory(self) -> ProcessMemory:
@@ -149,9 +150,12 @@ class _Decoder:
         return base + b"/" + raw if raw else base
 
     def _state(self, path: bytes) -> PathState:
+        """The state of `path`, stamped with the call heard now (PathState.last)."""
         state = self.paths.get(path)
         if state is None:
             state = self.paths[path] = PathState()
+        self._events += 1
+        state.last = self._events
         return state
 
     def apply(self, note: Notification) -> None:
