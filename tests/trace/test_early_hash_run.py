@@ -114,3 +114,24 @@ def test_switched_off_the_end_hashes_everything(
     traced = early_ws.trace(["sh", "-c", "cat big.bin > /dev/null"])
     assert traced.hash_of("big.bin") == hash_file(early_ws.root / "big.bin")
     assert str(early_ws.root / "big.bin") in hashed_at_end
+
+
+@pytest.mark.parametrize("tracer", ["seccomp", "strace"])
+def test_files_of_a_directory_moved_aside_are_not_read_again(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, tracer: str
+) -> None:
+    """An earlier job read them, so the hash cache knows them; a move keeps their stat."""
+    ws.tracer = tracer  # type: ignore[assignment]
+    for name in ("a", "b"):
+        ws.write(f"raw/{name}.bin", name * 1000)
+        past = time.time() - 60
+        os.utime(ws.root / f"raw/{name}.bin", (past, past))
+    time.sleep(2.1)  # out of the hash cache's racy window (2 s after the last change)
+    first = ws.trace(["sh", "-c", "cat raw/a.bin raw/b.bin > /dev/null"])
+    assert first.inputs == {"raw/a.bin", "raw/b.bin"}
+    hashed = end_hashed(monkeypatch)
+    moved = ws.trace(["mv", "raw", "archive"])
+    assert moved.inputs == {"raw/a.bin", "raw/b.bin"}
+    assert moved.outputs == {"archive/a.bin", "archive/b.bin"}
+    assert moved.hash_of("archive/b.bin") == first.hash_of("raw/b.bin")
+    assert not [path for path in hashed if "/archive/" in path]

@@ -76,6 +76,8 @@ def what_to_record(
     tails = tailed()
     if tails:
         early = {**proven_entries(tails, result.rewrites, classified.stats), **early}
+    if classified.moved:
+        early = {**_moved_entries(store, classified), **early}
     digests = _hash_all(store, classified, stat_time, notes, early, known or {})
     inputs = merge_refs(_refs(root, classified.inputs, digests, classified.moved), told.reads, root)
     outputs = merge_refs(_refs(root, classified.outputs, digests), told.writes, root)
@@ -177,6 +179,21 @@ def _hash_all(
     if used:
         store.store_hashes(used)
     return digests
+
+
+def _moved_entries(store: Store, classified: Classified) -> dict[str, HashCacheEntry]:
+    """Cache entries for files that only changed their name: those of a directory the job
+    renamed keep every stat field but the path, so the digest the cache holds for the old
+    name still holds (a dataset moved aside is not read again). A renamed file itself has
+    a new ctime, so it is hashed anew."""
+    found = store.lookup_hashes(list(classified.moved))
+    entries: dict[str, HashCacheEntry] = {}
+    for origin, entry in found.items():
+        path = classified.moved[origin]
+        st = classified.stats.get(path)
+        if st is not None and entry.matches(st):
+            entries[path] = entry._replace(path=path)
+    return entries
 
 
 def relative(root: Path, path: str) -> str:
