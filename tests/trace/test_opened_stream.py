@@ -128,7 +128,7 @@ def test_records_that_fail_to_decode_mid_run_become_a_note(
     decoding, as one at the end would, and says so on the job; the command is untouched."""
     import threading
 
-    from roar.trace import seccomp_tracer
+    from roar.trace import seccomp_decode
 
     for i in range(200):
         (tmp_path / f"f{i}.txt").write_text(str(i))
@@ -138,7 +138,7 @@ def test_records_that_fail_to_decode_mid_run_become_a_note(
         where.append(threading.current_thread().name)
         raise ValueError("undecodable")
 
-    monkeypatch.setattr(seccomp_tracer._Decoder, "apply_records", undecodable)
+    monkeypatch.setattr(seccomp_decode.Decoder, "apply_records", undecodable)
     program = (
         "import time\n"
         "for i in range(200):\n"

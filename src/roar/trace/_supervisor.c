@@ -4,7 +4,7 @@
  * with roar's other threads; this one costs a few. It does only what must happen while
  * the traced process is stopped: read the path argument(s) from its memory, resolve a
  * relative path against its cwd or directory descriptor, and let the call go on. Every
- * decision about what the call means stays in Python (seccomp_tracer._Decoder), which
+ * decision about what the call means stays in Python (seccomp_decode.Decoder), which
  * reads the records this loop returns after the run.
  *
  * serve(listener_fd, table, outbox=None) -> (records: bytes, complete: bool)

@@ -43,16 +43,11 @@ from roar.trace.base import (
     popen_options,
     wait_child,
 )
-from roar.trace.model import AccessLog, Before, PathState, RewriteFacts
+from roar.trace.seccomp_decode import Decoder, Fresh
 from roar.trace.seccomp_filter import (
-    NOT_A_FILE_FLAGS,
-    Arch,
-    SyscallSpec,
     build_filter,
-    decoder_specs,
     native_arch,
     native_table,
-    tail_calls,
 )
 from roar.trace.spawned import SpawnedChild
 
@@ -60,28 +55,10 @@ if TYPE_CHECKING:
     # The Python loop's kernel side (ctypes, libc's symbols): loaded only where that loop
     # or the listener it receives runs, not on every `roar run` that spawns through the C
     # extension (a few milliseconds).
-    from roar.trace.seccomp_kernel import Listener, Notification, ProcessMemory
+    from roar.trace.seccomp_kernel import Listener
 
 __all__ = ["SeccompTracer"]
 
-_AT_FDCWD = -100
-_RENAME_EXCHANGE = 2
-_O_ACCMODE = 3
-_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-_CREATE_ANEW = os.O_CREAT | os.O_EXCL
-# The filter lets these opens pass in the kernel; the decoder ignores them too, so a
-# filter built another way can never turn a directory into a recorded file.
-_NOT_A_FILE = NOT_A_FILE_FLAGS
-
-
-# One record of the C loop: nr, path length, old path length, padding, flags, and the
-# device, inode and ctime of the file a change concerns (_supervisor.c, "Rewrites"); then
-# bytes.
-_RECORD = struct.Struct("=iIIIQQQQ")
-_ANY_FILE = (1 << 64) - 1
-#: A path opened by an emptying or creating open, and the file it named before (see
-#: trace/base.Opened).
-_Fresh = tuple[bytes, Before]
 _FD = struct.Struct("i")  # a descriptor in an SCM_RIGHTS message
 #: How often the C loop's records are taken while the command runs (see _Stream).
 _STREAM_S = 0.05
@@ -95,277 +72,6 @@ try:  # the optional C build (setup.py); without it the same loop runs in Python
     _native = importlib.import_module("roar.trace._supervisor")
 except ImportError:  # pragma: no cover - exercised where no compiler was available
     _native = None
-
-
-def _signed32(value: int) -> int:
-    value &= 0xFFFFFFFF
-    return value - (1 << 32) if value & 0x80000000 else value
-
-
-class _Decoder:
-    """Turns stopped syscalls into path states, keyed by the bytes the process used.
-
-    This runs while a traced process waits, once per open, so it keeps to bytes and
-    dictionaries; decoding, joining and resolving names happen once per distinct path in
-    `access_log()`, after the run.
-    """
-
-    def __init__(self, arch: Arch, *, tails: bool = False) -> None:
-        """`tails`: the C loop reports what a tail hasher needs (see rewrite_facts)."""
-        self._memory: ProcessMemory | None = None
-        self.paths: dict[bytes, PathState] = {}
-        self.by_number: dict[int, SyscallSpec] = decoder_specs(arch)
-        self.tail_calls: dict[int, int | None] = tail_calls(arch) if tails else {}
-        self.tails = tails
-        # for rewrite_facts: (path, fresh, device, inode) of each call that could change a
-        # file by name, the files a call may have written behind their end, and whether
-        # one may have written any file
-        self._changes: list[tuple[bytes, bool, int, int]] = []
-        self._rewritten: set[tuple[int, int]] = set()
-        self._everything = False
-        # path -> the path whose content from before the job it holds (model.origin_of),
-        # moved there by renames and written by nothing since
-        self._origins: dict[bytes, bytes] = {}
-        self._events = 0
-
-    @property
-    def memory(self) -> ProcessMemory:
-        """Reads a stopped process's memory (the Python loop; the C loop reads its own)."""
-        if self._memory is None:
-            from roar.trace.seccomp_kernel import ProcessMemory
-
-            self._memory = ProcessMemory()
-        return self._memory
-
-    def _path(self, pid: int, args: Sequence[int], index: int, dirfd: int | None) -> bytes | None:
-        raw = self.memory.read_c_string(pid, args[index])
-        if raw is None or raw[:1] == b"/":
-            return raw
-        fd = _AT_FDCWD if dirfd is None else _signed32(args[dirfd])
-        link = b"/proc/%d/cwd" % pid if fd == _AT_FDCWD else b"/proc/%d/fd/%d" % (pid, fd)
-        try:
-            base = os.readlink(link)
-        except OSError:
-            return None  # the process or its descriptor is gone
-        return base + b"/" + raw if raw else base
-
-    def _state(self, path: bytes) -> PathState:
-        """The state of `path`, stamped with the call heard now (PathState.last)."""
-        state = self.paths.get(path)
-        if state is None:
-            state = self.paths[path] = PathState()
-        self._events += 1
-        state.last = self._events
-        return state
-
-    def apply(self, note: Notification) -> None:
-        """Decode a stopped call while its process waits (the Python loop)."""
-        spec = self.by_number.get(note.nr)
-        if spec is None:
-            return
-        pid, args = note.pid, note.args
-        path = self._path(pid, args, spec.path, spec.dirfd)
-        if path is None:
-            return
-        flags = args[spec.flags] if spec.flags is not None else 0
-        if spec.kind == "openat2":
-            raw = self.memory.read_bytes(pid, args[2], 8)  # struct open_how starts with flags
-            if raw is None or len(raw) != 8:
-                return
-            flags = int.from_bytes(raw, "little")
-        old = None
-        if spec.kind == "rename" and spec.old_path is not None:
-            old = self._path(pid, args, spec.old_path, spec.old_dirfd)
-        self.record(spec, path, flags, old)
-
-    def apply_records(self, records: bytes) -> None:
-        """Decode what the C loop read while the processes waited (see _supervisor.c)."""
-        unpack, size, by_number = _RECORD.unpack_from, _RECORD.size, self.by_number
-        tail_calls, changes = self.tail_calls, self._changes
-        offset, end = 0, len(records)
-        while offset < end:
-            nr, path_length, old_length, _pad, flags, dev, ino, _ctime = unpack(records, offset)
-            offset += size
-            path = records[offset : offset + path_length]
-            offset += path_length
-            old = records[offset : offset + old_length] if old_length else None
-            offset += old_length
-            if ino == _ANY_FILE:
-                self._everything = True
-            if nr in tail_calls:
-                self._rewritten.add((dev, ino))
-                continue
-            if not path_length:
-                continue  # only the note above: a change nobody could name
-            spec = by_number[nr]
-            self.record(spec, path, flags, old)
-            if tail_calls and (fresh := _changes_by_name(spec, flags)) is not None:
-                changes.append((path, fresh, dev, ino))
-
-    def opens(self, records: bytes) -> tuple[list[bytes], list[bytes], list[_Fresh]]:
-        """The paths in `records` (the C loop's) opened for reading only; those opened
-        for writing or renamed, linked, created or truncated into place; and of those,
-        the ones opened by a call that emptied or created them (for a tail hasher), with
-        the file each named before the call. One whose file cannot be told is left out:
-        no tail of it could be proven."""
-        unpack, size, by_number = _RECORD.unpack_from, _RECORD.size, self.by_number
-        reads: list[bytes] = []
-        writes: list[bytes] = []
-        fresh: list[_Fresh] = []
-        offset, end = 0, len(records)
-        while offset < end:
-            nr, path_length, old_length, _pad, flags, dev, ino, ctime = unpack(records, offset)
-            offset += size
-            path = records[offset : offset + path_length]
-            spec = by_number.get(nr)
-            if spec is None or not path_length:  # a rewrite note (see apply_records)
-                offset += path_length + old_length
-                continue
-            kind = spec.kind
-            if self.tails and ino != _ANY_FILE and _changes_by_name(spec, flags):
-                fresh.append((path, (dev, ino, ctime) if ino else None))
-            if kind in ("open", "openat2"):
-                if flags & _NOT_A_FILE:
-                    pass
-                elif flags & _O_ACCMODE == os.O_RDONLY and not flags & _WRITE_FLAGS:
-                    reads.append(path)
-                else:
-                    writes.append(path)
-            elif kind != "exec":
-                writes.append(path)
-                if old_length and flags & _RENAME_EXCHANGE:  # the other name of an exchange
-                    writes.append(records[offset + path_length : offset + path_length + old_length])
-            offset += path_length + old_length
-        return reads, writes, fresh
-
-    def record(self, spec: SyscallSpec, path: bytes, flags: int, old: bytes | None) -> None:
-        """What a call on `path` means; `old` is a rename's source (for an exchanging
-        rename, the other name)."""
-        kind = spec.kind
-        if kind in ("open", "openat2"):
-            self._opened(path, flags)
-        elif kind in ("creat", "truncate", "link"):
-            self._written(path)
-        elif kind == "exec":
-            self._state(path).executed = True
-        elif kind == "rename":
-            self._renamed(path, flags, old)
-
-    def _renamed(self, path: bytes, flags: int, old: bytes | None) -> None:
-        """A rename of `old` (None: a name that could not be read) to `path`. The source
-        needs no note of its own: whether it still exists at the end decides."""
-        if old is None:
-            self._written(path)
-        elif flags & _RENAME_EXCHANGE:
-            old_origin, path_origin = self._origin(old), self._origin(path)
-            self._written(old, path_origin)
-            self._written(path, old_origin)
-        else:
-            origin = self._origin(old)
-            self._written(path, origin)
-
-    def _origin(self, path: bytes) -> bytes | None:
-        """model.origin_of for a name as the process used it."""
-        origin = self._origins.get(path)
-        if origin is not None:
-            return origin
-        state = self.paths.get(path)
-        return path if state is None or not state.write_intent else None
-
-    def _written(self, path: bytes, origin: bytes | None = None) -> None:
-        """`path` holds content the job put there: moved from `origin`, or its own."""
-        self._state(path).write_intent = True
-        if origin is not None:
-            self._origins[path] = origin
-        elif self._origins:
-            self._origins.pop(path, None)
-
-    def _opened(self, path: bytes, flags: int) -> None:
-        if flags & _NOT_A_FILE:
-            return
-        state = self._state(path)
-        if flags & _O_ACCMODE != os.O_WRONLY:
-            state.read = True
-        if flags & _WRITE_FLAGS:
-            state.write_intent = True
-            if self._origins:
-                self._origins.pop(path, None)
-
-    def access_log(self) -> AccessLog:
-        """The paths under the names the kernel gives them: directories resolved.
-
-        Processes name files through symlinked directories and `..`; strace reports the
-        resolved name, so this does too. The file name itself is kept: a symlinked file is
-        recorded where the job looked, and the classifier follows it.
-        """
-        log = AccessLog()
-        paths = log.paths
-        resolve = self._resolver()
-        for path, state in self.paths.items():
-            key = resolve(path)
-            if key is None:
-                continue  # a directory, never a file roar records
-            if key in paths:
-                log.merge(key, state)
-            else:
-                paths[key] = state
-        for path, origin in self._origins.items():
-            key, origin_key = resolve(path), resolve(origin)
-            if key is not None and origin_key is not None and key != origin_key:
-                paths[key].origin = origin_key
-        return log
-
-    def rewrite_facts(self) -> RewriteFacts | None:
-        """What a tail hasher's proof needs (run/tail.py), with paths named as in
-        access_log(); None when the C loop was not asked to report it."""
-        if not self.tails:
-            return None
-        facts = RewriteFacts()
-        facts.everything, facts.rewritten = self._everything, set(self._rewritten)
-        resolve = self._resolver()
-        for raw, fresh, dev, ino in self._changes:
-            path = resolve(raw)
-            if path is None:
-                continue
-            facts.write_opens[path] = facts.write_opens.get(path, 0) + 1
-            if fresh:
-                facts.fresh.add(path)
-            if ino:  # the file existed before the call
-                facts.write_names.setdefault((dev, ino), set()).add(path)
-        return facts
-
-    @staticmethod
-    def _resolver() -> Callable[[bytes], str | None]:
-        """path -> its name with the directories resolved (None for a directory); each
-        directory is resolved once."""
-        resolved_dirs: dict[bytes, bytes] = {}
-        realpath = os.path.realpath
-
-        def resolve(path: bytes) -> str | None:
-            directory, _slash, name = path.rpartition(b"/")
-            if name in (b"", b".", b".."):
-                return None
-            real = resolved_dirs.get(directory)
-            if real is None:
-                real = resolved_dirs[directory] = realpath(directory or b"/").rstrip(b"/")
-            return os.fsdecode(real + b"/" + name)
-
-        return resolve
-
-
-def _changes_by_name(spec: SyscallSpec, flags: int) -> bool | None:
-    """Whether a call could change the file its path names (an open for writing, creat,
-    truncate, link): None if not, else whether it empties or creates the file first."""
-    kind = spec.kind
-    if kind in ("open", "openat2"):
-        if flags & _NOT_A_FILE or not flags & _WRITE_FLAGS:
-            return None
-        return bool(flags & os.O_TRUNC) or flags & _CREATE_ANEW == _CREATE_ANEW
-    if kind == "creat":
-        return True
-    if kind in ("truncate", "link"):
-        return False
-    return None
 
 
 class SeccompTracer(Tracer):
@@ -436,7 +142,7 @@ class SeccompTracer(Tracer):
             program, length = build_filter(
                 self.arch, cwd_calls=True, change_calls=gated, tail_calls=tails
             )
-        decoder = _Decoder(self.arch, tails=tails)
+        decoder = Decoder(self.arch, tails=tails)
         table = outbox = None
         if self.native_loop:
             changes = self.arch.change_numbers if gated else None
@@ -489,7 +195,7 @@ class SeccompTracer(Tracer):
     def adopt(self, child: SpawnedChild, command: str) -> RunningTrace:
         """The RunningTrace of a command spawned before this tracer loaded (spawned.py:
         gated, its C loop answering already); `command`: its argv[0]."""
-        decoder = _Decoder(self.arch, tails=child.tails)
+        decoder = Decoder(self.arch, tails=child.tails)
         supervisor = _Supervisor(decoder, child.table, child.outbox)
         thread = threading.Thread(
             target=supervisor.serve_spawned, args=(child,), name="roar-seccomp", daemon=True
@@ -634,7 +340,7 @@ class _Stream:
         self.outbox = outbox
         self._supervisor, self._decoder, self._period = supervisor, supervisor.decoder, period
         self._unapplied: list[bytes] = []
-        self._untold: tuple[list[bytes], list[bytes], list[_Fresh]] = ([], [], [])
+        self._untold: tuple[list[bytes], list[bytes], list[Fresh]] = ([], [], [])
         self.failure: Exception | None = None
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="roar-seccomp-stream", daemon=True)
@@ -650,7 +356,7 @@ class _Stream:
                 continue
             reads: list[bytes] = []
             writes: list[bytes] = []
-            fresh: list[_Fresh] = []
+            fresh: list[Fresh] = []
             if chunk:
                 if self.failure is None:
                     try:
@@ -661,7 +367,7 @@ class _Stream:
             if running:
                 self._tell(reads, writes, fresh)  # also what was kept for a late `opened`
 
-    def _tell(self, reads: list[bytes], writes: list[bytes], fresh: list[_Fresh]) -> None:
+    def _tell(self, reads: list[bytes], writes: list[bytes], fresh: list[Fresh]) -> None:
         # late_attach before opened: attach() sets opened before the gate ends late_attach
         late_attach = self._supervisor.late_attach
         opened = self._supervisor.opened
@@ -728,7 +434,7 @@ def _receive_fd(sock: _socket.socket) -> tuple[bytes, list[int]]:
 class _Supervisor:
     def __init__(
         self,
-        decoder: _Decoder,
+        decoder: Decoder,
         native: bytes | None = None,
         outbox: object = None,
         opened: Opened | None = None,
