@@ -304,3 +304,20 @@ def test_errors_are_one_line(pipeline: Workspace) -> None:
         1,
         "cannot write",
     )
+
+
+def test_secrets_on_the_command_line_stay_out_of_exports(ws: Workspace, spec: Spec) -> None:
+    """The record keeps the command as it ran (a reproduction runs it again); what leaves
+    the machine does not carry the token."""
+    ws.write("step.py", "import sys; open('out.txt', 'w').write(sys.argv[-1][:1])\n")
+    secret = "hf_s3cr3tvalue"
+    result = run_roar("run", "-q", "python3", "step.py", "--hf-token", secret, cwd=ws.root)
+    assert result.code == 0, result.stderr
+    shown = json.loads(run_roar("show", "@1", "--json", cwd=ws.root).stdout)
+    assert shown["command"][-1] == secret
+    lineage = run_roar("export", "out.txt", "--format", "openlineage", cwd=ws.root).stdout
+    prov = run_roar("export", "out.txt", "--format", "prov-json", cwd=ws.root).stdout
+    for text in (lineage, prov):
+        assert secret not in text
+        assert "--hf-token '<redacted>'" in text
+    assert all(spec.validate_event(event) for event in json.loads(lineage))

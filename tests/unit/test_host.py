@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from roar.capture.environment import redact_environment
+from roar.capture.environment import redact_command, redact_environment
 from roar.capture.host import capture_host, gpus
 
 
@@ -66,6 +66,23 @@ def test_host_fields() -> None:
 )
 def test_secret_names_are_redacted(name: str) -> None:
     assert redact_environment({name: "value"}) == {name: "<redacted>"}
+
+
+def test_authors_are_no_secret() -> None:
+    kept = {"GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@example.com"}
+    assert redact_environment({**kept, "HTTP_AUTH": "x"}) == {**kept, "HTTP_AUTH": "<redacted>"}
+
+
+def test_secret_options_are_redacted_from_a_command() -> None:
+    argv = ["python", "train.py", "--api-key=k1", "--hf-token", "t1", "--lr", "0.1",
+            "WANDB_KEY=w1", "--data", "https://me:pw@host/x?sig=s1", "--author=Ada",
+            "--password", "--epochs", "3", "-k", "v"]  # fmt: skip
+    assert redact_command(argv) == [
+        "python", "train.py", "--api-key=<redacted>", "--hf-token", "<redacted>", "--lr",
+        "0.1", "WANDB_KEY=<redacted>", "--data", "https://me:***@host/x?sig=***",
+        "--author=Ada", "--password", "--epochs", "3", "-k", "v",
+    ]  # fmt: skip
+    assert argv[2] == "--api-key=k1"  # a copy: the record keeps what ran
 
 
 def test_ordinary_variables_are_kept_and_url_passwords_masked() -> None:

@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from roar import __version__
+from roar.capture.environment import redact_command
 from roar.models import Job
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def _parameters(job: Job) -> list[tuple[str, str]]:
         ("roar.job", f"@{job.id}"),
         ("roar.uid", job.uid),
         ("roar.kind", job.kind),
-        ("command", shlex.join(job.command)),
+        ("command", shlex.join(redact_command(job.command))),
         ("cwd", job.cwd),
         ("exit_code", "" if job.exit_code is None else str(job.exit_code)),
         ("git.commit", job.git_commit or ""),

@@ -18,6 +18,7 @@ import datetime as dt
 import shlex
 from typing import TYPE_CHECKING, Any
 
+from roar.capture.environment import redact_command
 from roar.models import Job
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def _job_attributes(job: Job) -> dict[str, Any]:
         "roar:number": job.id,
         "roar:step": job.step,
         "roar:kind": job.kind,
-        "roar:command": shlex.join(job.command),
+        "roar:command": shlex.join(redact_command(job.command)),
         "roar:exitCode": job.exit_code,
         "roar:gitCommit": job.git_commit,
         "roar:notes": job.notes,
