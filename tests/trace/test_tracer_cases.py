@@ -347,6 +347,23 @@ def test_a_directory_rename_that_failed_records_nothing(ws: Workspace) -> None:
     assert traced.outputs == set()
 
 
+def test_the_source_of_a_hard_link_the_job_made_is_an_input(ws: Workspace) -> None:
+    _from_before_the_job(ws, "data.csv", "1,2\n")
+    traced = ws.python(
+        """
+        import os
+        os.makedirs("stage")
+        os.link("data.csv", "stage/data.csv")
+        open("fresh.csv", "w").write("new")
+        os.link("fresh.csv", "stage/fresh.csv")  # the job's own content: no input
+        """
+    )
+    assert traced.data_inputs == {"data.csv"}
+    assert traced.outputs == {"stage/data.csv", "fresh.csv", "stage/fresh.csv"}
+    assert traced.hash_of("data.csv") == blake3.blake3(b"1,2\n").hexdigest()
+    assert "moved_inputs" not in traced.outcome.job.env  # still there: not moved
+
+
 def test_an_exchanging_rename_moves_both_contents(ws: Workspace) -> None:
     """After the swap `left` holds right's content and `kept` (renamed from right) left's.
     `right` is gone, so its content is an input; left's is not, as a path the job wrote is

@@ -18,8 +18,8 @@
  * The cwd of a thread, which a relative path needs, is kept for 100 ms rather than read
  * from /proc at every open (see CwdCache).
  *   records: each `<i nr><I path_len><I old_len><I pad><Q flags><Q dev><Q ino><Q ctime>`
- *           then the path and the old path bytes (old: a rename's source, or for one that
- *           exchanges, the other name). dev, ino and ctime: see "Rewrites" below; 0 where
+ *           then the path and the old path bytes (old: a rename's or a hard link's
+ *           source, or for a rename that exchanges, the other name). dev, ino and ctime: see "Rewrites" below; 0 where
  *           not asked for.
  *   complete: False when memory ran out and later records were dropped.
  *   outbox: from outbox(); the records then collect there, where take(outbox) hands out
@@ -425,7 +425,7 @@ static int decode(const struct seccomp_notif *note, const signed char *spec, Buf
     Record record = {note->data.nr, (uint32_t)length, 0, 0, flags, 0, 0, 0};
     if (writes) identify(path, length, &record.dev, &record.ino, &record.ctime_ns);
     ssize_t old_length = -1;
-    if (spec[F_KIND] == KIND_RENAME && spec[F_OLD_PATH] >= 0) {
+    if (spec[F_OLD_PATH] >= 0) { /* a rename's or a hard link's source */
         old_length = read_path(note, spec[F_OLD_PATH], spec[F_OLD_DIRFD], old, PATH_ROOM, cwds);
         if (old_length > 0) record.old_length = (uint32_t)old_length;
     }

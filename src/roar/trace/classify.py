@@ -8,7 +8,8 @@ the project root are never dropped as temporary, even when the project lives und
 
 A file the job found and renamed (`mv data.csv done/data.csv`) is an input under the name
 it had, whether or not the job read it: its content now lives at the new name, which is
-hashed for it. That holds only while the new name still has the content from before the
+hashed for it. So is the source of a hard link the job made (`ln data.csv stage/`), which
+is still there. That holds only while the new name still has the content from before the
 job: nothing wrote it after the rename (the trace's order says so, model.origin_of) and
 its mtime is older than the job (which also covers a write the trace could not tie to it,
 say through a second hard link).
@@ -407,8 +408,9 @@ def classify(
             continue
         outputs.append(path)
         stats[path] = info
-    moved = _moved_inputs(moves, filters, stats, dropped, sources)
+    moved, linked = _moved_inputs(moves, filters, stats, dropped, sources, lstat)
     inputs.extend(moved)
+    inputs.extend(linked)
     return Classified(sorted(inputs), sorted(outputs), dropped, sorted(sources), stats, moved)
 
 
@@ -481,11 +483,14 @@ def _moved_inputs(
     stats: dict[str, os.stat_result],
     dropped: Counter[str],
     sources: list[str],
-) -> dict[str, str]:
+    lstat: Callable[[str], os.stat_result],
+) -> tuple[dict[str, str], list[str]]:
     """The inputs the job renamed away (see the module's docstring), each with the path
-    its content lives at now, filtered as any input is; `stats` gains those paths. A name
-    that is itself an input or output at the end stays what it is there."""
+    its content lives at now; and the sources of hard links it made, still there (inputs
+    like any read). Filtered as any input is; `stats` gains the paths to hash. A name that
+    is itself an input or output at the end stays what it is there."""
     moved: dict[str, str] = {}
+    linked: list[str] = []
     for origin, path, info in moves:
         if origin in stats or origin in moved:
             continue
@@ -495,6 +500,14 @@ def _moved_inputs(
             if reason == TRACKED and origin not in sources:
                 sources.append(origin)
             continue
-        moved[origin] = path
-        stats.setdefault(path, info)
-    return moved
+        try:
+            now = lstat(origin)
+        except OSError:
+            now = None
+        if now is not None and (now.st_dev, now.st_ino) == (info.st_dev, info.st_ino):
+            linked.append(origin)
+            stats[origin] = now
+        else:
+            moved[origin] = path
+            stats.setdefault(path, info)
+    return moved, linked

@@ -91,8 +91,12 @@ class AccessLog:
         self.write(second)
         self.paths[first].origin, self.paths[second].origin = second_origin, first_origin
 
-    def link(self, target: str) -> None:
+    def link(self, target: str, source: str | None = None) -> None:
+        """A hard link from `source` (its content, from before the job if the job did not
+        write it), or a symlink (no source: the name is new)."""
+        origin = None if source is None else origin_of(self.paths.get(source), source)
         self.write(target)
+        self.paths[target].origin = origin
 
     def merge(self, path: str, other: PathState) -> None:
         """Fold what another name of the same file saw into `path`."""

@@ -125,7 +125,7 @@ class Decoder:
                 return
             flags = int.from_bytes(raw, "little")
         old = None
-        if spec.kind == "rename" and spec.old_path is not None:
+        if spec.old_path is not None:  # a rename's or a hard link's source
             old = self._path(pid, args, spec.old_path, spec.old_dirfd)
         self.record(spec, path, flags, old)
 
@@ -190,13 +190,15 @@ class Decoder:
         return reads, writes, fresh
 
     def record(self, spec: SyscallSpec, path: bytes, flags: int, old: bytes | None) -> None:
-        """What a call on `path` means; `old` is a rename's source (for an exchanging
-        rename, the other name)."""
+        """What a call on `path` means; `old` is a rename's or a hard link's source (for
+        an exchanging rename, the other name)."""
         kind = spec.kind
         if kind in ("open", "openat2"):
             self._opened(path, flags)
-        elif kind in ("creat", "truncate", "link"):
+        elif kind in ("creat", "truncate"):
             self._written(path)
+        elif kind == "link":  # a hard link shares its source's content; a symlink has none
+            self._written(path, None if old is None else self._origin(old))
         elif kind == "exec":
             self._state(path).executed = True
         elif kind == "rename":

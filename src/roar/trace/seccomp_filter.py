@@ -70,8 +70,8 @@ SYSCALLS: dict[str, SyscallSpec] = {
         SyscallSpec("rename", "rename", path=1, old_path=0),
         SyscallSpec("renameat", "rename", path=3, dirfd=2, old_path=1, old_dirfd=0),
         SyscallSpec("renameat2", "rename", path=3, dirfd=2, old_path=1, old_dirfd=0, flags=4),
-        SyscallSpec("link", "link", path=1),
-        SyscallSpec("linkat", "link", path=3, dirfd=2),
+        SyscallSpec("link", "link", path=1, old_path=0),
+        SyscallSpec("linkat", "link", path=3, dirfd=2, old_path=1, old_dirfd=0),
         SyscallSpec("symlink", "link", path=1),
         SyscallSpec("symlinkat", "link", path=2, dirfd=1),
     )

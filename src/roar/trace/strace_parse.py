@@ -243,12 +243,12 @@ class StraceParser:
     def _link(self, call: Syscall) -> None:
         target = self._plain(call, 1)
         if target is not None:
-            self.log.link(target)
+            self.log.link(target, self._plain(call, 0))
 
     def _linkat(self, call: Syscall) -> None:
         target = self._at(call, 2, 3)
         if target is not None:
-            self.log.link(target)
+            self.log.link(target, self._at(call, 0, 1))
 
     def _symlink(self, call: Syscall) -> None:
         target = self._plain(call, 1)
