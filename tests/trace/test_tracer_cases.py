@@ -320,12 +320,24 @@ def test_a_directory_the_job_found_and_renamed_moves_its_files(ws: Workspace) ->
     _from_before_the_job(ws, "raw/a.txt", "A")
     _from_before_the_job(ws, "raw/deep/b.txt", "B")
     old = _from_before_the_job(ws, "elsewhere/c.txt", "C")
+    _from_before_the_job(ws, "extra.txt", "E")
     traced = ws.trace(
-        # c.txt is copied in after the move, keeping its old mtime: no input raw/c.txt
-        ["sh", "-c", f"mv raw archive && cp -p {old} archive/c.txt && cat archive/a.txt"]
+        # c.txt is copied in after the move, keeping its old mtime: no input raw/c.txt;
+        # extra.txt is moved in after it: an input under its own old name
+        [
+            "sh",
+            "-c",
+            f"mv raw archive && cp -p {old} archive/c.txt && mv extra.txt archive/ "
+            "&& cat archive/a.txt",
+        ]
     )
-    assert traced.inputs == {"raw/a.txt", "raw/deep/b.txt", "elsewhere/c.txt"}
-    assert traced.outputs == {"archive/a.txt", "archive/deep/b.txt", "archive/c.txt"}
+    assert traced.inputs == {"raw/a.txt", "raw/deep/b.txt", "elsewhere/c.txt", "extra.txt"}
+    assert traced.outputs == {
+        "archive/a.txt",
+        "archive/deep/b.txt",
+        "archive/c.txt",
+        "archive/extra.txt",
+    }
     assert traced.hash_of("raw/deep/b.txt") == blake3.blake3(b"B").hexdigest()
 
 

@@ -450,15 +450,17 @@ class _MovedDirectories:
         return max((d for d in self._dirs if path.startswith(d + "/")), key=len)
 
     def files(self, walk: Callable[[str], Iterable[str]]) -> Iterable[tuple[str, str | None]]:
-        """(path, the name its content had; None when written since) of every file under
-        these directories."""
+        """(path, the name its content had before the job, None for the job's own) of
+        every file under these directories."""
         for directory, (origin, renamed) in self._dirs.items():
             for path in walk(directory):
                 if self._innermost(path) != directory:
                     continue  # came with a directory renamed into this one: that one's
                 state = self._log.paths.get(path)
-                written = state is not None and state.write_intent and state.last > renamed
-                yield path, None if written else origin + path[len(directory) :]
+                if state is not None and state.last > renamed and state.write_intent:
+                    yield path, state.origin  # written, renamed or linked there since
+                else:
+                    yield path, origin + path[len(directory) :]  # came with the directory
 
 
 def _files_under(directory: str) -> Iterable[str]:
