@@ -288,7 +288,7 @@ def test_a_directory_written_under_a_temporary_name_then_renamed(ws: Workspace) 
             "sh",
             "-c",
             "mkdir -p ckpt.tmp/shards && echo w > ckpt.tmp/shards/0.bin "
-            "&& echo c > ckpt.tmp/config.json && mv ckpt.tmp ckpt "
+            "&& echo c > ckpt.tmp/config.json && mv ckpt.tmp/ ckpt/ "
             "&& cat ckpt/config.json > /dev/null",  # read back: still an output
         ]
     )

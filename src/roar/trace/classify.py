@@ -416,7 +416,7 @@ def classify(
 
 class _MovedDirectories:
     """The directories the job renamed into place (see the module's docstring), each with
-    the name it had and when the rename was heard (PathState.last).
+    the name it had and when the rename was heard (PathState.moved_at).
 
     Such a directory was empty or absent before the rename, so every file under it at the
     end is new there: an output, whatever the trace heard of it under this name (before
@@ -429,15 +429,15 @@ class _MovedDirectories:
         self._log = log
         self._dirs: dict[str, tuple[str, int]] = {}
         for path, state in log.paths.items():
-            # a rename's target has an origin, unless it was a file the job had written
-            if state.origin is None or state.deleted or not path.startswith("/"):
+            # a directory moved has an origin (the job writes no directory's content)
+            if not state.moved_at or state.origin is None or not path.startswith("/"):
                 continue
             try:
                 info = lstat(path)
             except OSError:
                 continue
             if stat.S_ISDIR(info.st_mode) and info.st_ctime_ns >= started_ns - CTIME_TOLERANCE_NS:
-                self._dirs[path] = (state.origin, state.last)
+                self._dirs[path] = (state.origin, state.moved_at)
         self._prefixes = tuple(directory + "/" for directory in self._dirs)
 
     def __bool__(self) -> bool:

@@ -5,11 +5,11 @@ Memory stays bounded by the number of distinct paths, whatever the number of sys
 
 from __future__ import annotations
 
-__all__ = ["AccessLog", "Before", "PathState", "origin_of"]
+__all__ = ["AccessLog", "Before", "Inode", "PathState", "origin_of"]
 
 
 class PathState:
-    __slots__ = ("deleted", "executed", "last", "origin", "read", "write_intent")
+    __slots__ = ("deleted", "executed", "last", "moved_at", "origin", "read", "write_intent")
 
     def __init__(self) -> None:
         self.read = False  # opened for reading (O_RDONLY or O_RDWR)
@@ -20,9 +20,11 @@ class PathState:
         # rename and written by nothing since (the job's input under that name, see
         # origin_of); classify checks at the end that the content is indeed that old.
         self.origin: str | None = None
-        # When the trace last heard of the path, in events of the whole job (the log's
-        # count): whether that was before a directory was renamed over it (classify).
+        # When the trace last heard of the path, and when content last arrived there by a
+        # rename or link (0: never), in events of the whole job (the log's count): whether
+        # a file was heard of before or after its directory was renamed there (classify).
         self.last = 0
+        self.moved_at = 0
 
     def __repr__(self) -> str:
         flags = ("read", "write_intent", "executed", "deleted")
@@ -41,6 +43,11 @@ def origin_of(state: PathState | None, path: str) -> str | None:
     if state.origin is not None:
         return state.origin
     return None if state.write_intent else path
+
+
+def _bare(path: str) -> str:
+    """A directory's name without the trailing slash a rename may give it (`mv a b/`)."""
+    return path.rstrip("/") or path
 
 
 class AccessLog:
@@ -78,25 +85,31 @@ class AccessLog:
     def rename(self, source: str, target: str) -> None:
         """`mv source target`: the content now lives at target, a new file of the job;
         content from before the job keeps the name it had then (its origin)."""
+        source, target = _bare(source), _bare(target)
         origin = origin_of(self.paths.get(source), source)
         self.remove(source)
-        self.write(target)
-        self.paths[target].origin = origin
+        self._moved(target, origin)
 
     def exchange(self, first: str, second: str) -> None:
         """renameat2(RENAME_EXCHANGE): each path holds the other's content."""
+        first, second = _bare(first), _bare(second)
         first_origin = origin_of(self.paths.get(first), first)
         second_origin = origin_of(self.paths.get(second), second)
-        self.write(first)
-        self.write(second)
-        self.paths[first].origin, self.paths[second].origin = second_origin, first_origin
+        self._moved(first, second_origin)
+        self._moved(second, first_origin)
 
     def link(self, target: str, source: str | None = None) -> None:
         """A hard link from `source` (its content, from before the job if the job did not
         write it), or a symlink (no source: the name is new)."""
         origin = None if source is None else origin_of(self.paths.get(source), source)
+        self._moved(target, origin)
+
+    def _moved(self, target: str, origin: str | None) -> None:
+        """Content arrived at `target` by a rename or link: from before the job under the
+        name `origin`, or the job's own (None)."""
         self.write(target)
-        self.paths[target].origin = origin
+        state = self.paths[target]
+        state.origin, state.moved_at = origin, state.last
 
     def merge(self, path: str, other: PathState) -> None:
         """Fold what another name of the same file saw into `path`."""
@@ -108,6 +121,7 @@ class AccessLog:
         if state.origin is None:
             state.origin = other.origin
         state.last = max(state.last, other.last)
+        state.moved_at = max(state.moved_at, other.moved_at)
 
 
 Inode = tuple[int, int]  # (st_dev, st_ino)

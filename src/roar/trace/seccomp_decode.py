@@ -14,7 +14,7 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from roar.trace.model import AccessLog, Before, PathState, RewriteFacts
+from roar.trace.model import AccessLog, Before, Inode, PathState, RewriteFacts
 from roar.trace.seccomp_filter import (
     NOT_A_FILE_FLAGS,
     Arch,
@@ -74,9 +74,13 @@ class Decoder:
         self._changes: list[tuple[bytes, bool, int, int]] = []
         self._rewritten: set[tuple[int, int]] = set()
         self._everything = False
-        # path -> the path whose content from before the job it holds (model.origin_of),
-        # moved there by renames and written by nothing since
-        self._origins: dict[bytes, bytes] = {}
+        # name -> the renames and hard links onto it since the job last wrote it, in
+        # order: (event, the name the content moved there had before the job, None for
+        # the job's own, the source's (device, inode) at the stop, None where not known).
+        # Which of them happened is told at the end (access_log): the loop cannot see a
+        # call fail, and `mv f dir/` first tries a rename onto `dir/` that does.
+        self._moves: dict[bytes, list[tuple[int, bytes | None, Inode | None]]] = {}
+        self._wrote: set[bytes] = set()  # names whose content the job changed in place
         self._events = 0
 
     @property
@@ -124,10 +128,16 @@ class Decoder:
             if raw is None or len(raw) != 8:
                 return
             flags = int.from_bytes(raw, "little")
-        old = None
+        old = source = None
         if spec.old_path is not None:  # a rename's or a hard link's source
             old = self._path(pid, args, spec.old_path, spec.old_dirfd)
-        self.record(spec, path, flags, old)
+            if old is not None and spec.kind == "rename":
+                try:  # as the C loop's identify_source
+                    st = os.lstat(old)
+                    source = (st.st_dev, st.st_ino)
+                except OSError:
+                    pass
+        self.record(spec, path, flags, old, source)
 
     def apply_records(self, records: bytes) -> None:
         """Decode what the C loop read while the processes waited (see _supervisor.c)."""
@@ -149,7 +159,7 @@ class Decoder:
             if not path_length:
                 continue  # only the note above: a change nobody could name
             spec = by_number[nr]
-            self.record(spec, path, flags, old)
+            self.record(spec, path, flags, old, (dev, ino) if ino and old else None)
             if tail_calls and (fresh := _changes_by_name(spec, flags)) is not None:
                 changes.append((path, fresh, dev, ino))
 
@@ -189,49 +199,67 @@ class Decoder:
             offset += path_length + old_length
         return reads, writes, fresh
 
-    def record(self, spec: SyscallSpec, path: bytes, flags: int, old: bytes | None) -> None:
+    def record(
+        self,
+        spec: SyscallSpec,
+        path: bytes,
+        flags: int,
+        old: bytes | None,
+        source: Inode | None = None,
+    ) -> None:
         """What a call on `path` means; `old` is a rename's or a hard link's source (for
-        an exchanging rename, the other name)."""
+        an exchanging rename, the other name), `source` the file a rename's source named
+        at the stop."""
         kind = spec.kind
         if kind in ("open", "openat2"):
             self._opened(path, flags)
         elif kind in ("creat", "truncate"):
-            self._written(path)
+            self._changed(path)
         elif kind == "link":  # a hard link shares its source's content; a symlink has none
-            self._written(path, None if old is None else self._origin(old))
+            if old is None:
+                self._changed(path)
+            else:
+                self._moved(path, self._origin(old, None), None)
         elif kind == "exec":
             self._state(path).executed = True
         elif kind == "rename":
-            self._renamed(path, flags, old)
+            self._renamed(path, flags, old, source)
 
-    def _renamed(self, path: bytes, flags: int, old: bytes | None) -> None:
+    def _renamed(self, path: bytes, flags: int, old: bytes | None, source: Inode | None) -> None:
         """A rename of `old` (None: a name that could not be read) to `path`. The source
         needs no note of its own: whether it still exists at the end decides."""
+        path = path.rstrip(b"/") or path  # `mv a b/`: the directory's own name
         if old is None:
-            self._written(path)
-        elif flags & _RENAME_EXCHANGE:
-            old_origin, path_origin = self._origin(old), self._origin(path)
-            self._written(old, path_origin)
-            self._written(path, old_origin)
+            self._changed(path)
+            return
+        old = old.rstrip(b"/") or old
+        if flags & _RENAME_EXCHANGE:
+            old_origin, path_origin = self._origin(old, None), self._origin(path, None)
+            self._moved(old, path_origin, None)
+            self._moved(path, old_origin, None)
         else:
-            origin = self._origin(old)
-            self._written(path, origin)
+            self._moved(path, self._origin(old, source), source)
 
-    def _origin(self, path: bytes) -> bytes | None:
-        """model.origin_of for a name as the process used it."""
-        origin = self._origins.get(path)
-        if origin is not None:
-            return origin
-        state = self.paths.get(path)
-        return path if state is None or not state.write_intent else None
+    def _origin(self, name: bytes, now: Inode | None) -> bytes | None:
+        """model.origin_of for a name as the process used it, which names the file `now`
+        (None: not known): the newest move onto it that brought that file, else its own
+        content unless the job wrote it."""
+        for _event, origin, source in reversed(self._moves.get(name, ())):
+            if source is None or now is None or source == now:
+                return origin
+        return None if name in self._wrote else name
 
-    def _written(self, path: bytes, origin: bytes | None = None) -> None:
-        """`path` holds content the job put there: moved from `origin`, or its own."""
+    def _moved(self, path: bytes, origin: bytes | None, source: Inode | None) -> None:
+        """Content arrived at `path` by a rename or link (if the call did not fail)."""
         self._state(path).write_intent = True
-        if origin is not None:
-            self._origins[path] = origin
-        elif self._origins:
-            self._origins.pop(path, None)
+        self._moves.setdefault(path, []).append((self._events, origin, source))
+
+    def _changed(self, path: bytes) -> None:
+        """The job changed `path`'s content in place, or made it."""
+        self._state(path).write_intent = True
+        self._wrote.add(path)
+        if self._moves:
+            self._moves.pop(path, None)
 
     def _opened(self, path: bytes, flags: int) -> None:
         if flags & _NOT_A_FILE:
@@ -241,8 +269,9 @@ class Decoder:
             state.read = True
         if flags & _WRITE_FLAGS:
             state.write_intent = True
-            if self._origins:
-                self._origins.pop(path, None)
+            self._wrote.add(path)
+            if self._moves:
+                self._moves.pop(path, None)
 
     def access_log(self) -> AccessLog:
         """The paths under the names the kernel gives them: directories resolved.
@@ -262,10 +291,23 @@ class Decoder:
                 log.merge(key, state)
             else:
                 paths[key] = state
-        for path, origin in self._origins.items():
-            key, origin_key = resolve(path), resolve(origin)
-            if key is not None and origin_key is not None and key != origin_key:
-                paths[key].origin = origin_key
+        for path, moves in self._moves.items():
+            key = resolve(path)
+            if key is None:
+                continue
+            try:
+                st = os.lstat(key)  # the resolved name: a directory on the way may be gone
+            except OSError:
+                continue  # gone: nothing to tell
+            found = (st.st_dev, st.st_ino)
+            for event, origin, source in reversed(moves):
+                if source is None or source == found:  # the newest move that happened
+                    state = paths[key]
+                    state.moved_at = max(state.moved_at, event)
+                    origin_key = None if origin is None else resolve(origin)
+                    if origin_key != key:
+                        state.origin = origin_key
+                    break
         return log
 
     def rewrite_facts(self) -> RewriteFacts | None:
