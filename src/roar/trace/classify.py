@@ -348,10 +348,11 @@ def classify(
     stats: dict[str, os.stat_result] = {}
     moves: list[tuple[str, str, os.stat_result]] = []  # (origin, path, stat of path)
     moved_dirs = _MovedDirectories(log, started_ns, lstat)
+    in_moved_dir = moved_dirs.hold if moved_dirs else None  # asked of every path: no call
     for path, state in log.paths.items():
         if state.deleted or not path.startswith("/"):
             continue
-        if moved_dirs and moved_dirs.hold(path):
+        if in_moved_dir is not None and in_moved_dir(path):
             continue  # settled below, with every file the directory holds
         if not state.write_intent:
             if not (state.read or state.executed):
