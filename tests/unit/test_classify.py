@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import time
+from pathlib import Path
 
 import pytest
 
@@ -368,3 +370,21 @@ def test_the_access_log_stamps_each_call_in_order_and_a_merge_stamps_none() -> N
     assert (log.paths["/p/a"].last, log.paths["/p/b"].last, log.events) == (3, 2, 3)
     log.merge("/p/b", log.paths["/p/a"])
     assert (log.paths["/p/b"].last, log.events) == (3, 3)
+
+
+def test_thousands_of_directories_renamed_into_place(tmp_path: Path) -> None:
+    """A job that writes each shard as `shard_N.tmp/` and renames it: every file is an
+    output at its final path (and classify looks each one's directory up, not every one)."""
+    started = time.time_ns() - CTIME_TOLERANCE_NS
+    log = AccessLog()
+    for n in range(2000):
+        final = tmp_path / f"shard_{n}"
+        (final / "part").mkdir(parents=True)
+        (final / "part" / "data.bin").write_bytes(b"x")
+        log.write(f"{tmp_path}/shard_{n}.tmp/part/data.bin")
+        log.rename(f"{tmp_path}/shard_{n}.tmp", str(final))
+    filters = Filters(project_root=str(tmp_path), home="/home/u", tmp_dirs=())
+    result = classify(log, filters, started)
+    assert len(result.outputs) == 2000
+    assert result.outputs[0] == f"{tmp_path}/shard_0/part/data.bin"
+    assert result.inputs == []  # the job's own content: nothing moved from before it

@@ -439,16 +439,23 @@ class _MovedDirectories:
                 continue
             if stat.S_ISDIR(info.st_mode) and info.st_ctime_ns >= started_ns - CTIME_TOLERANCE_NS:
                 self._dirs[path] = (state.origin, state.moved_at)
-        self._prefixes = tuple(directory + "/" for directory in self._dirs)
 
     def __bool__(self) -> bool:
         return bool(self._dirs)
 
     def hold(self, path: str) -> bool:
-        return path.startswith(self._prefixes)
+        return self._innermost(path) is not None
 
-    def _innermost(self, path: str) -> str:
-        return max((d for d in self._dirs if path.startswith(d + "/")), key=len)
+    def _innermost(self, path: str) -> str | None:
+        """The deepest of these directories above `path`: one lookup per level, so a job
+        that renamed thousands of directories into place costs no more per file."""
+        directory = path
+        while True:
+            directory, slash, _name = directory.rpartition("/")
+            if not slash or not directory:
+                return None
+            if directory in self._dirs:
+                return directory
 
     def files(self, walk: Callable[[str], Iterable[str]]) -> Iterable[tuple[str, str | None]]:
         """(path, the name its content had before the job, None for the job's own) of
