@@ -20,7 +20,10 @@ __all__ = [
     "Tag",
     "TraceCoverage",
     "VALUE_PATH_PREFIX",
+    "MOVED_DIRECTORIES",
+    "MOVED_INPUTS",
     "is_value_path",
+    "moved_to",
     "stat_key",
 ]
 
@@ -164,3 +167,25 @@ def stat_key(st: os.stat_result) -> tuple[int, int, int, int, int]:
 def is_value_path(path: str) -> bool:
     """True for a task's stored value, which lives in .roar/objects rather than at a path."""
     return path.startswith(VALUE_PATH_PREFIX)
+
+
+#: Keys of a job's env for the inputs it renamed away (run/recording.py), which are then
+#: missing by its own doing: file -> its new path, and whole directories moved.
+MOVED_INPUTS = "moved_inputs"
+MOVED_DIRECTORIES = "moved_directories"
+
+
+def moved_to(env: Mapping[str, Any], path: str) -> str | None:
+    """Where the job whose env this is renamed its input `path`; None if it did not."""
+    files = env.get(MOVED_INPUTS) or {}
+    if path in files:
+        return str(files[path])
+    directories = env.get(MOVED_DIRECTORIES) or {}
+    directory = path
+    while directories:
+        directory, slash, _name = directory.rpartition("/")
+        if not slash or not directory:
+            return None
+        if directory in directories:
+            return str(directories[directory]) + path[len(directory) :]
+    return None

@@ -137,3 +137,24 @@ def test_an_input_the_job_moved_away_is_not_missing_until_a_new_one_arrives(
     assert "inbox/data.csv  (moved to done/data.csv)" in run_roar("show", "@1", cwd=ws.root).stdout
     ws.write("inbox/data.csv", "c,d\n")
     assert stale(ws) == {"file": ["input inbox/data.csv changed"]}
+
+
+def test_a_directory_the_job_moved_is_recorded_once_and_its_inputs_are_not_missing(
+    ws: Workspace,
+) -> None:
+    for name in ("a.txt", "deep/b.txt"):
+        path = ws.write(f"raw/{name}", name)
+        past = time.time() - 60
+        os.utime(path, (past, past))
+    moved = run_roar("run", "-q", "-n", "archive", "mv", "raw", "archive", cwd=ws.root)
+    assert moved.code == 0, moved.stderr
+    assert stale(ws) == {}
+    doc = json.loads(run_roar("show", "@1", "--json", cwd=ws.root).stdout)
+    assert {(f["path"], f["moved_to"]) for f in doc["inputs"]} == {
+        ("raw/a.txt", "archive/a.txt"),
+        ("raw/deep/b.txt", "archive/deep/b.txt"),
+    }
+    with ws.project.open_store() as store:
+        env = store.get_job(1).env
+    assert env["moved_directories"] == {"raw": "archive"}
+    assert "moved_inputs" not in env  # each file is not listed again

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from roar.models import EMPTY, Artifact, Job, JobSpec
+from roar.models import EMPTY, Artifact, Job, JobSpec, moved_to
 
 
 def test_a_job_has_every_field_of_its_spec_with_the_same_defaults() -> None:
@@ -27,3 +27,16 @@ def test_the_shared_empty_default_cannot_be_changed() -> None:
 def test_records_are_immutable() -> None:
     with pytest.raises(AttributeError):
         JobSpec().step = "x"  # type: ignore[misc]
+
+
+def test_moved_to_reads_files_and_whole_directories() -> None:
+    env = {
+        "moved_inputs": {"inbox/data.csv": "done/data.csv"},
+        "moved_directories": {"raw": "archive/2026", "/data/in": "/data/out"},
+    }
+    assert moved_to(env, "inbox/data.csv") == "done/data.csv"
+    assert moved_to(env, "raw/deep/b.txt") == "archive/2026/deep/b.txt"
+    assert moved_to(env, "/data/in/x.bin") == "/data/out/x.bin"
+    assert moved_to(env, "rawer/x") is None  # a name that only starts like one
+    assert moved_to(env, "inbox/other.csv") is None
+    assert moved_to({}, "raw/a") is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -12,7 +13,7 @@ from roar.cli.context import CliState, pass_state
 from roar.cli.output import echo_json, echo_warning
 from roar.lineage import ArtifactTarget, JobTarget, load_lineage, resolve_ref
 from roar.lineage.render import to_dot, to_json, to_mermaid, to_tree
-from roar.models import FileRef, JobSpec
+from roar.models import FileRef, JobSpec, moved_to
 from roar.pathtext import for_display
 
 _RENDER = {"tree": to_tree, "json": to_json, "dot": to_dot, "mermaid": to_mermaid}
@@ -24,14 +25,16 @@ def _when(timestamp: float | None) -> str:
     )
 
 
-def _files(refs: list[FileRef], moved: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """`moved`: input -> where the job renamed it (job.env's moved_inputs)."""
-    moved = moved or {}
-    return [
-        {"path": r.path, "hash": r.artifact.hash, "size": r.artifact.size}
-        | ({"moved_to": moved[r.path]} if r.path in moved else {})
-        for r in refs
-    ]
+def _files(refs: list[FileRef], env: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """`env`: the job's, for where it renamed an input (models.moved_to)."""
+    files = []
+    for r in refs:
+        entry: dict[str, Any] = {"path": r.path, "hash": r.artifact.hash, "size": r.artifact.size}
+        moved = None if env is None else moved_to(env, r.path)
+        if moved is not None:
+            entry["moved_to"] = moved
+        files.append(entry)
+    return files
 
 
 @click.command()
@@ -59,7 +62,7 @@ def show(state: CliState, ref: str, as_json: bool) -> None:
                 "packages": job.env.get("packages", {}),
                 "python_versions": job.env.get("python_versions", []),
                 "host": dict(job.host),
-                "inputs": _files(store.job_inputs(job.id), job.env.get("moved_inputs")),
+                "inputs": _files(store.job_inputs(job.id), job.env),
                 "outputs": _files(store.job_outputs(job.id)),
                 "tags": [t.name for t in store.tags_of(f"job:{job.uid}")],
             }

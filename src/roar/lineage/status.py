@@ -12,7 +12,7 @@ from pathlib import Path
 
 from roar.errors import HashError
 from roar.hashing import Hasher
-from roar.models import FileRef, Job, is_value_path
+from roar.models import FileRef, Job, is_value_path, moved_to
 from roar.objects import ObjectStore
 from roar.project import Project
 from roar.store import Store
@@ -48,7 +48,7 @@ def _input_reasons(
     reasons: dict[int, list[str]] = {job.id: [] for job in current}
     present: list[tuple[int, FileRef, str]] = []
     objects = ObjectStore(Project(root).objects_dir)
-    moved_away = {job.id: job.env.get("moved_inputs") or {} for job in current}
+    envs = {job.id: job.env for job in current}
     for job_id, ref in inputs:
         if is_value_path(ref.path):
             if not objects.has(ref.artifact.hash):
@@ -57,7 +57,7 @@ def _input_reasons(
         path = _absolute(root, ref.path)
         if os.path.isfile(path):
             present.append((job_id, ref, path))
-        elif ref.path not in moved_away.get(job_id, {}):  # gone by the job's own rename
+        elif moved_to(envs[job_id], ref.path) is None:  # not gone by the job's own rename
             reasons[job_id].append(f"input {ref.path} is missing")
     unique = list(dict.fromkeys(path for _, _, path in present))
     digests: dict[str, str] = {}

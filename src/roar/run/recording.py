@@ -23,7 +23,7 @@ from roar.config import Config
 from roar.errors import HashError
 from roar.hashing import Hasher, PathDigest
 from roar.hashing.hasher import RACY_WINDOW_NS
-from roar.models import Artifact, FileRef, HashCacheEntry
+from roar.models import MOVED_DIRECTORIES, MOVED_INPUTS, Artifact, FileRef, HashCacheEntry
 from roar.run.early import LayeredCache
 from roar.run.tail import TailDigest, proven_entries
 from roar.run.told import merge_refs, told_files
@@ -82,12 +82,7 @@ def what_to_record(
     inputs = merge_refs(_refs(root, classified.inputs, digests, classified.moved), told.reads, root)
     outputs = merge_refs(_refs(root, classified.outputs, digests), told.writes, root)
     if classified.moved:
-        # inputs the job renamed away: missing afterwards by its own doing (roar status)
-        environment["moved_inputs"] = {
-            relative(root, source): relative(root, path)
-            for source, path in sorted(classified.moved.items())
-            if path in digests
-        }
+        environment.update(_moves_on_record(root, classified, digests))
     return Recording(inputs, outputs, environment, host)
 
 
@@ -179,6 +174,41 @@ def _hash_all(
     if used:
         store.store_hashes(used)
     return digests
+
+
+def _moves_on_record(
+    root: Path, classified: Classified, digests: Mapping[str, PathDigest]
+) -> dict[str, dict[str, str]]:
+    """The inputs the job renamed away, which are missing afterwards by its own doing
+    (roar status, models.moved_to): a whole directory once, not each of its files."""
+    directories = {origin: directory for directory, origin in classified.moved_dirs.items()}
+    files: dict[str, str] = {}
+    used: set[str] = set()
+    for source, path in sorted(classified.moved.items()):
+        if path not in digests:
+            continue
+        directory = _enclosing(source, directories)
+        if directory is None:
+            files[relative(root, source)] = relative(root, path)
+        else:
+            used.add(directory)
+    found = {MOVED_INPUTS: files} if files else {}
+    if used:
+        found[MOVED_DIRECTORIES] = {
+            relative(root, origin): relative(root, directories[origin]) for origin in sorted(used)
+        }
+    return found
+
+
+def _enclosing(path: str, directories: Container[str]) -> str | None:
+    """The deepest of `directories` above `path`."""
+    directory = path
+    while True:
+        directory, slash, _name = directory.rpartition("/")
+        if not slash or not directory:
+            return None
+        if directory in directories:
+            return directory
 
 
 def _moved_entries(store: Store, classified: Classified) -> dict[str, HashCacheEntry]:

@@ -330,6 +330,8 @@ class Classified(NamedTuple):
     # input -> the path its content lives at now (renamed there by the job), to be hashed
     # in its place
     moved: dict[str, str]
+    # directory the job renamed into place -> the name it had (its files are in `moved`)
+    moved_dirs: dict[str, str]
 
 
 def classify(
@@ -412,7 +414,9 @@ def classify(
     moved, linked = _moved_inputs(moves, filters, stats, dropped, sources, lstat)
     inputs.extend(moved)
     inputs.extend(linked)
-    return Classified(sorted(inputs), sorted(outputs), dropped, sorted(sources), stats, moved)
+    return Classified(
+        sorted(inputs), sorted(outputs), dropped, sorted(sources), stats, moved, moved_dirs.named()
+    )
 
 
 class _MovedDirectories:
@@ -442,6 +446,10 @@ class _MovedDirectories:
 
     def __bool__(self) -> bool:
         return bool(self._dirs)
+
+    def named(self) -> dict[str, str]:
+        """Each directory -> the name it had."""
+        return {directory: origin for directory, (origin, _event) in self._dirs.items()}
 
     def hold(self, path: str) -> bool:
         return self._innermost(path) is not None
