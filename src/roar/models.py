@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
@@ -22,6 +22,7 @@ __all__ = [
     "VALUE_PATH_PREFIX",
     "MOVED_DIRECTORIES",
     "MOVED_INPUTS",
+    "enclosing",
     "is_value_path",
     "moved_to",
     "stat_key",
@@ -181,11 +182,19 @@ def moved_to(env: Mapping[str, Any], path: str) -> str | None:
     if path in files:
         return str(files[path])
     directories = env.get(MOVED_DIRECTORIES) or {}
+    directory = enclosing(path, directories) if directories else None
+    if directory is None:
+        return None
+    return str(directories[directory]) + path[len(directory) :]
+
+
+def enclosing(path: str, directories: Container[str]) -> str | None:
+    """The deepest of `directories` that holds `path`, found by looking up each of its
+    parents (so thousands of directories cost no more than a few)."""
     directory = path
-    while directories:
+    while True:
         directory, slash, _name = directory.rpartition("/")
         if not slash or not directory:
             return None
         if directory in directories:
-            return str(directories[directory]) + path[len(directory) :]
-    return None
+            return directory

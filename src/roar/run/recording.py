@@ -23,7 +23,14 @@ from roar.config import Config
 from roar.errors import HashError
 from roar.hashing import Hasher, PathDigest
 from roar.hashing.hasher import RACY_WINDOW_NS
-from roar.models import MOVED_DIRECTORIES, MOVED_INPUTS, Artifact, FileRef, HashCacheEntry
+from roar.models import (
+    MOVED_DIRECTORIES,
+    MOVED_INPUTS,
+    Artifact,
+    FileRef,
+    HashCacheEntry,
+    enclosing,
+)
 from roar.run.early import LayeredCache
 from roar.run.tail import TailDigest, proven_entries
 from roar.run.told import merge_refs, told_files
@@ -187,7 +194,7 @@ def _moves_on_record(
     for source, path in sorted(classified.moved.items()):
         if path not in digests:
             continue
-        directory = _enclosing(source, directories)
+        directory = enclosing(source, directories)
         if directory is None:
             files[relative(root, source)] = relative(root, path)
         else:
@@ -198,17 +205,6 @@ def _moves_on_record(
             relative(root, origin): relative(root, directories[origin]) for origin in sorted(used)
         }
     return found
-
-
-def _enclosing(path: str, directories: Container[str]) -> str | None:
-    """The deepest of `directories` above `path`."""
-    directory = path
-    while True:
-        directory, slash, _name = directory.rpartition("/")
-        if not slash or not directory:
-            return None
-        if directory in directories:
-            return directory
 
 
 def _moved_entries(store: Store, classified: Classified) -> dict[str, HashCacheEntry]:

@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Container, Iterable
 from typing import NamedTuple
 
+from roar.models import enclosing
 from roar.trace.model import AccessLog
 
 __all__ = ["Classified", "Filters", "classify"]
@@ -455,15 +456,7 @@ class _MovedDirectories:
         return self._innermost(path) is not None
 
     def _innermost(self, path: str) -> str | None:
-        """The deepest of these directories above `path`: one lookup per level, so a job
-        that renamed thousands of directories into place costs no more per file."""
-        directory = path
-        while True:
-            directory, slash, _name = directory.rpartition("/")
-            if not slash or not directory:
-                return None
-            if directory in self._dirs:
-                return directory
+        return enclosing(path, self._dirs)
 
     def files(self, walk: Callable[[str], Iterable[str]]) -> Iterable[tuple[str, str | None]]:
         """(path, the name its content had before the job, None for the job's own) of
