@@ -87,9 +87,8 @@ def load_plan(store: Store, ref: str, *, project_root: Path, cwd: Path) -> Plan:
     if isinstance(target, ArtifactTarget) and target.path is not None:
         # the same content may have been written at several paths (a copy, a move): the
         # job that wrote it where the user named it is the one meant
-        at_path = [
-            p for p in originals if any(ref.path == target.path for ref in store.job_outputs(p))
-        ]
+        _read, written = store.files_of_jobs(originals)  # one query, however many
+        at_path = [job_id for job_id, file in written if file.path == target.path]
         originals = at_path or originals
     target_job = jobs[max(originals)]
     graph = load_lineage(store, JobTarget(target_job), "up", None)

@@ -17,8 +17,9 @@ class PathState:
         self.executed = False
         self.deleted = False  # gone at the end as far as the trace knows
         # The path whose content from before the job this path holds, moved here by a
-        # rename and written by nothing since (the job's input under that name, see
-        # origin_of); classify checks at the end that the content is indeed that old.
+        # rename (or shared by a hard link) and written by nothing since (the job's input
+        # under that name, see origin_of); classify checks at the end that the content is
+        # indeed that old.
         self.origin: str | None = None
         # When the trace last heard of the path, and when content last arrived there by a
         # rename or link (0: never), in events of the whole job (the log's count): whether

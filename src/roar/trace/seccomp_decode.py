@@ -39,8 +39,8 @@ _NOT_A_FILE = NOT_A_FILE_FLAGS
 
 
 # One record of the C loop: nr, path length, old path length, padding, flags, and the
-# device, inode and ctime of the file a change concerns (_supervisor.c, "Rewrites"); then
-# bytes.
+# device, inode and ctime of the file a change concerns (_supervisor.c, "Rewrites"; for a
+# rename, its source's device and inode: identify_source); then bytes.
 _RECORD = struct.Struct("=iIIIQQQQ")
 ANY_FILE = (1 << 64) - 1
 #: A path opened by an emptying or creating open, and the file it named before (see
