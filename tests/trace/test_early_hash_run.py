@@ -11,6 +11,7 @@ import pytest
 
 import roar.hashing.hasher as hasher_module
 from roar.hashing import hash_file
+from roar.models import HashCacheEntry
 from roar.run.early import EarlyHasher
 from tests.trace.conftest import Workspace
 
@@ -35,8 +36,8 @@ def early_ws(
     time.sleep(2.1)  # older than the racy window, as a dataset on disk is
     consider = EarlyHasher._consider_input
 
-    def consider_then_mark(self: EarlyHasher, path: str) -> None:
-        consider(self, path)
+    def consider_then_mark(self: EarlyHasher, path: str, known: HashCacheEntry | None) -> None:
+        consider(self, path, known)
         if path.endswith("/big.bin"):
             (ws.root / "marker").touch()
 

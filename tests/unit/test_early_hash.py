@@ -135,15 +135,62 @@ def test_small_inputs_are_looked_up_in_one_query_per_message(tmp_path: Path) -> 
     cache = CountingCache(entries)
     hasher = early(cache)
     hasher.opened(paths[:4])
-    hasher.opened([paths[4], str(tmp_path / "gone.txt")])
+    gone = str(tmp_path / "gone.txt")
+    hasher.opened([paths[4], gone])
     assert finished(hasher) == {}  # nothing hashed
     assert hasher.known() == entries  # what the store knows, whether it still matches or not
-    assert queries == [paths[:4], [paths[4]]]  # one query per message; a vanished file: none
+    assert queries == [paths[:4], [paths[4], gone]]  # one query per message
     assert (cache.opened, cache.closed) == (1, 1)
     rejected = early(CountingCache(entries), accept=False)
     rejected.opened(paths)
     finished(rejected)
     assert rejected.known() == {}
+
+
+def test_only_inputs_the_cache_does_not_know_as_small_are_looked_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job that reads thousands of small files it read before costs the run no stat each:
+    the end's stat checks the cache's entry. A big one the cache knows is still looked at
+    (it may have changed, and then it is hashed now), and so is every file it does not know."""
+    small_known = tmp_path / "small_known.txt"
+    small_known.write_text("k")
+    small_new = tmp_path / "small_new.txt"
+    small_new.write_text("n")
+    big_known = big_file(tmp_path / "big_known.bin")
+    big_changed = big_file(tmp_path / "big_changed.bin")
+
+    def entry(path: Path, digest: str) -> HashCacheEntry:
+        st = os.stat(path)
+        return HashCacheEntry(
+            str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest
+        )
+
+    stale = entry(big_changed, "c" * 64)._replace(mtime_ns=1)  # the file changed since
+    cache = FakeCache(
+        {
+            str(small_known): entry(small_known, "s" * 64),
+            str(big_known): entry(big_known, "b" * 64),
+            str(big_changed): stale,
+        }
+    )
+    looked_at: list[str] = []
+    real_stat = os.stat
+
+    def spy(path: str, *args: object, **kwargs: object) -> os.stat_result:
+        if str(path).startswith(str(tmp_path)):
+            looked_at.append(str(path))
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", spy)
+    hasher = early(cache)
+    hasher.opened([str(small_known), str(small_new), str(big_known), str(big_changed)])
+    digests = finished(hasher)
+    assert list(digests) == [str(big_changed)]
+    assert digests[str(big_changed)].hash == hash_file(big_changed)
+    assert str(small_known) not in looked_at
+    assert {str(small_new), str(big_known), str(big_changed)} <= set(looked_at)
+    assert set(hasher.known()) == {str(small_known), str(big_known), str(big_changed)}
 
 
 def test_layered_cache_answers_from_known_entries_without_asking_below() -> None:

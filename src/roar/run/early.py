@@ -14,8 +14,10 @@ the lowest CPU priority, so the command keeps what it needs:
 - an output the tracer saw opened by an emptying or creating open, as it is written
   (run/tail.py): its digest is used only if the tracer's facts prove it at the end.
 
-Every other input roar would record is looked up in the hash cache on the way (a batch per
-message from the tracer), so the end asks the store only about what it has not seen:
+Every input roar would record is looked up in the hash cache first, in one query per
+message from the tracer; only one the cache does not know as small is looked at here (a
+stat, then perhaps a digest), so a job that reads thousands of small files it read before
+costs the run no stat each. The end asks the store only about what it has not seen:
 `known()` holds those entries, which the end checks against its own stat as it would any
 cache entry.
 
@@ -80,8 +82,8 @@ class EarlyHasher:
 
     Both factories run on the worker thread, only when needed, so none of their cost
     falls before the command starts: `make_accept` when the first path arrives,
-    `open_cache` when the first big input is found (the cache to ask before hashing it;
-    closed at the end).
+    `open_cache` when the first input roar would record arrives (the cache asked about
+    every input; closed at the end).
     """
 
     def __init__(
@@ -105,7 +107,6 @@ class EarlyHasher:
         self._entries: dict[str, HashCacheEntry] = {}
         # the store's cache entries for inputs seen so far (looked up, not hashed here)
         self._known: dict[str, HashCacheEntry] = {}
-        self._to_look_up: list[str] = []
         # files to hash once they rest (outputs being written, inputs changed just before
         # the run): path -> (when to look next, rest asked beyond the racy window)
         self._waiting: dict[str, tuple[float, float]] = {}
@@ -212,12 +213,14 @@ class EarlyHasher:
                             from roar.hashing.hasher import RACY_WINDOW_NS
 
                             self._racy_window_ns = RACY_WINDOW_NS
+                    new_inputs = []
                     for raw in reads:
                         path = _resolved(raw, directories)
-                        if path not in seen_inputs and not self._stop.is_set():
+                        if path not in seen_inputs:
                             seen_inputs.add(path)
                             if accept(path, False):
-                                self._consider_input(path)
+                                new_inputs.append(path)
+                    self._consider_inputs(new_inputs)
                     for raw in writes:
                         path = _resolved(raw, directories)
                         if path not in self._waiting and accept(path, True):
@@ -230,7 +233,6 @@ class EarlyHasher:
                         ]
                     )
                     self._tails_behind = self._tails.work()
-                    self._look_up_inputs()
                     self._look_at_waiting()
                 finally:
                     self._queue.task_done()
@@ -256,44 +258,44 @@ class EarlyHasher:
             self._queue.task_done()
         self._queue.task_done()
 
-    def _consider_input(self, path: str) -> None:
+    def _consider_inputs(self, paths: Sequence[str]) -> None:
+        """Ask the cache about one message's new inputs in one query, then look at those it
+        does not know as small: a small file is cheap to hash at the end, and the end's
+        stat checks the entry anyway (a file grown since is hashed then)."""
+        if not paths or self._stop.is_set():
+            return
+        cache = self._opened_cache()
+        found = {} if cache is None else cache.lookup_hashes(paths)
+        self._known.update(found)
+        for path in paths:
+            known = found.get(path)
+            if known is not None and known.size < self._min_bytes:
+                continue
+            if self._stop.is_set():
+                return
+            self._consider_input(path, known)
+
+    def _consider_input(self, path: str, known: HashCacheEntry | None) -> None:
         stat_time = self._clock()  # before the stat, as the racy rule needs
         try:
             st = os.stat(path)
         except OSError:
             return
-        if not stat.S_ISREG(st.st_mode):
-            return
-        if st.st_size < self._min_bytes:
-            self._to_look_up.append(path)  # cheap to hash at the end: only asked about
-            return
+        if not stat.S_ISREG(st.st_mode) or st.st_size < self._min_bytes:
+            return  # not a file, or cheap to hash at the end
         assert self._racy_window_ns is not None
         if stat_time - max(st.st_mtime_ns, st.st_ctime_ns) <= self._racy_window_ns:
             # written just before the run (the step before this one): hashed once it rests
             self._waiting.setdefault(path, (time.monotonic() + self._recheck_s, 0.0))
             return
-        cache = self._opened_cache()
-        if cache is not None:
-            known = cache.lookup_hashes([path]).get(path)
-            if known is not None:
-                self._known[path] = known
-                if known.matches(st):
-                    return  # the cache answers at the end already
+        if known is not None and known.matches(st):
+            return  # the cache answers at the end already
         self._hash(path, st)
 
     def _opened_cache(self) -> _Cache | None:
         if self._cache is None and self._open_cache is not None:
             self._cache = self._open_cache()
         return self._cache
-
-    def _look_up_inputs(self) -> None:
-        """Ask the cache about the small inputs gathered from one message, in one query."""
-        paths, self._to_look_up = self._to_look_up, []
-        if not paths or self._stop.is_set():
-            return
-        cache = self._opened_cache()
-        if cache is not None:
-            self._known.update(cache.lookup_hashes(paths))
 
     def _look_at_waiting(self) -> None:
         now = time.monotonic()
