@@ -161,6 +161,19 @@ def test_vfork_child(ws: Workspace) -> None:
     assert traced.outputs == {"out.txt"}
 
 
+def test_a_process_left_running_is_waited_for_and_its_files_recorded(ws: Workspace) -> None:
+    """The command's shell exits at once; the process it left running reads and writes
+    later. The job ends when every process it started has ended, as under strace -f (a
+    process left behind under the seccomp filter needs roar's loop for each file call)."""
+    ws.write("in.txt", "late\n")
+    started = time.monotonic()
+    traced = ws.trace(["sh", "-c", "(sleep 1; cat in.txt > late.txt) & echo now > early.txt"])
+    assert time.monotonic() - started >= 1.0
+    assert traced.inputs == {"in.txt"}
+    assert traced.outputs == {"early.txt", "late.txt"}
+    assert traced.hash_of("late.txt") == blake3.blake3(b"late\n").hexdigest()
+
+
 def test_static_binary(ws: Workspace) -> None:
     ws.write("in.txt", "static\n")
     binary = compile_c(
