@@ -32,9 +32,11 @@ outputs are removed around every run so each run does the same work. What a user
 is the whole command, so that is what is timed: tracer start-up, the traced command, git
 state, hashing what it read and wrote, and writing the record. One untimed warm-up
 run per tool and workload comes first (page cache, bytecode, roar's hash cache), then the
-timed rounds, each tool in a rotating order. The table shows the bare run's median and, for
-every tool, the median over rounds of its overhead against the bare run of the same round
-(paired, so drift during the benchmark cancels out). The workloads:
+timed rounds (5: on a shared VM one round in three can run 20-50% slow, and a median of
+three then moves by tens of milliseconds), each tool in a rotating order. The table shows
+the bare run's median and, for every tool, the median over rounds of its overhead against
+the bare run of the same round (paired, so drift during the benchmark cancels out). The
+workloads:
 
 (a) `import numpy, pandas`: hundreds of files opened by an everyday ML preamble; the package
     reads must be classified away cheaply.
@@ -134,7 +136,7 @@ class Sizes:
     rounds: int
 
 
-FULL = Sizes(big_bytes=GIB, reads=5_000, writes=500, cpu_s=2.0, pipelines=300, rounds=3)
+FULL = Sizes(big_bytes=GIB, reads=5_000, writes=500, cpu_s=2.0, pipelines=300, rounds=5)
 QUICK = Sizes(big_bytes=256 * MIB, reads=1_000, writes=100, cpu_s=0.5, pipelines=50, rounds=1)
 
 
@@ -832,7 +834,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-peers", action="store_true", help="only bare and roar (no reprozip, roar-cli)"
     )
     parser.add_argument(
-        "--rounds", type=int, metavar="N", help="timed runs per tool and workload (3; quick: 1)"
+        "--rounds", type=int, metavar="N", help="timed runs per tool and workload (5; quick: 1)"
     )
     parser.add_argument(
         "--only", default="", metavar="LETTERS", help="run only these workloads, e.g. `bf`"
