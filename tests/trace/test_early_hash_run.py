@@ -136,3 +136,49 @@ def test_files_of_a_directory_moved_aside_are_not_read_again(
     assert moved.outputs == {"archive/a.bin", "archive/b.bin"}
     assert moved.hash_of("archive/b.bin") == first.hash_of("raw/b.bin")
     assert not [path for path in hashed if "/archive/" in path]
+
+
+@pytest.mark.parametrize("loop", ["c", "python"])
+def test_a_file_the_job_renamed_is_not_read_again(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, loop: str
+) -> None:
+    """The rename gives the file a new ctime, but the seccomp tracer saw the one it had
+    just before, which the hash cache knows it by under its old name."""
+    ws.tracer = "seccomp"
+    if loop == "python":
+        monkeypatch.setenv("ROAR_SECCOMP_LOOP", "python")
+    ws.write("inbox/data.bin", os.urandom(1 << 20))
+    ws.write("inbox/other.bin", b"other")
+    time.sleep(2.1)  # out of the hash cache's racy window (2 s after the last change)
+    first = ws.trace(["sh", "-c", "cat inbox/data.bin inbox/other.bin > /dev/null"])
+    assert first.inputs == {"inbox/data.bin", "inbox/other.bin"}
+    (ws.root / "done").mkdir()
+    hashed = end_hashed(monkeypatch)
+    moved = ws.trace(["sh", "-c", "mv inbox/data.bin done/ && mv inbox/other.bin done/ && "
+                      "echo changed >> done/other.bin"])  # fmt: skip
+    assert moved.inputs == {"inbox/data.bin"}  # other.bin was written after its move
+    assert moved.outputs == {"done/data.bin", "done/other.bin"}
+    assert moved.hash_of("inbox/data.bin") == first.hash_of("inbox/data.bin")
+    assert moved.hash_of("done/data.bin") == hash_file(ws.root / "done/data.bin")
+    assert str(ws.root / "done/data.bin") not in hashed
+    assert str(ws.root / "done/other.bin") in hashed  # its content changed: read anew
+
+
+def test_a_file_changed_before_the_job_renamed_it_is_read_again(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same size, mtime put back: only the ctime tells, and the cache's entry must not."""
+    ws.tracer = "seccomp"
+    ws.write("inbox/data.bin", b"a" * 4096)
+    time.sleep(2.1)
+    first = ws.trace(["sh", "-c", "cat inbox/data.bin > /dev/null"])
+    st = os.stat(ws.root / "inbox/data.bin")
+    ws.write("inbox/data.bin", b"b" * 4096)
+    os.utime(ws.root / "inbox/data.bin", ns=(st.st_atime_ns, st.st_mtime_ns))
+    (ws.root / "done").mkdir()
+    hashed = end_hashed(monkeypatch)
+    moved = ws.trace(["mv", "inbox/data.bin", "done/"])
+    assert moved.inputs == {"inbox/data.bin"}
+    assert moved.hash_of("inbox/data.bin") == hash_file(ws.root / "done/data.bin")
+    assert moved.hash_of("inbox/data.bin") != first.hash_of("inbox/data.bin")
+    assert str(ws.root / "done/data.bin") in hashed

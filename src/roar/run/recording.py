@@ -37,6 +37,7 @@ from roar.run.told import merge_refs, told_files
 from roar.store import PARENT_UID_ENV, Store
 from roar.trace.base import TraceResult
 from roar.trace.classify import TMP_DIRS, TOOL_STATE_ENV, Classified, Filters, classify
+from roar.trace.model import AccessLog
 from roar.vcs.git import Git
 
 __all__ = ["Recording", "early_filter", "relative", "what_to_record"]
@@ -84,7 +85,7 @@ def what_to_record(
     if tails:
         early = {**proven_entries(tails, result.rewrites, classified.stats), **early}
     if classified.moved:
-        early = {**_moved_entries(store, classified), **early}
+        early = {**_moved_entries(store, classified, result.log), **early}
     digests = _hash_all(store, classified, stat_time, notes, early, known or {})
     inputs = merge_refs(_refs(root, classified.inputs, digests, classified.moved), told.reads, root)
     outputs = merge_refs(_refs(root, classified.outputs, digests), told.writes, root)
@@ -207,18 +208,34 @@ def _moves_on_record(
     return found
 
 
-def _moved_entries(store: Store, classified: Classified) -> dict[str, HashCacheEntry]:
-    """Cache entries for files that only changed their name: those of a directory the job
-    renamed keep every stat field but the path, so the digest the cache holds for the old
-    name still holds (a dataset moved aside is not read again). A renamed file itself has
-    a new ctime, so it is hashed anew."""
+def _moved_entries(
+    store: Store, classified: Classified, log: AccessLog
+) -> dict[str, HashCacheEntry]:
+    """Cache entries for files that only changed their name, so a dataset the job moved
+    is not read again. The files of a directory it renamed keep every stat field but the
+    path: the cache's digest for the old name holds as it is. A file it renamed itself
+    has a new ctime, which the rename set: its entry holds where the tracer saw the file,
+    just before the rename, with the very ctime the cache knows (nothing changed it
+    since it was hashed), and the file keeps its device, inode, size and mtime (and the
+    trace heard nothing write it after the move: classify's origin rule)."""
     found = store.lookup_hashes(list(classified.moved))
     entries: dict[str, HashCacheEntry] = {}
     for origin, entry in found.items():
         path = classified.moved[origin]
         st = classified.stats.get(path)
-        if st is not None and entry.matches(st):
+        if st is None:
+            continue
+        if entry.matches(st):
             entries[path] = entry._replace(path=path)
+            continue
+        state = log.paths.get(path)
+        if (
+            state is not None
+            and state.moved_ctime == entry.ctime_ns
+            and (entry.dev, entry.inode, entry.size, entry.mtime_ns)
+            == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        ):
+            entries[path] = entry._replace(path=path, ctime_ns=st.st_ctime_ns)
     return entries
 
 

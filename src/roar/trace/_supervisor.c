@@ -19,9 +19,9 @@
  * from /proc at every open (see CwdCache).
  *   records: each `<i nr><I path_len><I old_len><I pad><Q flags><Q dev><Q ino><Q ctime>`
  *           then the path and the old path bytes (old: a rename's or a hard link's
- *           source, or for a rename that exchanges, the other name). For a rename, dev
- *           and ino name its source as it was (identify_source). dev, ino and ctime: see "Rewrites" below; 0 where
- *           not asked for.
+ *           source, or for a rename that exchanges, the other name). For a rename, dev,
+ *           ino and ctime are its source's as it was (identify_source); otherwise see
+ *           "Rewrites" below; 0 where not asked for.
  *   complete: False when memory ran out and later records were dropped.
  *   outbox: from outbox(); the records then collect there, where take(outbox) hands out
  *           what has come so far while the run goes on (another thread, with the GIL),
@@ -329,8 +329,11 @@ static void identify(const char *path, ssize_t length, uint64_t *dev, uint64_t *
 /* The file a rename's source names now, as itself (a directory, a symlink), for roar to
  * tell at the end whether the rename happened: the target then has this inode. The loop
  * cannot see a call's result, and a rename that failed (onto a directory that is not
- * empty, or `mv`'s first try onto `dir/`) must not pass for one that moved content. */
-static void identify_source(const char *path, ssize_t length, uint64_t *dev, uint64_t *ino) {
+ * empty, or `mv`'s first try onto `dir/`) must not pass for one that moved content. The
+ * ctime is the one the rename is about to move on: with it, the hash cache's entry for
+ * the old name can vouch for the file under its new one. */
+static void identify_source(const char *path, ssize_t length, uint64_t *dev, uint64_t *ino,
+                            uint64_t *ctime_ns) {
     char named[PATH_MAX + 1];
     struct stat st;
     if (length <= 0 || (size_t)length > PATH_MAX) return;
@@ -339,6 +342,7 @@ static void identify_source(const char *path, ssize_t length, uint64_t *dev, uin
     if (lstat(named, &st) == 0) {
         *dev = (uint64_t)st.st_dev;
         *ino = (uint64_t)st.st_ino;
+        *ctime_ns = (uint64_t)st.st_ctim.tv_sec * 1000000000u + (uint64_t)st.st_ctim.tv_nsec;
     }
 }
 
@@ -445,8 +449,8 @@ static int decode(const struct seccomp_notif *note, const signed char *spec, Buf
     if (spec[F_OLD_PATH] >= 0) { /* a rename's or a hard link's source */
         old_length = read_path(note, spec[F_OLD_PATH], spec[F_OLD_DIRFD], old, PATH_ROOM, cwds);
         if (old_length > 0) record.old_length = (uint32_t)old_length;
-        if (spec[F_KIND] == KIND_RENAME) /* dev, ino: unused for renames otherwise */
-            identify_source(old, old_length, &record.dev, &record.ino);
+        if (spec[F_KIND] == KIND_RENAME) /* dev, ino, ctime: unused for renames otherwise */
+            identify_source(old, old_length, &record.dev, &record.ino, &record.ctime_ns);
     }
     buffer_add(out, &record, sizeof record);
     buffer_add(out, path, (size_t)length);

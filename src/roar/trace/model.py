@@ -9,7 +9,16 @@ __all__ = ["AccessLog", "Before", "Inode", "PathState", "origin_of"]
 
 
 class PathState:
-    __slots__ = ("deleted", "executed", "last", "moved_at", "origin", "read", "write_intent")
+    __slots__ = (
+        "deleted",
+        "executed",
+        "last",
+        "moved_at",
+        "moved_ctime",
+        "origin",
+        "read",
+        "write_intent",
+    )
 
     def __init__(self) -> None:
         self.read = False  # opened for reading (O_RDONLY or O_RDWR)
@@ -21,6 +30,10 @@ class PathState:
         # under that name, see origin_of); classify checks at the end that the content is
         # indeed that old.
         self.origin: str | None = None
+        # The ctime the file renamed here from `origin` had just before that rename (0: not
+        # known; the seccomp tracer tells it): the one the hash cache knows it by under
+        # `origin`, since the rename gives the file a new one.
+        self.moved_ctime = 0
         # When the trace last heard of the path, and when content last arrived there by a
         # rename or link (0: never), in events of the whole job (the log's count): whether
         # a file was heard of before or after its directory was renamed there (classify).
@@ -120,7 +133,7 @@ class AccessLog:
         state.executed |= other.executed
         state.deleted = state.deleted and other.deleted
         if state.origin is None:
-            state.origin = other.origin
+            state.origin, state.moved_ctime = other.origin, other.moved_ctime
         state.last = max(state.last, other.last)
         state.moved_at = max(state.moved_at, other.moved_at)
 

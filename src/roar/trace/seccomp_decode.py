@@ -40,7 +40,7 @@ _NOT_A_FILE = NOT_A_FILE_FLAGS
 
 # One record of the C loop: nr, path length, old path length, padding, flags, and the
 # device, inode and ctime of the file a change concerns (_supervisor.c, "Rewrites"; for a
-# rename, its source's device and inode: identify_source); then bytes.
+# rename, its source's: identify_source); then bytes.
 _RECORD = struct.Struct("=iIIIQQQQ")
 ANY_FILE = (1 << 64) - 1
 #: A path opened by an emptying or creating open, and the file it named before (see
@@ -76,10 +76,11 @@ class Decoder:
         self._everything = False
         # name -> the renames and hard links onto it since the job last wrote it, in
         # order: (event, the name the content moved there had before the job, None for
-        # the job's own, the source's (device, inode) at the stop, None where not known).
+        # the job's own, the source's (device, inode) at the stop, None where not known,
+        # and its ctime then, 0 where not known).
         # Which of them happened is told at the end (access_log): the loop cannot see a
         # call fail, and `mv f dir/` first tries a rename onto `dir/` that does.
-        self._moves: dict[bytes, list[tuple[int, bytes | None, Inode | None]]] = {}
+        self._moves: dict[bytes, list[tuple[int, bytes | None, Inode | None, int]]] = {}
         self._wrote: set[bytes] = set()  # names whose content the job changed in place
         self._events = 0
 
@@ -129,15 +130,16 @@ class Decoder:
                 return
             flags = int.from_bytes(raw, "little")
         old = source = None
+        source_ctime = 0
         if spec.old_path is not None:  # a rename's or a hard link's source
             old = self._path(pid, args, spec.old_path, spec.old_dirfd)
             if old is not None and spec.kind == "rename":
                 try:  # as the C loop's identify_source
                     st = os.lstat(old)
-                    source = (st.st_dev, st.st_ino)
+                    source, source_ctime = (st.st_dev, st.st_ino), st.st_ctime_ns
                 except OSError:
                     pass
-        self.record(spec, path, flags, old, source)
+        self.record(spec, path, flags, old, source, source_ctime)
 
     def apply_records(self, records: bytes) -> None:
         """Decode what the C loop read while the processes waited (see _supervisor.c)."""
@@ -145,7 +147,7 @@ class Decoder:
         tail_calls, changes = self.tail_calls, self._changes
         offset, end = 0, len(records)
         while offset < end:
-            nr, path_length, old_length, _pad, flags, dev, ino, _ctime = unpack(records, offset)
+            nr, path_length, old_length, _pad, flags, dev, ino, ctime = unpack(records, offset)
             offset += size
             path = records[offset : offset + path_length]
             offset += path_length
@@ -159,7 +161,7 @@ class Decoder:
             if not path_length:
                 continue  # only the note above: a change nobody could name
             spec = by_number[nr]
-            self.record(spec, path, flags, old, (dev, ino) if ino and old else None)
+            self.record(spec, path, flags, old, (dev, ino) if ino and old else None, ctime)
             if tail_calls and (fresh := _changes_by_name(spec, flags)) is not None:
                 changes.append((path, fresh, dev, ino))
 
@@ -206,10 +208,11 @@ class Decoder:
         flags: int,
         old: bytes | None,
         source: Inode | None = None,
+        source_ctime: int = 0,
     ) -> None:
         """What a call on `path` means; `old` is a rename's or a hard link's source (for
         an exchanging rename, the other name), `source` the file a rename's source named
-        at the stop."""
+        at the stop, `source_ctime` its ctime then (0: not known)."""
         kind = spec.kind
         if kind in ("open", "openat2"):
             self._opened(path, flags)
@@ -219,13 +222,15 @@ class Decoder:
             if old is None:
                 self._changed(path)
             else:
-                self._moved(path, self._origin(old, None), None)
+                self._moved(path, self._origin(old, None), None, 0)
         elif kind == "exec":
             self._state(path).executed = True
         elif kind == "rename":
-            self._renamed(path, flags, old, source)
+            self._renamed(path, flags, old, source, source_ctime)
 
-    def _renamed(self, path: bytes, flags: int, old: bytes | None, source: Inode | None) -> None:
+    def _renamed(
+        self, path: bytes, flags: int, old: bytes | None, source: Inode | None, source_ctime: int
+    ) -> None:
         """A rename of `old` (None: a name that could not be read) to `path`. The source
         needs no note of its own: whether it still exists at the end decides."""
         path = path.rstrip(b"/") or path  # `mv a b/`: the directory's own name
@@ -235,24 +240,26 @@ class Decoder:
         old = old.rstrip(b"/") or old
         if flags & _RENAME_EXCHANGE:
             old_origin, path_origin = self._origin(old, None), self._origin(path, None)
-            self._moved(old, path_origin, None)
-            self._moved(path, old_origin, None)
+            self._moved(old, path_origin, None, 0)
+            self._moved(path, old_origin, None, 0)
         else:
-            self._moved(path, self._origin(old, source), source)
+            self._moved(path, self._origin(old, source), source, source_ctime)
 
     def _origin(self, name: bytes, now: Inode | None) -> bytes | None:
         """model.origin_of for a name as the process used it, which names the file `now`
         (None: not known): the newest move onto it that brought that file, else its own
         content unless the job wrote it."""
-        for _event, origin, source in reversed(self._moves.get(name, ())):
+        for _event, origin, source, _ctime in reversed(self._moves.get(name, ())):
             if source is None or now is None or source == now:
                 return origin
         return None if name in self._wrote else name
 
-    def _moved(self, path: bytes, origin: bytes | None, source: Inode | None) -> None:
+    def _moved(
+        self, path: bytes, origin: bytes | None, source: Inode | None, source_ctime: int
+    ) -> None:
         """Content arrived at `path` by a rename or link (if the call did not fail)."""
         self._state(path).write_intent = True
-        self._moves.setdefault(path, []).append((self._events, origin, source))
+        self._moves.setdefault(path, []).append((self._events, origin, source, source_ctime))
 
     def _changed(self, path: bytes) -> None:
         """The job changed `path`'s content in place, or made it."""
@@ -300,13 +307,14 @@ class Decoder:
             except OSError:
                 continue  # gone: nothing to tell
             found = (st.st_dev, st.st_ino)
-            for event, origin, source in reversed(moves):
+            for event, origin, source, source_ctime in reversed(moves):
                 if source is None or source == found:  # the newest move that happened
                     state = paths[key]
                     state.moved_at = max(state.moved_at, event)
                     origin_key = None if origin is None else resolve(origin)
                     if origin_key != key:
                         state.origin = origin_key
+                        state.moved_ctime = source_ctime
                     break
         return log
 
