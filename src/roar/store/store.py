@@ -1,34 +1,34 @@
-"""The Store: every read and write of roar's records goes through these methods."""
+"""The Store: every read and write of roar's records goes through these methods.
+
+Jobs, their files and the lineage queries over them live here; the hash cache's table
+(hash_cache.py) and what users add to the records (annotations.py) are parts of the same
+class, kept in files of their own."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from roar.child_env import PARENT_UID_ENV, new_job_uid
 from roar.errors import RecordNotFound, SchemaMissing, StoreError
-from roar.models import Artifact, Collection, FileRef, Flag, HashCacheEntry, Job, JobSpec, Tag
+from roar.models import Artifact, FileRef, Job, JobSpec
 from roar.pathtext import from_text, to_text
+from roar.store.annotations import Annotations
 from roar.store.db import Database, connect
 from roar.store.errors import IntegrityViolation
 from roar.store.graph import NO_LIMIT, Direction, walk_jobs
+from roar.store.hash_cache import HashCacheRows
 from roar.store.input_groups import cut_groups, plan_inputs, store_inputs
 from roar.store.migrate import check_schema, upgrade
+from roar.store.rows import ARTIFACT_COLUMNS, artifact_from_row, chunks, marks, put_artifacts
 from roar.store.url import StoreUrl, parse_store_url
 
 __all__ = ["PARENT_UID_ENV", "Store", "new_job_uid"]
 
 
-T = TypeVar("T")
-
-# Bound parameters per IN (...) query: below SQLite's 32,766 and PostgreSQL's 65,535, and
-# large enough that 10,000 cached paths cost two round trips, not twenty.
-_CHUNK = 5_000
 _UID_ATTEMPTS = 5
 # Children are recorded after their parent started; this covers clocks read a little apart.
 _CLOCK_SLACK_S = 1.0
-_I64 = 1 << 63
 
 JOB_COLUMNS = (
     "id",
@@ -59,25 +59,6 @@ _JOB_INSERT = (
     f"VALUES ({', '.join('?' for _ in JOB_COLUMNS[1:])})"
 )
 _JSON_COLUMNS = {"command", "env", "host"}
-_ARTIFACT_COLUMNS = "a.hash, a.size, a.kind, a.created_at, a.meta"
-
-
-def _to_i64(value: int) -> int:
-    """Store unsigned 64-bit stat fields (dev, inode) in a signed BIGINT column."""
-    return value - (1 << 64) if value >= _I64 else value
-
-
-def _from_i64(value: int) -> int:
-    return value + (1 << 64) if value < 0 else value
-
-
-def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)
 
 
 def _pairs(refs: Iterable[FileRef]) -> dict[tuple[str, str], Artifact]:
@@ -85,7 +66,7 @@ def _pairs(refs: Iterable[FileRef]) -> dict[tuple[str, str], Artifact]:
     return {(to_text(ref.path), ref.artifact.hash): ref.artifact for ref in refs}
 
 
-class Store:
+class Store(HashCacheRows, Annotations):
     """roar's records in one SQL database (SQLite file or PostgreSQL)."""
 
     def __init__(self, db: Database) -> None:
@@ -133,10 +114,6 @@ class Store:
             values["git_dirty"] = bool(values["git_dirty"])
         return Job(**values)
 
-    def _artifact(self, row: Sequence[Any]) -> Artifact:
-        digest, size, kind, created_at, meta = row
-        return Artifact(digest, size, kind, created_at, self.db.json_value(meta))
-
     def _job_params(self, spec: JobSpec, uid: str) -> list[Any]:
         j = self.db.json_param
         return [
@@ -161,25 +138,6 @@ class Store:
             spec.owner,
             spec.notes,
         ]
-
-    def _put_artifacts(self, cur: Any, artifacts: Iterable[Artifact]) -> None:
-        unique = {a.hash: a for a in artifacts}
-        now = time.time()
-        no_meta = self.db.json_param({})
-        cur.executemany(
-            "INSERT INTO artifacts (hash, size, kind, created_at, meta) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (hash) DO NOTHING",
-            [
-                (
-                    a.hash,
-                    a.size,
-                    a.kind,
-                    a.created_at or now,
-                    self.db.json_param(dict(a.meta)) if a.meta else no_meta,
-                )
-                for a in sorted(unique.values(), key=lambda a: a.hash)  # one lock order
-            ],
-        )
 
     # -- jobs ------------------------------------------------------------------------------
 
@@ -207,7 +165,7 @@ class Store:
             try:
                 with self.db.write() as cur:
                     plan = plan_inputs(cur, input_pairs, groups)
-                    self._put_artifacts(cur, [*plan.artifacts, *(f.artifact for f in outputs)])
+                    put_artifacts(self.db, cur, [*plan.artifacts, *(f.artifact for f in outputs)])
                     job_id = cur.insert_returning_id(_JOB_INSERT, self._job_params(spec, uid))
                     store_inputs(cur, self.db.kind, job_id, plan)
                     self._insert_outputs(cur, job_id, outputs)
@@ -277,7 +235,7 @@ class Store:
             }
             learnt = {pair: a for pair, a in input_pairs.items() if pair not in recorded}
             plan = plan_inputs(cur, learnt, cut_groups(learnt))
-            self._put_artifacts(cur, [*plan.artifacts, *(f.artifact for f in outputs)])
+            put_artifacts(self.db, cur, [*plan.artifacts, *(f.artifact for f in outputs)])
             self._insert_outputs(cur, job_id, outputs)
             store_inputs(cur, self.db.kind, job_id, plan)
         return self.get_job(job_id)
@@ -327,11 +285,11 @@ class Store:
         counts = {job_id: (0, 0) for job_id in job_ids}
         if not job_ids:
             return counts
-        marks = _marks(len(job_ids))
+        placeholders = marks(len(job_ids))
         with self.db.read() as cur:
             for index, table in enumerate(("job_inputs", "job_outputs")):
                 rows = cur.execute(
-                    f"SELECT job_id, COUNT(*) FROM {table} WHERE job_id IN ({marks}) "
+                    f"SELECT job_id, COUNT(*) FROM {table} WHERE job_id IN ({placeholders}) "
                     "GROUP BY job_id",
                     list(job_ids),
                 ).fetchall()
@@ -353,19 +311,19 @@ class Store:
 
     def _job_files(self, table: str, job_id: int) -> list[FileRef]:
         query = (
-            f"SELECT f.path, {_ARTIFACT_COLUMNS} FROM {table} f "
+            f"SELECT f.path, {ARTIFACT_COLUMNS} FROM {table} f "
             "JOIN artifacts a ON a.hash = f.artifact_hash WHERE f.job_id = ? ORDER BY f.path"
         )
         with self.db.read() as cur:
             rows = cur.execute(query, (job_id,)).fetchall()
-        return [FileRef(from_text(row[0]), self._artifact(row[1:])) for row in rows]
+        return [FileRef(from_text(row[0]), artifact_from_row(self.db, row[1:])) for row in rows]
 
     def jobs_by_ids(self, job_ids: Sequence[int]) -> dict[int, Job]:
         found: dict[int, Job] = {}
         with self.db.read() as cur:
-            for chunk in _chunks(list(job_ids)):
+            for chunk in chunks(list(job_ids)):
                 rows = cur.execute(
-                    f"{_JOB_SELECT} WHERE id IN ({_marks(len(chunk))})", chunk
+                    f"{_JOB_SELECT} WHERE id IN ({marks(len(chunk))})", chunk
                 ).fetchall()
                 found.update((row[0], self._job(row)) for row in rows)
         return found
@@ -389,14 +347,17 @@ class Store:
         self, cur: Any, table: str, job_ids: Sequence[int]
     ) -> list[tuple[int, FileRef]]:
         found: list[tuple[int, FileRef]] = []
-        for chunk in _chunks(list(job_ids)):
+        for chunk in chunks(list(job_ids)):
             rows = cur.execute(
-                f"SELECT f.job_id, f.path, {_ARTIFACT_COLUMNS} FROM {table} f "
+                f"SELECT f.job_id, f.path, {ARTIFACT_COLUMNS} FROM {table} f "
                 "JOIN artifacts a ON a.hash = f.artifact_hash "
-                f"WHERE f.job_id IN ({_marks(len(chunk))}) ORDER BY f.job_id, f.path",
+                f"WHERE f.job_id IN ({marks(len(chunk))}) ORDER BY f.job_id, f.path",
                 chunk,
             ).fetchall()
-            found += [(row[0], FileRef(from_text(row[1]), self._artifact(row[2:]))) for row in rows]
+            found += [
+                (row[0], FileRef(from_text(row[1]), artifact_from_row(self.db, row[2:])))
+                for row in rows
+            ]
         return found
 
     def walk(
@@ -422,24 +383,24 @@ class Store:
         """Artifacts whose hash starts with the lowercase hex `prefix` (an index range scan)."""
         with self.db.read() as cur:
             rows = cur.execute(
-                f"SELECT {_ARTIFACT_COLUMNS} FROM artifacts a WHERE a.hash >= ? AND a.hash < ? "
+                f"SELECT {ARTIFACT_COLUMNS} FROM artifacts a WHERE a.hash >= ? AND a.hash < ? "
                 "ORDER BY a.hash LIMIT ?",
                 (prefix, _prefix_end(prefix), limit),
             ).fetchall()
-        return [self._artifact(row) for row in rows]
+        return [artifact_from_row(self.db, row) for row in rows]
 
     def newest_artifact_at(self, path: str) -> Artifact | None:
         """The artifact most recently written at `path` (else most recently read there)."""
         with self.db.read() as cur:
             for table in ("job_outputs", "job_inputs"):
                 row = cur.execute(
-                    f"SELECT {_ARTIFACT_COLUMNS} FROM {table} f "
+                    f"SELECT {ARTIFACT_COLUMNS} FROM {table} f "
                     "JOIN artifacts a ON a.hash = f.artifact_hash "
                     "WHERE f.path = ? ORDER BY f.job_id DESC LIMIT 1",
                     (to_text(path),),
                 ).fetchone()
                 if row is not None:
-                    return self._artifact(row)
+                    return artifact_from_row(self.db, row)
         return None
 
     def jobs_touching(self, digest: str) -> tuple[list[int], list[int]]:
@@ -459,10 +420,10 @@ class Store:
         bound = NO_LIMIT if before is None else before
         found: set[str] = set()
         with self.db.read() as cur:
-            for chunk in _chunks(sorted(set(digests))):
+            for chunk in chunks(sorted(set(digests))):
                 rows = cur.execute(
                     "SELECT DISTINCT artifact_hash FROM job_outputs "
-                    f"WHERE artifact_hash IN ({_marks(len(chunk))}) AND job_id < ?",
+                    f"WHERE artifact_hash IN ({marks(len(chunk))}) AND job_id < ?",
                     [*chunk, bound],
                 ).fetchall()
                 found.update(str(row[0]) for row in rows)
@@ -495,148 +456,16 @@ class Store:
 
     def put_artifacts(self, artifacts: Sequence[Artifact]) -> None:
         with self.db.write() as cur:
-            self._put_artifacts(cur, artifacts)
+            put_artifacts(self.db, cur, artifacts)
 
     def get_artifact(self, digest: str) -> Artifact:
         with self.db.read() as cur:
             row = cur.execute(
-                f"SELECT {_ARTIFACT_COLUMNS} FROM artifacts a WHERE a.hash = ?", (digest,)
+                f"SELECT {ARTIFACT_COLUMNS} FROM artifacts a WHERE a.hash = ?", (digest,)
             ).fetchone()
         if row is None:
             raise RecordNotFound(f"no artifact {digest[:12]} in {self.location}")
-        return self._artifact(row)
-
-    # -- hash cache (implements roar.hashing.HashCache) ------------------------------------
-
-    def lookup_hashes(self, paths: Sequence[str]) -> Mapping[str, HashCacheEntry]:
-        found: dict[str, HashCacheEntry] = {}
-        with self.db.read() as cur:
-            for chunk in _chunks([to_text(p) for p in paths]):
-                rows = cur.execute(
-                    "SELECT path, dev, inode, size, mtime_ns, ctime_ns, hash FROM hash_cache "
-                    f"WHERE path IN ({_marks(len(chunk))})",
-                    chunk,
-                ).fetchall()
-                for text, dev, inode, size, mtime_ns, ctime_ns, digest in rows:
-                    path = from_text(text)
-                    found[path] = HashCacheEntry(
-                        path, _from_i64(dev), _from_i64(inode), size, mtime_ns, ctime_ns, digest
-                    )
-        return found
-
-    def store_hashes(self, entries: Sequence[HashCacheEntry]) -> None:
-        if not entries:
-            return
-        unique = {e.path: e for e in entries}
-        rows = [
-            (
-                to_text(e.path),
-                _to_i64(e.dev),
-                _to_i64(e.inode),
-                e.size,
-                e.mtime_ns,
-                e.ctime_ns,
-                e.hash,
-            )
-            for e in sorted(unique.values(), key=lambda e: e.path)
-        ]
-        with self.db.write() as cur:
-            cur.executemany(
-                "INSERT INTO hash_cache (path, dev, inode, size, mtime_ns, ctime_ns, hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
-                "dev = excluded.dev, inode = excluded.inode, size = excluded.size, "
-                "mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, hash = excluded.hash",
-                rows,
-            )
-
-    # -- collections, tags, flags ----------------------------------------------------------
-
-    def add_collection(self, name: str, kind: str, members: Sequence[FileRef]) -> Collection:
-        with self.db.write() as cur:
-            self._put_artifacts(cur, [m.artifact for m in members])
-            collection_id = cur.insert_returning_id(
-                "INSERT INTO collections (name, kind) VALUES (?, ?)", (name, kind)
-            )
-            rows = {to_text(m.path): m.artifact.hash for m in members}
-            cur.executemany(
-                "INSERT INTO collection_members (collection_id, artifact_hash, path) "
-                "VALUES (?, ?, ?)",
-                [(collection_id, digest, path) for path, digest in sorted(rows.items())],
-            )
-        return self.get_collection(name)
-
-    def get_collection(self, name: str) -> Collection:
-        with self.db.read() as cur:
-            head = cur.execute(
-                "SELECT id, name, kind FROM collections WHERE name = ?", (name,)
-            ).fetchone()
-            if head is None:
-                raise RecordNotFound(f"no collection named {name!r}")
-            rows = cur.execute(
-                f"SELECT m.path, {_ARTIFACT_COLUMNS} FROM collection_members m "
-                "JOIN artifacts a ON a.hash = m.artifact_hash "
-                "WHERE m.collection_id = ? ORDER BY m.path",
-                (head[0],),
-            ).fetchall()
-        members = tuple(FileRef(from_text(row[0]), self._artifact(row[1:])) for row in rows)
-        return Collection(head[1], head[2], members)
-
-    def add_tag(self, target: str, name: str) -> None:
-        with self.db.write() as cur:
-            cur.execute(
-                "INSERT INTO tags (target, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (target, name),
-            )
-
-    def remove_tag(self, target: str, name: str) -> bool:
-        with self.db.write() as cur:
-            cur.execute("DELETE FROM tags WHERE target = ? AND name = ?", (target, name))
-            return cur.rowcount > 0
-
-    def all_tags(self) -> list[Tag]:
-        with self.db.read() as cur:
-            rows = cur.execute("SELECT target, name FROM tags ORDER BY name, target").fetchall()
-        return [Tag(*row) for row in rows]
-
-    def collection_names(self) -> list[tuple[str, str, int]]:
-        """(name, kind, number of members) of every collection."""
-        with self.db.read() as cur:
-            rows = cur.execute(
-                "SELECT c.name, c.kind, COUNT(m.path) FROM collections c "
-                "LEFT JOIN collection_members m ON m.collection_id = c.id "
-                "GROUP BY c.id, c.name, c.kind ORDER BY c.name"
-            ).fetchall()
-        return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
-
-    def tags_of(self, target: str) -> list[Tag]:
-        with self.db.read() as cur:
-            rows = cur.execute(
-                "SELECT target, name FROM tags WHERE target = ? ORDER BY name", (target,)
-            ).fetchall()
-        return [Tag(*row) for row in rows]
-
-    def flag(self, artifact_hash: str, note: str | None = None) -> Flag:
-        flag = Flag(artifact_hash, time.time(), note)
-        with self.db.write() as cur:
-            cur.execute(
-                "INSERT INTO flags (artifact_hash, flagged_at, note) VALUES (?, ?, ?) "
-                "ON CONFLICT (artifact_hash) DO UPDATE SET "
-                "flagged_at = excluded.flagged_at, note = excluded.note",
-                (flag.artifact_hash, flag.flagged_at, flag.note),
-            )
-        return flag
-
-    def unflag(self, artifact_hash: str) -> bool:
-        with self.db.write() as cur:
-            cur.execute("DELETE FROM flags WHERE artifact_hash = ?", (artifact_hash,))
-            return cur.rowcount > 0
-
-    def flags(self) -> list[Flag]:
-        with self.db.read() as cur:
-            rows = cur.execute(
-                "SELECT artifact_hash, flagged_at, note FROM flags ORDER BY flagged_at"
-            ).fetchall()
-        return [Flag(*row) for row in rows]
+        return artifact_from_row(self.db, row)
 
     # -- health ----------------------------------------------------------------------------
 
