@@ -13,11 +13,12 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from roar.config_files import holds_only_comments, user_config_file
 from roar.errors import ConfigError, CorruptConfigFile, InvalidConfigValue, UnknownConfigKey
 from roar.fsutil import atomic_write_bytes
+from roar.named_tuple import NamedTuple
 
 __all__ = [
     "SETTINGS",

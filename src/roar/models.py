@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Container, Mapping
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
+
+from roar.named_tuple import NamedTuple
 
 __all__ = [
     "Artifact",
@@ -43,7 +45,8 @@ EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 # The records are NamedTuples, not dataclasses: every `roar run` builds these classes at
 # start-up, and on a slow CPU a dataclass costs 1.5-3 ms to build (the `dataclasses`
-# module itself 15-20 ms more), a NamedTuple 0.2 ms. Fields are read by name everywhere.
+# module itself 15-20 ms more), a NamedTuple 0.1-0.2 ms (roar.named_tuple: typing's, less
+# its per-field checks). Fields are read by name everywhere.
 
 
 class Artifact(NamedTuple):

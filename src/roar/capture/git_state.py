@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
 
+from roar.named_tuple import NamedTuple
 from roar.vcs.early_git import TIMEOUT_S, EarlyGit, GitAnswer
 from roar.vcs.git import Git, GitError, RunningGit
 

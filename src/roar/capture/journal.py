@@ -23,9 +23,10 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from roar.child_env import JOURNAL_ENV
+from roar.named_tuple import NamedTuple
 
 __all__ = ["JOURNAL_ENV", "JournalEntry", "collecting", "note", "read_journal"]
 

@@ -12,13 +12,14 @@ import os
 import stat
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Literal, NamedTuple, Protocol
+from typing import Literal, Protocol
 
 from roar.errors import HashError
 from roar.hashing.cache import HashCache
 from roar.hashing.digest import BIG_FILE_BYTES, hash_bytes, hash_file
 from roar.hashing.tree import EntryKind, tree_digest
 from roar.models import HashCacheEntry, stat_key
+from roar.named_tuple import NamedTuple
 
 __all__ = ["RACY_WINDOW_NS", "Hasher", "PathDigest", "ProgressSink"]
 

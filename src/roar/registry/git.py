@@ -11,9 +11,9 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
 
 from roar.errors import NotACommit, RegistryGitError
+from roar.named_tuple import NamedTuple
 
 __all__ = ["RegistryGit", "TagListing", "TagRecord", "is_remote", "open_git", "tag_patterns"]
 

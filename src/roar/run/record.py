@@ -6,7 +6,6 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import NamedTuple
 
 from roar.capture.git_state import PendingGitState, start_git_capture
 from roar.capture.journal import JOURNAL_ENV, read_journal
@@ -14,6 +13,7 @@ from roar.child_env import journal_file
 from roar.config import Config
 from roar.errors import RoarError
 from roar.models import FileRef, Job, JobKind, JobSpec
+from roar.named_tuple import NamedTuple
 from roar.project import Project
 from roar.run.command import check_command, step_name
 from roar.run.early import EarlyHasher

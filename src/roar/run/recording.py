@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Container, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from roar.capture.environment import redact_environment
 from roar.capture.git_state import GitState
@@ -31,6 +31,7 @@ from roar.models import (
     HashCacheEntry,
     enclosing,
 )
+from roar.named_tuple import NamedTuple
 from roar.run.early import LayeredCache
 from roar.run.tail import TailDigest, proven_entries
 from roar.run.told import merge_refs, told_files

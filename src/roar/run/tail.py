@@ -42,9 +42,9 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import NamedTuple
 
 from roar.models import HashCacheEntry, stat_key
+from roar.named_tuple import NamedTuple
 from roar.trace.model import Before, RewriteFacts
 
 __all__ = ["TAIL_MIN_BYTES", "TailDigest", "Tails", "proven_entries"]

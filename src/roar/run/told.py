@@ -6,10 +6,10 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 from roar.capture.journal import JournalEntry
 from roar.models import Artifact, FileRef
+from roar.named_tuple import NamedTuple
 
 __all__ = ["Told", "merge_refs", "told_files"]
 

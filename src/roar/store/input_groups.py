@@ -22,9 +22,10 @@ its own group. A rerun over unchanged data finds every group already stored.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from roar.models import Artifact
+from roar.named_tuple import NamedTuple
 
 __all__ = [
     "CUT_MASK",

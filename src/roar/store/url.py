@@ -7,9 +7,10 @@ postgresql://user:pw@host:port/db, postgresql+psycopg://..., postgres://...
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from roar.errors import StoreUnavailable
+from roar.named_tuple import NamedTuple
 
 __all__ = ["StoreUrl", "parse_store_url", "redact_url", "sqlite_url"]
 

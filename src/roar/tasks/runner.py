@@ -26,13 +26,14 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any
 
 from roar.capture.environment import redact_environment
 from roar.capture.journal import JournalEntry, collecting
 from roar.config import Config
 from roar.errors import RoarError
 from roar.models import Job, JobSpec
+from roar.named_tuple import NamedTuple
 from roar.objects import ObjectStore
 from roar.project import Project, require_project
 from roar.store import PARENT_UID_ENV

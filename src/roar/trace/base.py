@@ -11,9 +11,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from roar.models import TraceCoverage
+from roar.named_tuple import NamedTuple
 from roar.trace.model import AccessLog, Before, RewriteFacts
 
 __all__ = [

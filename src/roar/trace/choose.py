@@ -13,10 +13,11 @@ import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal, NamedTuple, get_args
+from typing import Literal, get_args
 
 from roar.errors import TracerUnavailable
 from roar.fsutil import atomic_write_bytes, find_program
+from roar.named_tuple import NamedTuple
 from roar.trace.base import Opened, StepControl, Tracer, TraceResult
 from roar.trace.probe_cache import cached_probes, format_probes, probe_key
 

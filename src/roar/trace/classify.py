@@ -30,9 +30,9 @@ import stat
 import sys
 from collections import Counter
 from collections.abc import Callable, Container, Iterable
-from typing import NamedTuple
 
 from roar.models import enclosing
+from roar.named_tuple import NamedTuple
 from roar.trace.model import AccessLog
 
 __all__ = ["Classified", "Filters", "classify"]
