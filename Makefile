@@ -20,14 +20,16 @@ $(BIN)/python:
 # `roar` call would compile its modules again (30-50 ms each time). As with pip's own
 # compile step, a file that does not compile (some packages ship files for newer Pythons)
 # only goes without a cache: -qq and `|| true`.
+# The optional C extensions (setup.py): a change to one rebuilds the install.
+C_SOURCES = $(wildcard src/roar/*/*.c)
 COMPILE = $(BIN)/python -m compileall -qq -j 0 src \
 	"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" || true
-$(STAMP): pyproject.toml setup.py src/roar/trace/_supervisor.c src/roar/hashing/_mapped.c | $(BIN)/python
+$(STAMP): pyproject.toml setup.py $(C_SOURCES) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-compile -e .
 	$(COMPILE)
 	touch $@
 
-$(DEV_STAMP): pyproject.toml setup.py src/roar/trace/_supervisor.c src/roar/hashing/_mapped.c | $(BIN)/python
+$(DEV_STAMP): pyproject.toml setup.py $(C_SOURCES) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
 	$(COMPILE)
 	touch $@ $(STAMP)

@@ -50,7 +50,19 @@ def _write_many(ws: Workspace, count: int) -> None:
     )
 
 
-def test_closing_skips_the_checkpoint_and_the_log_keeps_the_data(tmp_path: Path) -> None:
+@pytest.fixture(params=["native", "ctypes"])
+def handle_calls(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """On 3.11 the handle is reached by roar's C extension, else through ctypes: both."""
+    if request.param == "ctypes":
+        monkeypatch.setattr(wal_module, "_native", lambda: None)
+    elif wal_module._native() is None:
+        pytest.skip("roar's C extensions were not built here (no compiler)")
+    return str(request.param)
+
+
+def test_closing_skips_the_checkpoint_and_the_log_keeps_the_data(
+    tmp_path: Path, handle_calls: str
+) -> None:
     db = tmp_path / "x.db"
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
@@ -63,7 +75,7 @@ def test_closing_skips_the_checkpoint_and_the_log_keeps_the_data(tmp_path: Path)
         assert reader.execute("SELECT v FROM t").fetchall() == [(42,)]
 
 
-def test_a_handle_for_another_database_is_refused(tmp_path: Path) -> None:
+def test_a_handle_for_another_database_is_refused(tmp_path: Path, handle_calls: str) -> None:
     """Python 3.11 reaches SQLite through the connection's C handle and must refuse one
     that names another file; 3.12+ sets the option on the connection itself."""
     conn = sqlite3.connect(":memory:")
@@ -72,6 +84,21 @@ def test_a_handle_for_another_database_is_refused(tmp_path: Path) -> None:
     finally:
         conn.close()
     assert done is (sys.version_info >= (3, 12))
+
+
+def test_the_native_path_leaves_ctypes_unloaded(tmp_path: Path) -> None:
+    """ctypes costs `roar run` 3-5 ms to import; with the C extension nothing loads it."""
+    if wal_module._native() is None or sys.version_info >= (3, 12):
+        pytest.skip("only Python 3.11 with roar's C extensions takes this path")
+    code = (
+        "import sqlite3, sys\n"
+        "from roar.store.wal import skip_checkpoint_on_close\n"
+        f"conn = sqlite3.connect({str(tmp_path / 'y.db')!r})\n"
+        f"assert skip_checkpoint_on_close(conn, {str(tmp_path / 'y.db')!r})\n"
+        "print('ctypes' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "False"), proc.stderr
 
 
 def test_a_run_defers_its_checkpoint_and_the_next_one_folds_it(
