@@ -8,6 +8,7 @@ database that passes SQLite's integrity check.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import sqlite3
@@ -99,6 +100,23 @@ def test_the_native_path_leaves_ctypes_unloaded(tmp_path: Path) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert (proc.returncode, proc.stdout.strip()) == (0, "False"), proc.stderr
+
+
+def test_the_extension_reads_handles_only_of_open_connections() -> None:
+    """It reads memory at a fixed place in the object: only a Connection's, and a closed
+    one's handle (NULL) is never passed to SQLite."""
+    native = wal_module._native()
+    if native is None:
+        pytest.skip("roar's C extensions were not built here (no compiler)")
+    import _sqlite3
+
+    library = os.fsencode(_sqlite3.__file__)
+    with pytest.raises(TypeError, match="sqlite3.Connection"):
+        native.filename(object(), library)
+    conn = sqlite3.connect(":memory:")
+    conn.close()
+    assert native.filename(conn, library) is None
+    assert native.no_checkpoint_on_close(conn, library) is False
 
 
 def test_a_run_defers_its_checkpoint_and_the_next_one_folds_it(

@@ -20,6 +20,7 @@
 #include <Python.h>
 
 #include <dlfcn.h>
+#include <string.h>
 
 #define NO_CKPT_ON_CLOSE 1006 /* SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE (SQLite 3.16+) */
 
@@ -39,35 +40,46 @@ static void *symbol(const char *path, const char *name) {
     return found;
 }
 
-/* The sqlite3* a 3.11 Connection holds right after its object header. */
-static void *handle_of(PyObject *conn) {
-    return *(void **)((char *)conn + sizeof(PyObject));
+/* Whether `object` is a sqlite3.Connection (or a subclass: the same layout). */
+static int is_connection(PyObject *object) {
+    for (PyTypeObject *type = Py_TYPE(object); type != NULL; type = type->tp_base)
+        if (strcmp(type->tp_name, "sqlite3.Connection") == 0) return 1;
+    return 0;
+}
+
+/* From the call's arguments (connection, library path): SQLite's function `name` and the
+ * sqlite3* the connection holds right after its object header on 3.11 (NULL once it is
+ * closed). -1 with an exception set when either cannot be had. */
+static int prepare(PyObject *args, const char *name, void **function, void **handle) {
+    PyObject *conn;
+    const char *library_path;
+    if (!PyArg_ParseTuple(args, "Oy", &conn, &library_path)) return -1;
+    if (!is_connection(conn)) {
+        PyErr_SetString(PyExc_TypeError, "expected a sqlite3.Connection");
+        return -1;
+    }
+    *function = symbol(library_path, name);
+    if (*function == NULL) return -1;
+    *handle = *(void **)((char *)conn + sizeof(PyObject));
+    return 0;
 }
 
 static PyObject *filename(PyObject *module, PyObject *args) {
     (void)module;
-    PyObject *conn;
-    const char *library_path;
-    if (!PyArg_ParseTuple(args, "Oy", &conn, &library_path)) return NULL;
-    FilenameFn call = (FilenameFn)symbol(library_path, "sqlite3_db_filename");
-    if (call == NULL) return NULL;
-    void *handle = handle_of(conn);
+    void *function, *handle;
+    if (prepare(args, "sqlite3_db_filename", &function, &handle) < 0) return NULL;
     if (handle == NULL) Py_RETURN_NONE; /* closed */
-    const char *name = call(handle, "main");
+    const char *name = ((FilenameFn)function)(handle, "main");
     if (name == NULL) Py_RETURN_NONE;
     return PyBytes_FromString(name);
 }
 
 static PyObject *no_checkpoint_on_close(PyObject *module, PyObject *args) {
     (void)module;
-    PyObject *conn;
-    const char *library_path;
-    if (!PyArg_ParseTuple(args, "Oy", &conn, &library_path)) return NULL;
-    ConfigFn call = (ConfigFn)symbol(library_path, "sqlite3_db_config");
-    if (call == NULL) return NULL;
-    void *handle = handle_of(conn);
-    if (handle == NULL) Py_RETURN_FALSE;
-    return PyBool_FromLong(call(handle, NO_CKPT_ON_CLOSE, 1, (int *)NULL) == 0);
+    void *function, *handle;
+    if (prepare(args, "sqlite3_db_config", &function, &handle) < 0) return NULL;
+    if (handle == NULL) Py_RETURN_FALSE; /* closed */
+    return PyBool_FromLong(((ConfigFn)function)(handle, NO_CKPT_ON_CLOSE, 1, (int *)NULL) == 0);
 }
 
 static PyMethodDef methods[] = {
