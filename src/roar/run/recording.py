@@ -218,7 +218,9 @@ def _moved_entries(
     has a new ctime, which the rename set: its entry holds where the tracer saw the file,
     just before the rename, with the very ctime the cache knows (nothing changed it
     since it was hashed), and the file keeps its device, inode, size and mtime (and the
-    trace heard nothing write it after the move: classify's origin rule)."""
+    trace heard nothing write it after the move: classify's origin rule). What this cannot
+    see: another process rewriting the file after the rename and putting its mtime back,
+    whose new ctime the rename's own hides."""
     found = store.lookup_hashes(list(classified.moved))
     entries: dict[str, HashCacheEntry] = {}
     for origin, entry in found.items():
