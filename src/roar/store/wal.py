@@ -72,6 +72,14 @@ def _native() -> Any:
     return _sqlite_handle
 
 
+def _names(filename: bytes | None, path: str) -> bool:
+    """Whether the handle's database file (sqlite3_db_filename) is the one at `path`: it
+    must be before anything is set through it."""
+    if filename is None:
+        return False
+    return os.path.realpath(os.fsdecode(filename)) == os.path.realpath(path)
+
+
 def _handle_is_known() -> bool:
     """Only a release CPython 3.11 is known to keep the handle at `_HANDLE_OFFSET`."""
     return (
@@ -100,9 +108,7 @@ def skip_checkpoint_on_close(conn: sqlite3.Connection, path: str) -> bool:
             import _sqlite3
 
             library_path = os.fsencode(_sqlite3.__file__)
-            # The handle must name this very database before anything is set through it.
-            named = native.filename(conn, library_path)
-            if named is None or os.path.realpath(os.fsdecode(named)) != os.path.realpath(path):
+            if not _names(native.filename(conn, library_path), path):
                 return False
             return bool(native.no_checkpoint_on_close(conn, library_path))
         except (ImportError, OSError, AttributeError):
@@ -114,9 +120,7 @@ def skip_checkpoint_on_close(conn: sqlite3.Connection, path: str) -> bool:
 
     # A c_void_p, never a bare int: ctypes would pass an int as a 32-bit C int.
     handle = ctypes.c_void_p.from_address(id(conn) + _HANDLE_OFFSET)
-    # The handle must name this very database before anything is set through it.
-    named = library.sqlite3_db_filename(handle, b"main")
-    if named is None or os.path.realpath(os.fsdecode(named)) != os.path.realpath(path):
+    if not _names(library.sqlite3_db_filename(handle, b"main"), path):
         return False
     result: int = library.sqlite3_db_config(
         handle, _NO_CKPT_ON_CLOSE, ctypes.c_int(1), ctypes.c_void_p(None)
