@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from typing import Any
 
 from roar.fsutil import find_program
@@ -45,6 +44,8 @@ def gpus(timeout: float = _NVIDIA_SMI_TIMEOUT_S) -> list[dict[str, str]]:
     tool = find_program("nvidia-smi")
     if tool is None:
         return []
+    import subprocess  # here: most machines have no nvidia-smi, and every `roar run` is faster
+
     query = "name,memory.total,driver_version,uuid"
     try:
         out = subprocess.run(

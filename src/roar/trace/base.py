@@ -6,7 +6,6 @@ import abc
 import contextlib
 import os
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -151,6 +150,8 @@ def popen_options(control: StepControl | None) -> dict[str, Any]:
     """Extra Popen arguments for a controlled run: its own process group, no stdin."""
     if control is None:
         return {}
+    import subprocess  # here: the run path starts its command without it (spawned.py)
+
     options: dict[str, Any] = {"process_group": 0, "stdin": subprocess.DEVNULL}
     if control.output is not None:
         options.update(stdout=control.output, stderr=subprocess.STDOUT)
@@ -188,6 +189,8 @@ def wait_child(
         with ForwardSignals(signal_target):
             _prepare(meanwhile)
             return proc.wait(), None
+    import subprocess  # only a controlled wait needs its TimeoutExpired
+
     _prepare(meanwhile)
     deadline = None if control.timeout is None else time.monotonic() + control.timeout
     while True:
@@ -207,6 +210,8 @@ def _prepare(meanwhile: Callable[[], object] | None) -> None:
 
 def _end_group(proc: ChildProcess, grace: float) -> int:
     """SIGTERM the group, give it `grace` seconds, then SIGKILL whatever is left of it."""
+    import subprocess
+
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):

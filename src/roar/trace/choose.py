@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, get_args
@@ -99,6 +98,8 @@ def _probe_strace() -> TracerChoice:
     strace = find_program("strace")
     if strace is None:
         return TracerChoice("strace", False, "strace is not installed (apt-get install strace)")
+    import subprocess  # here: a probe's answer is usually cached, and `roar run` starts faster
+
     try:
         proc = subprocess.run(
             [strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=openat", "-o", "/dev/null",

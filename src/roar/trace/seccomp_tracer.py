@@ -25,7 +25,6 @@ import importlib
 import os
 import signal
 import struct
-import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -166,6 +165,8 @@ class SeccompTracer(Tracer):
                 raise
             theirs.sendmsg([b"L"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, _FD.pack(fd))])
             os.close(fd)
+
+        import subprocess  # here: a command spawned early (adopt) needs none of it
 
         thread = threading.Thread(
             target=supervisor.serve, args=(ours,), name="roar-seccomp", daemon=True

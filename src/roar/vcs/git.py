@@ -8,9 +8,9 @@ first line of stderr.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roar.errors import RoarError
 from roar.vcs.early_git import (
@@ -22,6 +22,10 @@ from roar.vcs.early_git import (
     git_environment,
     parse_status,
 )
+from roar.vcs.index import read_tracked_paths
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = ["Git", "GitError", "GitUnavailable", "RunningGit"]
 
@@ -40,6 +44,8 @@ class RunningGit:
 
     def __init__(self, cwd: Path, args: Sequence[str]) -> None:
         self._cwd, self._args = cwd, tuple(args)
+        import subprocess  # here: `roar run` starts git without it (early_git)
+
         env = git_environment(os.environ)
         self._proc: subprocess.Popen[bytes] | None = None
         self._missing: FileNotFoundError | None = None
@@ -59,6 +65,8 @@ class RunningGit:
         """git's stdout; GitError when it failed (and `check`) or took over a minute."""
         if self._proc is None:
             raise GitUnavailable() from self._missing
+        import subprocess
+
         try:
             stdout, stderr = self._proc.communicate(timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -159,10 +167,13 @@ class Git:
         return {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
 
     def tracked_files(self) -> set[str]:
-        """Absolute paths of every file git tracks in this work tree."""
-        out = self.run(["ls-files", "-z", "--full-name"])
+        """Absolute paths of every file git tracks in this work tree: read from its index
+        where that can be done safely (vcs/index.py), else listed by `git ls-files`."""
+        paths = read_tracked_paths(str(self.root), os.environ)
+        if paths is None:
+            paths = self.run(["ls-files", "-z", "--full-name"]).split(b"\0")
         root = os.fsencode(self.root)
-        return {os.fsdecode(os.path.join(root, p)) for p in out.split(b"\0") if p}
+        return {os.fsdecode(os.path.join(root, p)) for p in paths if p}
 
     def has_commit(self, commit: str) -> bool:
         out = self.run(["rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"], check=False)
