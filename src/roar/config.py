@@ -13,19 +13,24 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
 
 from roar.config_files import holds_only_comments, user_config_file
 from roar.errors import ConfigError, CorruptConfigFile, InvalidConfigValue, UnknownConfigKey
 from roar.fsutil import atomic_write_bytes
 from roar.named_tuple import NamedTuple
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    # for type checkers only (typing is not imported at run time)
+    Source = Literal["default", "user", "project", "env", "flag"]
+
 __all__ = [
     "SETTINGS",
     "Config",
     "ConfigValue",
     "Setting",
-    "Source",
     "env_var_name",
     "format_value",
     "load_config",
@@ -36,7 +41,6 @@ __all__ = [
     "user_config_path",
 ]
 
-Source = Literal["default", "user", "project", "env", "flag"]
 Value = bool | int | str | None
 
 

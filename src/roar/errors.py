@@ -59,7 +59,10 @@ and its fix are written once, here.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
 
 __all__ = [
     "EXIT_INTERNAL",

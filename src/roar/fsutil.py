@@ -6,12 +6,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO
 
 from roar.which import find_program
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:  # pathlib costs `roar run` milliseconds before its command can start
     from pathlib import Path
+    from typing import BinaryIO
 
 __all__ = [
     "atomic_write_bytes",

@@ -8,12 +8,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 from roar.errors import ContentChanged, ObjectCopyFailed
 from roar.fsutil import atomic_write_bytes, atomic_writer, create_temp_file, fsync_directory
 from roar.hashing import copy_hashing, hash_bytes, hash_file
 from roar.hashing.digest import BIG_FILE_BYTES
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 __all__ = ["ObjectStore", "StagedObject"]
 

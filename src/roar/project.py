@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from roar.config import Config, load_config, project_config_path
 from roar.errors import NotInitialized, ProjectError, SchemaMissing
 from roar.fsutil import atomic_write_bytes
 from roar.named_tuple import NamedTuple
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from roar.store import Store, StoreUrl
 

@@ -10,13 +10,16 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from roar.project import Project, init_project
 from roar.run import RunOutcome, RunRequest, run_job
-from roar.trace.choose import TracerName
 from tests.helpers import run_roar
+
+if TYPE_CHECKING:
+    from roar.trace.choose import TracerName
 
 PY = sys.executable
 

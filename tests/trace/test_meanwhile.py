@@ -5,11 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from roar.trace.base import StepControl
-from roar.trace.choose import TracerName, choose_tracer
+from roar.trace.choose import choose_tracer
+
+if TYPE_CHECKING:
+    from roar.trace.choose import TracerName
 
 # Waits up to 5 s for `flag`, which only roar's `meanwhile` creates; exit 0 once it is there.
 WAIT_FOR_FLAG = (

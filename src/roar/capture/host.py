@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
 
 from roar.fsutil import find_program
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["capture_host", "gpus"]
 

@@ -23,15 +23,20 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Literal
 
 from roar.child_env import JOURNAL_ENV
 from roar.named_tuple import NamedTuple
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Literal
+
+    # for type checkers only (typing is not imported at run time)
+    EntryKind = Literal["read", "write", "internal"]
+
 __all__ = ["JOURNAL_ENV", "JournalEntry", "collecting", "note", "read_journal"]
 
 
-EntryKind = Literal["read", "write", "internal"]
 _KINDS: frozenset[str] = frozenset({"read", "write", "internal"})
 
 _collectors: contextvars.ContextVar[tuple[list[JournalEntry], ...]] = contextvars.ContextVar(

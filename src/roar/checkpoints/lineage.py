@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from roar.capture.journal import EntryKind, JournalEntry, note
+from roar.capture.journal import JournalEntry, note
 from roar.checkpoints.backends.base import Backend
 from roar.checkpoints.model import Manifest, commit_prefix
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from roar.capture.journal import EntryKind
 
 __all__ = ["note_commit_files"]
 

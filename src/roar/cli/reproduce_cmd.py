@@ -25,7 +25,10 @@ from roar.reproduce import (
 )
 from roar.reproduce.execute import SourceState
 from roar.reproduce.plan import Source
-from roar.trace.choose import TracerName
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from roar.trace.choose import TracerName
 
 
 def _print_plan(plan: Plan, states: dict[Source, SourceState], differences: list[str]) -> None:

@@ -7,7 +7,11 @@ import click
 from roar.cli.context import CliState, pass_state
 from roar.cli.run_report import run_and_report
 from roar.run import RunRequest
-from roar.trace.choose import TRACER_NAMES, TracerName
+from roar.trace.choose import TRACER_NAMES
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from roar.trace.choose import TracerName
 
 _SETTINGS = {"ignore_unknown_options": True, "allow_interspersed_args": False}
 # The fast path (fast.py) parses the common calls without click and leaves everything

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import BinaryIO
 
 from blake3 import blake3
 
 from roar.hashing.mapped import feed
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 __all__ = ["BIG_FILE_BYTES", "COPY_BYTES", "copy_hashing", "hash_bytes", "hash_file"]
 

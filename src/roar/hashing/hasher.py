@@ -12,16 +12,21 @@ import os
 import stat
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Literal, Protocol
 
 from roar.errors import HashError
-from roar.hashing.cache import HashCache
 from roar.hashing.digest import BIG_FILE_BYTES, hash_bytes, hash_file
-from roar.hashing.tree import EntryKind, tree_digest
+from roar.hashing.tree import tree_digest
 from roar.models import HashCacheEntry, stat_key
 from roar.named_tuple import NamedTuple
 
-__all__ = ["RACY_WINDOW_NS", "Hasher", "PathDigest", "ProgressSink"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Literal
+
+    from roar.hashing.cache import HashCache, ProgressSink
+    from roar.hashing.tree import EntryKind
+
+__all__ = ["RACY_WINDOW_NS", "Hasher", "PathDigest"]
 
 #: Two seconds covers the coarsest common timestamp granularity (FAT, some NFS servers).
 RACY_WINDOW_NS = 2_000_000_000
@@ -30,12 +35,6 @@ RACY_WINDOW_NS = 2_000_000_000
 #: written them) and one thread is 2-3x faster: per file, handing work to a pool costs more
 #: than reading and hashing a few kilobytes, and the threads only contend for the GIL.
 POOL_MIN_BYTES = 32 << 20
-
-
-class ProgressSink(Protocol):
-    def start(self, total_bytes: int, total_files: int) -> None: ...
-    def advance(self, nbytes: int) -> None: ...
-    def finish(self) -> None: ...
 
 
 class PathDigest(NamedTuple):  # a tuple: one per recorded file, built in bulk

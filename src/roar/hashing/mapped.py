@@ -13,7 +13,14 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable
-from typing import Any, Protocol
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    class _Hasher(Protocol):
+        def update(self, data: Any, /) -> object: ...
+
 
 __all__ = ["ZERO_COPY", "FileShrank", "feed"]
 
@@ -37,10 +44,6 @@ class FileShrank(OSError):
 
     def __init__(self) -> None:
         super().__init__("it shrank while roar read it (another process truncated it)")
-
-
-class _Hasher(Protocol):
-    def update(self, data: Any, /) -> object: ...
 
 
 def feed(

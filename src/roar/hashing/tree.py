@@ -8,13 +8,18 @@ their target text and are never followed, so a link cycle cannot loop.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
 
 from blake3 import blake3
 
-__all__ = ["EntryKind", "tree_digest"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Literal
 
-EntryKind = Literal["file", "dir", "link"]
+    # for type checkers only (typing is not imported at run time)
+    EntryKind = Literal["file", "dir", "link"]
+
+__all__ = ["tree_digest"]
+
 _KIND_BYTE: dict[EntryKind, bytes] = {"file": b"f", "dir": b"d", "link": b"l"}
 _HEADER = b"roar-tree-v1\n"
 

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from roar.lineage.refs import ArtifactTarget, JobTarget, Target
 from roar.models import Artifact, Job
 from roar.store import Store
-from roar.store.graph import Direction
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from roar.store.graph import Direction
 
 __all__ = ["ContentLoop", "LineageGraph", "load_lineage"]
 

@@ -38,8 +38,11 @@ from roar.reproduce.schedule import Finished, run_steps
 from roar.run import RunRequest, run_job
 from roar.store import Store
 from roar.trace.base import StepControl
-from roar.trace.choose import TracerName
 from roar.vcs.git import Git
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from roar.trace.choose import TracerName
 
 __all__ = [
     "ReproduceOptions",

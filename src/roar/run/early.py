@@ -38,11 +38,24 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
 
 from roar.models import EMPTY, HashCacheEntry, stat_key
 from roar.run.tail import TailDigest, Tails
 from roar.trace.model import Before
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class _Lookup(Protocol):
+        def lookup_hashes(self, paths: Sequence[str]) -> Mapping[str, HashCacheEntry]: ...
+
+    class _Cache(_Lookup, Protocol):
+        def close(self) -> None: ...
+
+    class _Store(_Lookup, Protocol):
+        def store_hashes(self, entries: Sequence[HashCacheEntry]) -> None: ...
+
 
 __all__ = ["EARLY_MIN_BYTES", "EarlyHasher", "LayeredCache"]
 
@@ -54,18 +67,6 @@ _READ_BYTES = 4 << 20
 _RECHECK_S = 0.5
 #: How often tails are looked at while they are being written.
 _TAIL_POLL_S = 0.005
-
-
-class _Lookup(Protocol):
-    def lookup_hashes(self, paths: Sequence[str]) -> Mapping[str, HashCacheEntry]: ...
-
-
-class _Cache(_Lookup, Protocol):
-    def close(self) -> None: ...
-
-
-class _Store(_Lookup, Protocol):
-    def store_hashes(self, entries: Sequence[HashCacheEntry]) -> None: ...
 
 
 #: What the tracer told in one `opened` call: reads, writes, fresh writes.

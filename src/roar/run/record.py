@@ -12,7 +12,7 @@ from roar.capture.journal import JOURNAL_ENV, read_journal
 from roar.child_env import journal_file
 from roar.config import Config
 from roar.errors import RoarError
-from roar.models import FileRef, Job, JobKind, JobSpec
+from roar.models import FileRef, Job, JobSpec
 from roar.named_tuple import NamedTuple
 from roar.project import Project
 from roar.run.command import check_command, step_name
@@ -21,9 +21,14 @@ from roar.run.launch import Launched
 from roar.store import PARENT_UID_ENV, new_job_uid
 from roar.store.wal import BackgroundCheckpoint
 from roar.trace.base import StepControl
-from roar.trace.choose import TracerName, choose_tracer
+from roar.trace.choose import choose_tracer
 from roar.trace.probe_cache import PROBE_FILE
 from roar.vcs.git import Git
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from roar.models import JobKind
+    from roar.trace.choose import TracerName
 
 __all__ = ["RunOutcome", "RunRequest", "run_job", "step_name"]
 

@@ -12,7 +12,6 @@ import sys
 import time
 from collections.abc import Callable, Container, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from roar.capture.environment import redact_environment
 from roar.capture.git_state import GitState
@@ -40,6 +39,10 @@ from roar.trace.base import TraceResult
 from roar.trace.classify import TMP_DIRS, TOOL_STATE_ENV, Classified, Filters, classify
 from roar.trace.model import AccessLog
 from roar.vcs.git import Git
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Recording", "early_filter", "relative", "what_to_record"]
 

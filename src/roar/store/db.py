@@ -17,24 +17,28 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
 
 from roar.store.errors import translate_errors
 from roar.store.url import StoreUrl
 
-__all__ = ["BUSY_TIMEOUT_S", "Cursor", "Database", "connect"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    Params = Sequence[Any]
+
+    class Cursor(Protocol):
+        def execute(self, sql: str, params: Params = ()) -> Any: ...
+        def executemany(self, sql: str, rows: Sequence[Params]) -> Any: ...
+        def fetchone(self) -> Any: ...
+        def fetchall(self) -> list[Any]: ...
+        @property
+        def rowcount(self) -> int: ...
+
+
+__all__ = ["BUSY_TIMEOUT_S", "Database", "connect"]
 
 BUSY_TIMEOUT_S = 30.0
-Params = Sequence[Any]
-
-
-class Cursor(Protocol):
-    def execute(self, sql: str, params: Params = ()) -> Any: ...
-    def executemany(self, sql: str, rows: Sequence[Params]) -> Any: ...
-    def fetchone(self) -> Any: ...
-    def fetchall(self) -> list[Any]: ...
-    @property
-    def rowcount(self) -> int: ...
 
 
 class Database:

@@ -17,14 +17,19 @@ CROSS JOIN with the view itself let SQLite scan every group member first (0.8 ->
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 from roar.pathtext import to_text
 from roar.store.db import Database
 
-__all__ = ["NO_LIMIT", "Direction", "walk_jobs"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Literal
 
-Direction = Literal["up", "down"]
+    # for type checkers only (typing is not imported at run time)
+    Direction = Literal["up", "down"]
+
+__all__ = ["NO_LIMIT", "walk_jobs"]
+
 NO_LIMIT = 2**31 - 1  # a job number greater than any real one (jobs.id is a 32-bit int)
 
 # The producer of (hash, path) read by a job bounded by `bound`: the newest earlier job that

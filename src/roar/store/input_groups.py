@@ -22,10 +22,13 @@ its own group. A rerun over unchanged data finds every group already stored.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from roar.models import Artifact
 from roar.named_tuple import NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "CUT_MASK",

@@ -8,11 +8,11 @@ for `roar init` or an actual upgrade.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from roar.errors import SchemaMissing, SchemaTooNew
 from roar.store.errors import translate_errors
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from roar.store.db import Database
     from roar.store.url import StoreUrl

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, TypeVar
 
 from roar.models import Artifact
 from roar.store.db import Database
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 __all__ = [
     "ARTIFACT_COLUMNS",
@@ -20,7 +25,6 @@ __all__ = [
     "to_i64",
 ]
 
-T = TypeVar("T")
 
 # Bound parameters per IN (...) query: below SQLite's 32,766 and PostgreSQL's 65,535, and
 # large enough that 10,000 cached paths cost two round trips, not twenty.

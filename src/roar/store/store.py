@@ -7,7 +7,6 @@ class, kept in files of their own."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from roar.child_env import PARENT_UID_ENV, new_job_uid
 from roar.errors import RecordNotFound, SchemaMissing, StoreError
@@ -16,12 +15,18 @@ from roar.pathtext import from_text, to_text
 from roar.store.annotations import Annotations
 from roar.store.db import Database, connect
 from roar.store.errors import IntegrityViolation
-from roar.store.graph import NO_LIMIT, Direction, walk_jobs
+from roar.store.graph import NO_LIMIT, walk_jobs
 from roar.store.hash_cache import HashCacheRows
 from roar.store.input_groups import cut_groups, plan_inputs, store_inputs
 from roar.store.migrate import check_schema, upgrade
 from roar.store.rows import ARTIFACT_COLUMNS, artifact_from_row, chunks, marks, put_artifacts
 from roar.store.url import StoreUrl, parse_store_url
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any
+
+    from roar.store.graph import Direction
 
 __all__ = ["PARENT_UID_ENV", "Store", "new_job_uid"]
 

@@ -7,10 +7,13 @@ postgresql://user:pw@host:port/db, postgresql+psycopg://..., postgres://...
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from roar.errors import StoreUnavailable
 from roar.named_tuple import NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Literal
 
 __all__ = ["StoreUrl", "parse_store_url", "redact_url", "sqlite_url"]
 

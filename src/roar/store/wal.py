@@ -30,10 +30,11 @@ import sqlite3
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     import ctypes
+    from typing import Any
 
 __all__ = ["CHECKPOINT_AFTER_BYTES", "BackgroundCheckpoint", "skip_checkpoint_on_close"]
 

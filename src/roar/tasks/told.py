@@ -7,9 +7,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from roar.capture.journal import EntryKind, JournalEntry
+from roar.capture.journal import JournalEntry
 from roar.models import Artifact, FileRef
 from roar.tasks.values import relative
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from roar.capture.journal import EntryKind
 
 __all__ = ["told_refs"]
 

@@ -10,14 +10,29 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
-from typing import Any, Protocol
 
-from roar.models import TraceCoverage
 from roar.named_tuple import NamedTuple
 from roar.trace.model import AccessLog, Before, RewriteFacts
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    class ChildProcess(Protocol):
+        """What the tracers use of a started command: a `subprocess.Popen`, or the
+        SpawnedChild of a command roar's C extension started (trace/spawned.py)."""
+
+        pid: int
+        returncode: int | None
+
+        def wait(self, timeout: float | None = None) -> int: ...
+
+        def poll(self) -> int | None: ...
+
+    from roar.models import TraceCoverage
+
+
 __all__ = [
-    "ChildProcess",
     "Opened",
     "ForwardSignals",
     "StepControl",
@@ -156,18 +171,6 @@ def popen_options(control: StepControl | None) -> dict[str, Any]:
     if control.output is not None:
         options.update(stdout=control.output, stderr=subprocess.STDOUT)
     return options
-
-
-class ChildProcess(Protocol):
-    """What the tracers use of a started command: a `subprocess.Popen`, or the
-    SpawnedChild of a command roar's C extension started (trace/spawned.py)."""
-
-    pid: int
-    returncode: int | None
-
-    def wait(self, timeout: float | None = None) -> int: ...
-
-    def poll(self) -> int | None: ...
 
 
 def wait_child(

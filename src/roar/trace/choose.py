@@ -12,7 +12,6 @@ import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal, get_args
 
 from roar.errors import TracerUnavailable
 from roar.fsutil import atomic_write_bytes, find_program
@@ -20,18 +19,24 @@ from roar.named_tuple import NamedTuple
 from roar.trace.base import Opened, StepControl, Tracer, TraceResult
 from roar.trace.probe_cache import cached_probes, format_probes, probe_key
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Literal
+
+    # The same names as TRACER_NAMES (a test holds them together): typing is not imported
+    # at run time, and get_args() would need it.
+    TracerName = Literal["auto", "seccomp", "strace", "python"]
+
 __all__ = [
     "AUTO_ORDER",
     "TRACER_NAMES",
     "TracerChoice",
-    "TracerName",
     "choose_tracer",
     "probe",
     "probe_tracers",
 ]
 
-TracerName = Literal["auto", "seccomp", "strace", "python"]
-TRACER_NAMES: tuple[str, ...] = get_args(TracerName)
+TRACER_NAMES: tuple[str, ...] = ("auto", "seccomp", "strace", "python")
 _PROBE_TIMEOUT_S = 15
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from roar.trace.model import AccessLog, Before, Inode, PathState, RewriteFacts
 from roar.trace.seccomp_filter import (
@@ -23,6 +22,7 @@ from roar.trace.seccomp_filter import (
     tail_calls,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from roar.trace.seccomp_kernel import Notification, ProcessMemory
 

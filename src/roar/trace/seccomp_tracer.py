@@ -27,12 +27,9 @@ import signal
 import struct
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
 from roar.errors import CommandNotFound, TracerUnavailable
-from roar.models import TraceCoverage
 from roar.trace.base import (
-    ChildProcess,
     ForwardSignals,
     Opened,
     StepControl,
@@ -50,10 +47,15 @@ from roar.trace.seccomp_filter import (
 )
 from roar.trace.spawned import SpawnedChild
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     # The Python loop's kernel side (ctypes, libc's symbols): loaded only where that loop
     # or the listener it receives runs, not on every `roar run` that spawns through the C
     # extension (a few milliseconds).
+    from typing import Any
+
+    from roar.models import TraceCoverage
+    from roar.trace.base import ChildProcess
     from roar.trace.seccomp_kernel import Listener
 
 __all__ = ["SeccompTracer"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from roar.errors import RoarError
 from roar.vcs.early_git import (
@@ -24,6 +23,7 @@ from roar.vcs.early_git import (
 )
 from roar.vcs.index import read_tracked_paths
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     import subprocess
 
