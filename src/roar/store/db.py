@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from collections.abc import Iterator, Sequence
 
 from roar.store.errors import translate_errors
+from roar.store.sqlite_driver import driver as sqlite3
 from roar.store.url import StoreUrl
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing

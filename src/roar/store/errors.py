@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Iterator
 
 from roar.errors import StoreCorrupt, StoreError, StoreUnavailable
+from roar.store.sqlite_driver import driver as sqlite3
 
 __all__ = ["IntegrityViolation", "translate_errors"]
 

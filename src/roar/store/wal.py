@@ -26,10 +26,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import sqlite3
 import sys
 import threading
 from pathlib import Path
+
+from roar.store.sqlite_driver import driver as sqlite3
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
