@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # signal without its enums (1-2 ms)
 import abc
 import contextlib
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -136,7 +136,7 @@ class ForwardSignals:
     step on a worker thread) this does nothing, and the thread's owner handles them.
     """
 
-    _FORWARDED = (signal.SIGTERM, signal.SIGHUP)
+    _FORWARDED = (_signal.SIGTERM, _signal.SIGHUP)
 
     def __init__(self, target: Callable[[], int]) -> None:
         self._target = target  # the pid to signal, asked for when a signal arrives
@@ -151,14 +151,14 @@ class ForwardSignals:
     def __enter__(self) -> ForwardSignals:
         if threading.current_thread() is not threading.main_thread():
             return self
-        self._saved[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        self._saved[_signal.SIGINT] = _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
         for signum in self._FORWARDED:
-            self._saved[signum] = signal.signal(signum, self._forward)
+            self._saved[signum] = _signal.signal(signum, self._forward)
         return self
 
     def __exit__(self, *_exc: object) -> None:
         for signum, handler in self._saved.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+            _signal.signal(signum, handler)
 
 
 def popen_options(control: StepControl | None) -> dict[str, Any]:
@@ -216,9 +216,9 @@ def _end_group(proc: ChildProcess, grace: float) -> int:
     import subprocess
 
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, _signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=grace)
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # stragglers that ignored SIGTERM, or all
+        os.killpg(proc.pid, _signal.SIGKILL)  # stragglers that ignored SIGTERM, or all
     return proc.wait()

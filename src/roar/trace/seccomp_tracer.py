@@ -16,6 +16,8 @@ already carry a seccomp listener (roar inside roar) is handed to strace.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # signal without its enums (1-2 ms)
+
 # `_socket`, not `socket`: the wrapper builds enums of every socket constant at import, a
 # few milliseconds of every `roar run`; passing one descriptor needs none of it.
 import _socket
@@ -23,7 +25,6 @@ import contextlib
 import errno
 import importlib
 import os
-import signal
 import struct
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -276,7 +277,7 @@ class RunningTrace:
         self._ended = True
         for pid in _process_tree(self.proc.pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, _signal.SIGKILL)
         if self._supervisor.outbox is not None:
             assert _native is not None
             _native.refuse(self._supervisor.outbox)  # one forked after the scan above
