@@ -86,8 +86,14 @@ def test_secret_options_are_redacted_from_a_command() -> None:
 
 
 def test_ordinary_variables_are_kept_and_url_passwords_masked() -> None:
-    safe = redact_environment({"PATH": "/bin", "MLFLOW_URI": "https://me:pw@host/x"})
-    assert safe == {"PATH": "/bin", "MLFLOW_URI": "https://me:***@host/x"}
+    safe = redact_environment(
+        {"PATH": "/bin", "MLFLOW_URI": "https://me:pw@host/x", "DB": "Postgres+SSL://u:p@db/x"}
+    )
+    assert safe == {
+        "PATH": "/bin",
+        "MLFLOW_URI": "https://me:***@host/x",
+        "DB": "Postgres+SSL://u:***@db/x",  # a scheme in any case
+    }
 
 
 def test_credentials_in_url_queries_are_masked() -> None:
