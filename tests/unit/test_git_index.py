@@ -265,3 +265,15 @@ def test_a_directory_entry_is_left_to_git(git_repo: Path) -> None:
     index = bytes(body) + hashlib.sha1(bytes(body)).digest()
     (git_repo / ".git" / "index").write_bytes(index)
     assert read_tracked_paths(str(git_repo), {}) is None
+
+
+def test_a_git_file_with_a_relative_path_is_followed(git_repo: Path, tmp_path: Path) -> None:
+    """Submodules name their git directory relative to the work tree (`gitdir: ../..`)."""
+    _write(git_repo, b"data/x.csv")
+    git("add", "-A", cwd=git_repo)
+    (git_repo / ".git").rename(tmp_path / "moved.git")
+    relative = os.path.relpath(tmp_path / "moved.git", git_repo)
+    (git_repo / ".git").write_text(f"gitdir: {relative}\n")
+    listed = read_tracked_paths(str(git_repo), {})
+    assert listed is not None
+    assert sorted(listed) == sorted(_ls_files(git_repo)) == [b"data/x.csv", b"train.py"]
