@@ -29,6 +29,7 @@ from roar.capture.packages import PackageIndex
 from roar.hashing.hasher import RACY_WINDOW_NS
 from roar.objects import ObjectStore
 from roar.vcs.git import Git
+from roar.vcs.index import git_dir as find_git_dir
 
 __all__ = ["CodeState", "code_state", "host", "packages_in_use"]
 
@@ -57,11 +58,9 @@ _cache: dict[Path, _Cached] = {}
 
 def _git_dirs(root: Path) -> tuple[Path, Path]:
     """(this work tree's git dir, the common dir holding refs and config)."""
-    dot_git = root / ".git"
-    git_dir = dot_git
-    if dot_git.is_file():  # a linked worktree: "gitdir: <path>"
-        text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
-        git_dir = (root / text.partition("gitdir:")[2].strip()).resolve()
+    located = find_git_dir(str(root))
+    # unreadable: reading HEAD under `.git` then fails, and the state is not cached
+    git_dir = Path(located).resolve() if located is not None else root / ".git"
     common = git_dir
     commondir = git_dir / "commondir"
     if commondir.is_file():

@@ -23,7 +23,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["MAX_INDEX_BYTES", "index_path", "read_tracked_paths"]
+__all__ = ["MAX_INDEX_BYTES", "git_dir", "index_path", "read_tracked_paths"]
 
 #: Above this the index is left to git (about 2,000 files): there a git process costs less
 #: than checking the file's SHA-1 and reading its entries in Python (1-2 us each).
@@ -42,12 +42,13 @@ _NAME_MASK = 0xFFF
 _REDIRECTS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR")
 
 
-def index_path(root: str) -> str | None:
-    """The index file of the work tree at `root`: `.git/index`, or the one of the git
-    directory a `.git` file names (linked work trees, submodules); None if unknown."""
+def git_dir(root: str) -> str | None:
+    """The git directory of the work tree at `root`: `.git`, or the directory a `.git` file
+    names (linked work trees, submodules: `gitdir: PATH`, relative to `root` or absolute);
+    None when `.git` is neither."""
     dot_git = os.path.join(root, ".git")
     if os.path.isdir(dot_git):
-        return os.path.join(dot_git, "index")
+        return dot_git
     try:
         with open(dot_git, "rb") as handle:
             line = handle.read(4096).splitlines()[0]
@@ -55,8 +56,13 @@ def index_path(root: str) -> str | None:
         return None
     if not line.startswith(b"gitdir: "):
         return None
-    git_dir = os.fsdecode(line[len(b"gitdir: ") :].strip())
-    return os.path.join(root, git_dir, "index")  # an absolute git_dir replaces root
+    return os.path.join(root, os.fsdecode(line[len(b"gitdir: ") :].strip()))
+
+
+def index_path(root: str) -> str | None:
+    """The index file of the work tree at `root` (None if its git directory is unknown)."""
+    found = git_dir(root)
+    return None if found is None else os.path.join(found, "index")
 
 
 def read_tracked_paths(root: str, environ: Mapping[str, str]) -> list[bytes] | None:
