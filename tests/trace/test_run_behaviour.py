@@ -61,8 +61,9 @@ def test_ctrl_c_reaches_the_child_and_the_job_is_recorded(ws: Workspace) -> None
         "slow.py",
         """
         import time
-        open("started", "w").write("1")
         try:
+            # Inside the try: Ctrl-C may come as soon as "started" exists on disk.
+            open("started", "w").write("1")
             time.sleep(60)
         except KeyboardInterrupt:
             open("interrupted.txt", "w").write("bye")
@@ -99,7 +100,8 @@ def test_ctrl_c_reaches_the_child_and_the_job_is_recorded(ws: Workspace) -> None
         job = store.list_jobs(limit=1)[0]
         outputs = {ref.path for ref in store.job_outputs(job.id)}
     assert (job.exit_code, job.notes) == (130, "interrupted by SIGINT")
-    assert "interrupted.txt" in outputs
+    assert (ws.root / "interrupted.txt").read_text() == "bye"  # the child's handler ran
+    assert "interrupted.txt" in outputs  # and the trace heard what it wrote
 
 
 def _sigint_as_in_a_terminal() -> None:
