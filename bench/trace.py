@@ -32,11 +32,15 @@ outputs are removed around every run so each run does the same work. What a user
 is the whole command, so that is what is timed: tracer start-up, the traced command, git
 state, hashing what it read and wrote, and writing the record. One untimed warm-up
 run per tool and workload comes first (page cache, bytecode, roar's hash cache), then the
-timed rounds (5: on a shared VM one round in three can run 20-50% slow, and a median of
-three then moves by tens of milliseconds), each tool in a rotating order. The table shows
-the bare run's median and, for every tool, the median over rounds of its overhead against
-the bare run of the same round (paired, so drift during the benchmark cancels out). The
-workloads:
+timed rounds, each tool in a rotating order. The table shows the bare run's median and, for
+every tool, the median over rounds of its overhead against the bare run of the same round
+(paired, so drift during the benchmark cancels out). bare, roar and floor, whose runs decide
+or bound a verdict, run 15 rounds; roar-strace, roar-late and the peers, there to compare
+with, run in the first 5. On a shared VM a run's wall time wanders from one run to the next
+(CPU-bound Python: about 10% between two runs side by side, as much as between runs minutes
+apart, so pairing cannot take it out), and one round in three can run 20-50% slow: the
+median of five paired differences of (d)'s 2 s job then moves by ~0.15 s, most of its
++0.2 s target; fifteen narrow that by 1/sqrt(3). The workloads:
 
 (a) `import numpy, pandas`: hundreds of files opened by an everyday ML preamble; the package
     reads must be classified away cheaply.
@@ -133,11 +137,17 @@ class Sizes:
     writes: int
     cpu_s: float
     pipelines: int
-    rounds: int
+    rounds: int  # timed runs of the judged tools (bare, roar, floor)
+    compared_rounds: int  # of the others, which run in the first rounds only
 
 
-FULL = Sizes(big_bytes=GIB, reads=5_000, writes=500, cpu_s=2.0, pipelines=300, rounds=5)
-QUICK = Sizes(big_bytes=256 * MIB, reads=1_000, writes=100, cpu_s=0.5, pipelines=50, rounds=1)
+FULL = Sizes(
+    big_bytes=GIB, reads=5_000, writes=500, cpu_s=2.0, pipelines=300, rounds=15, compared_rounds=5
+)
+QUICK = Sizes(
+    big_bytes=256 * MIB, reads=1_000, writes=100, cpu_s=0.5, pipelines=50, rounds=1,
+    compared_rounds=1,
+)  # fmt: skip
 
 
 # -- workloads -------------------------------------------------------------------------------
@@ -430,6 +440,9 @@ class Tool:
     wrap: Callable[[Path, Sequence[str], Sequence[str]], list[str]]
     env: dict[str, str]
     peer: bool
+    # Its runs decide a verdict (bare, roar) or bound one (floor): it runs every round. The
+    # others, there to compare with, run in the first `compared_rounds` only.
+    judged: bool = False
     workdir: Path = field(default_factory=Path)
     unavailable: str | None = None  # why this tool cannot run at all
 
@@ -495,8 +508,10 @@ def ensure_venv(name: str, requirements: Sequence[str]) -> tuple[Path, str | Non
 def make_tools(path_env: dict[str, str], with_peers: bool) -> list[Tool]:
     roar = str(Path(sys.executable).parent / "roar")
     tools = [
-        Tool("bare", lambda _w, cmd, _o: list(cmd), path_env, peer=False),
-        Tool("roar", lambda _w, cmd, _o: [roar, "run", "-q", *cmd], path_env, peer=False),
+        Tool("bare", lambda _w, cmd, _o: list(cmd), path_env, peer=False, judged=True),
+        Tool(
+            "roar", lambda _w, cmd, _o: [roar, "run", "-q", *cmd], path_env, peer=False, judged=True
+        ),
         Tool(
             "roar-strace",
             lambda _w, cmd, _o: [roar, "run", "-q", "--tracer", "strace", *cmd],
@@ -520,6 +535,7 @@ def make_tools(path_env: dict[str, str], with_peers: bool) -> list[Tool]:
             ],
             path_env,
             peer=False,
+            judged=True,
         ),
     ]
     if not with_peers:
@@ -623,7 +639,9 @@ class Result:
     failed: dict[str, str]  # tool name -> reason
 
 
-def run_workload(workload: Workload, tools: Sequence[Tool], rounds: int) -> Result:
+def run_workload(
+    workload: Workload, tools: Sequence[Tool], rounds: int, compared_rounds: int
+) -> Result:
     result = Result(workload, {t.name: [] for t in tools}, {})
     for tool in tools:
         if tool.unavailable is not None:
@@ -656,8 +674,9 @@ def run_workload(workload: Workload, tools: Sequence[Tool], rounds: int) -> Resu
     for tool in tools:  # warm-up: page cache, bytecode, roar's hash cache, first-touch memory
         once(tool, timed=False)
     for round_no in range(rounds):
-        shift = round_no % len(tools)  # rotate the order so drift hits every tool alike
-        for tool in [*tools[shift:], *tools[:shift]]:
+        present = [t for t in tools if t.judged or round_no < compared_rounds]
+        shift = round_no % len(present)  # rotate the order so drift hits every tool alike
+        for tool in [*present[shift:], *present[:shift]]:
             once(tool, timed=True)
     roar = next(t for t in tools if t.name == "roar")
     if workload.check is not None:
@@ -685,13 +704,15 @@ def _paired(workload: Workload, bare: Sequence[float], tool: Sequence[float]) ->
     same round (its ratio, or the seconds it adds). A round's runs follow each other, so a
     machine that drifts during the benchmark (a disk that slows down, a noisy neighbour)
     moves both runs of a pair alike; medians taken apart would each catch it differently.
-    Without a bare run for every round, the medians are compared instead."""
-    if len(tool) != len(bare):
+    A tool that ran in the first rounds only is paired with the bare runs of those rounds.
+    With more runs than bare (never in a benchmark run), the medians are compared."""
+    if len(tool) > len(bare):
         tool_median, bare_median = statistics.median(tool), statistics.median(bare)
         return tool_median / bare_median if workload.ratio else tool_median - bare_median
+    paired = zip(tool, bare[: len(tool)], strict=True)
     if workload.ratio:
-        return statistics.median(t / b for t, b in zip(tool, bare, strict=True))
-    return statistics.median(t - b for t, b in zip(tool, bare, strict=True))
+        return statistics.median(t / b for t, b in paired)
+    return statistics.median(t - b for t, b in paired)
 
 
 def _peer_share(workload: Workload, extras: Mapping[str, float]) -> str:
@@ -813,7 +834,7 @@ def run(sizes: Sizes, with_peers: bool, only: str = "") -> tuple[list[Row], list
             if only and workload.title[1] not in only:
                 continue
             started = time.perf_counter()
-            result = run_workload(workload, tools, sizes.rounds)
+            result = run_workload(workload, tools, sizes.rounds, sizes.compared_rounds)
             rows.append(make_row(result, tools))
             took = time.perf_counter() - started
             raw = "; ".join(
@@ -834,7 +855,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-peers", action="store_true", help="only bare and roar (no reprozip, roar-cli)"
     )
     parser.add_argument(
-        "--rounds", type=int, metavar="N", help="timed runs per tool and workload (5; quick: 1)"
+        "--rounds",
+        type=int,
+        metavar="N",
+        help="timed runs of bare, roar and floor per workload (15; quick: 1); the other tools"
+        " run in the first 5 (or N, if fewer)",
     )
     parser.add_argument(
         "--only", default="", metavar="LETTERS", help="run only these workloads, e.g. `bf`"
@@ -844,13 +869,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rounds is not None:
         if args.rounds < 1:
             parser.error("--rounds must be at least 1")
-        sizes = replace(sizes, rounds=args.rounds)
+        sizes = replace(
+            sizes, rounds=args.rounds, compared_rounds=min(args.rounds, sizes.compared_rounds)
+        )
     try:
         rows, tools = run(sizes, with_peers=not args.no_peers, only=args.only)
     except BenchError as exc:
         print(f"benchmark error: {exc}", file=sys.stderr)
         return 2
     rounds = f"median of {sizes.rounds} run{'s' if sizes.rounds > 1 else ''}"
+    if sizes.compared_rounds < sizes.rounds:
+        rounds += f"; {sizes.compared_rounds} for the tools compared with, not judged"
     print(
         f"all-in wall time per run ({rounds}); bare in seconds, others as overhead over the"
         " bare run of the same round"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -139,9 +140,44 @@ def test_trace_bench_pairs_each_run_with_the_bare_run_of_its_round() -> None:
     ratio = bench.Workload("c", "(c) big", ("x",), 1.3, ratio=True)
     row = bench.make_row(bench.Result(ratio, {"bare": [1.0, 2.0], "roar": [1.2, 2.4]}, {}), tools)
     assert row.cells[2] == "1.20x"
-    # a tool short of a round falls back to comparing medians
-    short = {"bare": [1.0, 2.0, 3.0], "roar": [2.5, 2.5]}
-    assert bench.make_row(bench.Result(seconds, short, {}), tools).cells[2] == "+0.500 s"
+    # a tool that ran in the first rounds only meets the bare runs of those rounds
+    # (medians apart would say +0.0 s)
+    first_rounds = {"bare": [1.0, 2.0, 3.0, 3.0], "roar": [2.5, 2.5]}  # +1.5, +0.5
+    assert bench.make_row(bench.Result(seconds, first_rounds, {}), tools).cells[2] == "+1.000 s"
+
+
+def test_trace_bench_runs_the_judged_tools_every_round_and_the_rest_in_the_first(
+    tmp_path: Path,
+) -> None:
+    """bare, roar and floor decide or bound a verdict and get every round; the tools there
+    only to compare with run in the first rounds, the peers' minutes kept in bounds."""
+    bench = _trace_bench()
+    order: list[str] = []
+
+    def tool(name: str, judged: bool) -> Any:
+        def wrap(_w: Path, _cmd: Any, _o: Any) -> list[str]:
+            order.append(name)
+            return ["true"]
+
+        made = bench.Tool(name, wrap, dict(os.environ), peer=not judged, judged=judged)
+        made.workdir = tmp_path
+        return made
+
+    tools = [tool("bare", True), tool("roar", True), tool("floor", True), tool("peer", False)]
+    workload = bench.Workload("f", "(f) true", ("true",), target=0.15)
+    result = bench.run_workload(workload, tools, rounds=4, compared_rounds=2)
+    assert {name: len(times) for name, times in result.times.items()} == {
+        "bare": 4, "roar": 4, "floor": 4, "peer": 2
+    }  # fmt: skip
+    warm_up, timed = order[:4], order[4:]
+    assert warm_up == ["bare", "roar", "floor", "peer"]  # every tool warms up once
+    # rounds rotate the order, so no tool always runs right after another
+    assert timed == [
+        "bare", "roar", "floor", "peer",
+        "roar", "floor", "peer", "bare",
+        "floor", "bare", "roar",
+        "bare", "roar", "floor",
+    ]  # fmt: skip
 
 
 def test_trace_bench_says_when_even_the_floor_misses_a_target() -> None:
