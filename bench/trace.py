@@ -870,7 +870,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.rounds < 1:
             parser.error("--rounds must be at least 1")
         sizes = replace(
-            sizes, rounds=args.rounds, compared_rounds=min(args.rounds, sizes.compared_rounds)
+            sizes, rounds=args.rounds, compared_rounds=min(args.rounds, FULL.compared_rounds)
         )
     try:
         rows, tools = run(sizes, with_peers=not args.no_peers, only=args.only)
